@@ -1,0 +1,3 @@
+"""backprop: train neural networks written in plain NumPy, every backward pass explicit."""
+
+__version__ = "0.1.0"

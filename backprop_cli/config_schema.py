@@ -1,0 +1,100 @@
+"""The experiment config: every section of the YAML file as a strict pydantic model, defaults filled in."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from backprop_cli.nn.specs import LayerSpec, Spec
+from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
+
+# The built-in datasets (data/builtin.py holds the same table; a test keeps them equal).
+DATASET_NAMES = (
+    "mnist", "fashion_mnist", "digits", "iris", "xor", "spirals", "moons", "circles", "blobs", "sine",
+)
+LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
+MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+
+
+class DataConfig(Spec):
+    dataset: Literal[DATASET_NAMES] | None = None  # type: ignore[valid-type]
+    path: str | None = None  # the user's own file: .csv, .npz or .npy
+    target: str | None = None  # CSV: the target column's name; .npy: the labels file
+    features: list[str] | None = None  # CSV: feature columns (default: every column but the target)
+    test_path: str | None = None
+    task: Literal["auto", "classification", "regression"] = "auto"
+    data_dir: str | None = None  # where mnist & co. live; BACKPROP_DATA_DIR wins over it
+    validation_split: float = Field(0.1, ge=0, lt=1)
+    scale: Literal["standard", "minmax", "none"] = "standard"
+    scale_target: bool = True
+    n_samples: int | None = Field(None, ge=4, le=10_000_000)  # synthetic datasets
+    noise: float | None = Field(None, ge=0, le=100)
+    classes: int | None = Field(None, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if (self.dataset is None) == (self.path is None):
+            raise ValueError("give exactly one of `dataset` (a built-in) or `path` (your own file)")
+        return self
+
+
+class LossConfig(Spec):
+    type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]
+    delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
+
+
+class ModelConfig(Spec):
+    layers: list[LayerSpec] = Field(min_length=1, max_length=1000)
+
+
+class RegularizationConfig(Spec):
+    l1: float = Field(0.0, ge=0, le=1e3)
+    l2: float = Field(0.0, ge=0, le=1e3)
+    grad_clip_norm: float | None = Field(None, gt=0, le=1e12)
+    grad_clip_value: float | None = Field(None, gt=0, le=1e12)
+
+
+class EarlyStoppingConfig(Spec):
+    monitor: Literal[MONITORS] = "val_loss"  # type: ignore[valid-type]
+    mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies, min for losses
+    patience: int = Field(5, ge=0, le=1_000_000)
+    min_delta: float = Field(0.0, ge=0, le=1e6)
+    restore_best: bool = True
+
+
+class TrainingConfig(Spec):
+    epochs: int = Field(20, gt=0, le=1_000_000)
+    batch_size: int = Field(128, gt=0, le=10_000_000)
+    dtype: Literal["float32", "float64"] = "float32"
+    threads: int | None = Field(None, gt=0, le=1024)  # BLAS threads; --threads wins over it
+    early_stopping: EarlyStoppingConfig | None = None
+
+
+class DiagnosticsConfig(Spec):
+    monitor_every_n_steps: int | None = Field(None, gt=0, le=10_000_000)  # None: once per epoch
+    warnings: bool = True
+
+
+class OutputConfig(Spec):
+    runs_dir: str = "runs"
+    checkpoint_every: int = Field(1, gt=0, le=1_000_000)
+
+
+class Config(Spec):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    data: DataConfig
+    model: ModelConfig
+    loss: LossConfig = LossConfig()
+    optimizer: OptimizerSpec = AdamSpec(type="adam")
+    schedule: ScheduleSpec = ConstantSpec(type="constant")
+    regularization: RegularizationConfig = RegularizationConfig()
+    training: TrainingConfig = TrainingConfig()
+    diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_by_name(cls, value):
+        return {"type": value} if isinstance(value, str) else value

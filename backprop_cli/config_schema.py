@@ -11,7 +11,16 @@ from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, Sche
 
 # The built-in datasets (data/builtin.py holds the same table; a test keeps them equal).
 DATASET_NAMES = (
-    "mnist", "fashion_mnist", "digits", "iris", "xor", "spirals", "moons", "circles", "blobs", "sine",
+    "mnist",
+    "fashion_mnist",
+    "digits",
+    "iris",
+    "xor",
+    "spirals",
+    "moons",
+    "circles",
+    "blobs",
+    "sine",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")

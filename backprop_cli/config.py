@@ -1,0 +1,138 @@
+"""Loading an experiment: YAML file + `--set` overrides -> one validated `Config`, or one clear error.
+
+Every error names the key path and where it came from: the file and line, or the `--set` that wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from backprop_cli.config_schema import Config
+from backprop_cli.errors import ConfigError
+from backprop_cli.validation import KeyPath, validate
+from backprop_cli.yamlsafe import YamlDoc, parse_yaml, read_yaml_file
+
+
+@dataclass
+class LoadedConfig:
+    """A validated config and where each of its keys came from."""
+
+    config: Config
+    source: str
+    doc: YamlDoc
+    override_origins: dict[KeyPath, str] = field(default_factory=dict)
+
+    def where(self, path: KeyPath) -> str:
+        """The --set that wrote this key (or a key below it), else the file and line."""
+        path = tuple(path)
+        for end in range(len(path), 0, -1):
+            origin = self.override_origins.get(path[:end])
+            if origin is not None:
+                return origin
+        below = [origin for key, origin in self.override_origins.items() if key[: len(path)] == path]
+        return below[0] if below else self.doc.where(path)
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
+    """Read, override and validate a config file as a whole, before anything runs."""
+    doc = read_yaml_file(path)
+    return build_config(doc, overrides)
+
+
+def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
+    data = doc.data
+    if data is None:
+        raise ConfigError("the config file is empty", where=doc.source, fix="see configs/quickstart.yaml")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of sections, not a {type(data).__name__}",
+            where=doc.where(()),
+            fix="start with keys like `data:` and `model:`",
+        )
+    origins: dict[KeyPath, str] = {}
+    for item in overrides:
+        key_path, value = parse_override(item)
+        apply_override(data, key_path, value, item)
+        origins[key_path] = f"--set {item}"
+    if "name" not in data or data.get("name") is None:
+        data = {"name": default_name(doc.source), **data}
+    loaded = LoadedConfig(config=None, source=doc.source, doc=doc, override_origins=origins)  # type: ignore[arg-type]
+    loaded.config = validate(Config, data, where=loaded.where)
+    return loaded
+
+
+def default_name(source: str) -> str:
+    """The config file's stem, reduced to the characters a run name may hold."""
+    stem = Path(source).stem if not source.startswith("--") else "run"
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem).lstrip("._-")[:64]
+    return cleaned or "run"
+
+
+def parse_override(item: str) -> tuple[KeyPath, object]:
+    """`optimizer.lr=0.01` -> (("optimizer", "lr"), 0.01); the value is parsed as YAML."""
+    key, sep, raw = item.partition("=")
+    where = f"--set {item}"
+    if not sep or not key.strip():
+        raise ConfigError("expected KEY=VALUE", where=where, fix="for example --set optimizer.lr=0.01")
+    parts = key.strip().split(".")
+    if any(not p for p in parts):
+        raise ConfigError(
+            f"{key!r} is not a dotted key path", where=where, fix="for example model.layers.0.units"
+        )
+    path = tuple(int(p) if p.isdigit() else p for p in parts)
+    return path, parse_yaml(raw, where).data
+
+
+def apply_override(data: dict, path: KeyPath, value: object, item: str) -> None:
+    """Set `value` at `path`, creating mappings on the way; list indices must exist."""
+    where = f"--set {item}"
+    node = data
+    for depth, key in enumerate(path[:-1]):
+        node = _step_into(node, key, path[: depth + 1], where)
+    last = path[-1]
+    if isinstance(node, list):
+        _check_index(node, last, path, where)
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"{_dotted(path[:-1])} is a value, not a section", where=where)
+
+
+def _step_into(node, key, path: KeyPath, where: str):
+    if isinstance(node, list):
+        _check_index(node, key, path, where)
+        return node[key]
+    if not isinstance(node, dict):
+        raise ConfigError(f"{_dotted(path[:-1])} is a value, not a section", where=where)
+    if node.get(key) is None:
+        node[key] = {}
+    return node[key]
+
+
+def _check_index(node: list, key, path: KeyPath, where: str) -> None:
+    if not isinstance(key, int):
+        raise ConfigError(f"{_dotted(path[:-1])} is a list: use an index, not {key!r}", where=where)
+    if key >= len(node):
+        raise ConfigError(
+            f"{_dotted(path[:-1])} has {len(node)} entries (0..{len(node) - 1}); there is no entry {key}",
+            where=where,
+            fix="add the entry in the config file",
+        )
+
+
+def _dotted(path: KeyPath) -> str:
+    return ".".join(map(str, path)) or "the config"
+
+
+def config_to_yaml(config: Config) -> str:
+    """The resolved config as YAML that `load_config` reads back to the same Config."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, default_flow_style=None, width=100)
+
+
+def config_from_dict(data: dict, source: str = "checkpoint") -> Config:
+    """Validate a resolved config stored as a dict (in a checkpoint or a run directory)."""
+    return validate(Config, data, where=lambda path: source)

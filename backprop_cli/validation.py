@@ -1,0 +1,212 @@
+"""Pydantic's validation errors turned into the project's messages: key path, place, what is allowed.
+
+`model.layers.2.units: must be > 0 (got -4)` rather than pydantic's five-line report; an unknown key
+or name gets a did-you-mean drawn from the schema itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from backprop_cli.errors import ConfigError
+
+KeyPath = tuple
+
+_TYPE_WORDS = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+    "literal_error": None,
+}
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
+def validate(schema: Any, data: Any, *, prefix: KeyPath = (), where: Callable[[KeyPath], str] | None = None):
+    """Validate `data` against a pydantic model or type; a failure is one ConfigError listing each problem."""
+    adapter = schema if isinstance(schema, TypeAdapter) else TypeAdapter(schema)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        raise to_config_error(exc, schema, data, prefix=prefix, where=where) from None
+
+
+def to_config_error(
+    exc: ValidationError,
+    schema: Any,
+    data: Any,
+    *,
+    prefix: KeyPath = (),
+    where: Callable[[KeyPath], str] | None = None,
+) -> ConfigError:
+    problems = []
+    for err in exc.errors(include_url=False)[:12]:
+        path = _clean_path(schema, data, err["loc"])
+        text, fix = _describe(err, schema, data, path)
+        full = (*prefix, *path)
+        dotted = ".".join(map(str, full)) or "config"
+        place = where(full) if where else None
+        line = f"{dotted}: {text}" + (f"; {fix}" if fix else "")
+        problems.append((place, line))
+    problems.sort(key=lambda item: _line_number(item[0]))
+    first_place = problems[0][0]
+    if len(problems) == 1:
+        return ConfigError(problems[0][1], where=first_place)
+    body = "\n".join(
+        f"  {place + ': ' if place and place != first_place else ''}{line}" for place, line in problems
+    )
+    return ConfigError(f"{len(problems)} problems:\n{body}", where=first_place)
+
+
+def _line_number(place: str | None) -> int:
+    """Order problems as they stand in the file; overrides and unplaced ones last."""
+    parts = (place or "").split(":")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10**9
+
+
+def _clean_path(schema: Any, data: Any, loc: Sequence) -> KeyPath:
+    """Drop the union-tag elements pydantic inserts ('dense' in model.layers.2.dense.units)."""
+    path: list = []
+    annotation, node = schema, data
+    for key in loc:
+        models = _models(annotation)
+        if len(models) > 1 and isinstance(node, dict) and key == node.get("type"):
+            annotation = _model_for(annotation, node)
+            continue
+        if node is not None and not isinstance(node, (dict, list)) and isinstance(key, str):
+            continue  # a tag below a scalar: the scalar itself is the problem
+        path.append(key)
+        annotation = _annotation_of(annotation, node, key)
+        node = _child(node, key)
+    return tuple(path)
+
+
+def _annotation_of(annotation: Any, node: Any, key: Any) -> Any:
+    model = _model_for(annotation, node)
+    if model is not None:
+        field = model.model_fields.get(key)
+        return field.annotation if field is not None else None
+    return _list_item(annotation)
+
+
+def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, str | None]:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing":
+        return "is required", None
+    if kind == "extra_forbidden":
+        allowed = fields_at(schema, data, path[:-1]) or []
+        return f"unknown key {path[-1]!r}", _suggest(str(path[-1]), allowed, "allowed keys")
+    if kind == "literal_error":
+        options = [o.strip(" '\"") for o in ctx.get("expected", "").replace(" or ", ", ").split(",")]
+        return f"unknown value {value!r}", _suggest(str(value), options, "choose one of")
+    if kind == "union_tag_invalid":
+        options = [o.strip(" '\"") for o in str(ctx.get("expected_tags", "")).split(",")]
+        return f"unknown type {ctx.get('tag')!r}", _suggest(str(ctx.get("tag")), options, "choose one of")
+    if kind == "union_tag_not_found":
+        return "needs a `type:` key", None
+    if kind in _BOUNDS:
+        sign, key = _BOUNDS[kind]
+        return f"must be {sign} {ctx.get(key)} (got {_show(value)})", None
+    if kind == "finite_number":
+        return f"must be a finite number (got {_show(value)})", None
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} entries", None
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length')} entries", None
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not allowed here", "use letters, digits, '.', '_' and '-' (64 at most)"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]} (got {_show(value)})", None
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, "), None
+    return str(err["msg"]), None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _suggest(name: str, options: Sequence[str], label: str) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"{label}: {', '.join(sorted(options))}" if options else ""
+
+
+def fields_at(schema: Any, data: Any, path: KeyPath) -> list[str] | None:
+    """The keys the schema allows at `path` (following discriminated unions by the data's `type`)."""
+    annotation, node = schema, data
+    for key in path:
+        annotation = _annotation_of(annotation, node, key)
+        if annotation is None:
+            return None
+        node = _child(node, key)
+    model = _model_for(annotation, node)
+    return list(model.model_fields) if model is not None else None
+
+
+def _members(annotation: Any) -> list:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
+def _model_for(annotation: Any, node: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, TypeAdapter) or annotation is None:
+        return None
+    models = _models(annotation)
+    if len(models) <= 1:
+        return models[0] if models else None
+    tag = node.get("type") if isinstance(node, dict) else None
+    for model in models:
+        type_field = model.model_fields.get("type")
+        if type_field is not None and tag in typing.get_args(type_field.annotation):
+            return model
+    return None
+
+
+def _list_item(annotation: Any) -> Any:
+    for member in _members(annotation):
+        if typing.get_origin(member) is list:
+            return typing.get_args(member)[0]
+    return None
+
+
+def _child(node: Any, key: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None

@@ -1,0 +1,41 @@
+"""JSON for every file a run writes: NaN and ±inf become null, NumPy values become plain ones.
+
+`json.dumps` would write `NaN`, which is not JSON and which `jq` and most parsers reject.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(obj: Any) -> Any:
+    """`obj` with NumPy scalars/arrays made plain, tuples made lists and non-finite floats None."""
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, str) or obj is None:
+        return obj
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, Mapping):
+        return {str(key): to_jsonable(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(value) for value in obj]
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+def dumps(obj: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """Strict JSON text of `obj` (see `to_jsonable`); one line unless `indent` is given."""
+    return json.dumps(to_jsonable(obj), indent=indent, sort_keys=sort_keys, allow_nan=False)

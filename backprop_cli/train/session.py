@@ -1,0 +1,139 @@
+"""A whole run: run directory, parts, callbacks, the loop, the final evaluation and the summary."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backprop_cli.config import config_to_yaml
+from backprop_cli.config_schema import Config
+from backprop_cli.data import dataset_meta
+from backprop_cli.errors import DivergedError
+from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps
+from backprop_cli.runs.rundir import RunFiles, RunLock, create_run_dir
+from backprop_cli.runs.summary import write_summary
+from backprop_cli.train.callbacks import Callback, CallbackList
+from backprop_cli.train.checkpointing import Checkpointer
+from backprop_cli.train.early_stopping import EarlyStopping
+from backprop_cli.train.evaluate import score_split
+from backprop_cli.train.improvement import resolve_mode
+from backprop_cli.train.loop import fit
+from backprop_cli.train.plateau import PlateauFeeder
+from backprop_cli.train.resume import ResumePoint, restore
+from backprop_cli.train.setup import Parts, build_parts
+from backprop_cli.train.signals import stop_on_signals
+
+
+@dataclass
+class RunOptions:
+    runs_dir: str | None = None  # --runs-dir wins over output.runs_dir
+    run_name: str | None = None  # --run-name wins over the config's name
+    threads: int | None = None
+    extra_callbacks: list[Callback] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    summary: dict
+    run_dir: Path
+    signal: int | None = None  # the signal that stopped the run, for the CLI to die by
+
+
+def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
+    es = config.training.early_stopping
+    if es is not None:
+        return es.monitor, resolve_mode(es.monitor, es.mode)
+    monitor = "val_loss" if has_validation else "train_loss"
+    return monitor, "min"
+
+
+def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
+    """Train as configured; a new run directory, or the one being resumed."""
+    if resume is None:
+        run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
+    else:
+        run_dir = resume.run_dir
+    files = RunFiles(run_dir)
+    with RunLock(run_dir):
+        remove_stale_temps(run_dir)
+        remove_stale_temps(files.checkpoints)
+        atomic_write_text(files.config, config_to_yaml(config))
+        parts = build_parts(config)
+        return _train(parts, files, options, resume)
+
+
+def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoint | None) -> RunResult:
+    config, trainer = parts.config, parts.trainer
+    started = time.time()
+    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data),
+            "threads": options.threads}
+    monitor, mode = best_monitor(config, parts.data.x_val is not None)
+    callbacks: list[Callback] = []
+    if config.schedule.type == "plateau":
+        callbacks.append(PlateauFeeder(trainer.schedule))
+    es = config.training.early_stopping
+    if es is not None:
+        callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+    callback_list = CallbackList(callbacks)
+    summary_base = {"run_dir": str(files.root), "name": config.name, "threads": options.threads}
+
+    def running_summary(t) -> None:
+        write_summary(files.root, _summary(summary_base, t, checkpointer, started, status="running"))
+
+    checkpointer = Checkpointer(files, meta, config.output.checkpoint_every, monitor, mode,
+                                callback_states=lambda: callback_list.state_dict(),
+                                running_summary=running_summary)
+    callback_list.callbacks.append(checkpointer)
+    callback_list.callbacks.extend(options.extra_callbacks)
+    if resume is not None:
+        restore(resume, trainer, callback_list, checkpointer, files)
+    with stop_on_signals(trainer) as received:
+        fit(trainer, callback_list)
+    if trainer.status == "running":
+        trainer.status = "completed"
+    summary = _finish(parts, checkpointer, summary_base, started)
+    write_summary(files.root, summary)
+    if trainer.status == "diverged":
+        raise DivergedError(_divergence_message(trainer, checkpointer, config), where=str(files.root))
+    return RunResult(summary=summary, run_dir=files.root, signal=received[0] if received else None)
+
+
+def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float) -> dict:
+    """Restore the best weights if asked, score the test split, and assemble the summary."""
+    trainer, config, data = parts.trainer, parts.config, parts.data
+    es = config.training.early_stopping
+    test = None
+    if trainer.status in ("completed", "early_stopped"):
+        if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
+            trainer.model.load_state_tensors(checkpointer.best_model_tensors)
+        if data.x_test is not None:
+            test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification)
+    return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)
+
+
+def _summary(base: dict, trainer, checkpointer: Checkpointer, started: float, status: str, test=None) -> dict:
+    return {
+        **base,
+        "status": status,
+        "stop_reason": trainer.stop_reason,
+        "epochs_run": trainer.epoch,
+        "epochs": trainer.epochs,
+        "step": trainer.step,
+        "best_epoch": checkpointer.best.best_epoch,
+        "best": {checkpointer.best.monitor: checkpointer.best.best},
+        "final": checkpointer.last_record,
+        "test": test,
+        "wall_time_s": time.time() - started,
+        "pid": os.getpid(),
+    }
+
+
+def _divergence_message(trainer, checkpointer: Checkpointer, config: Config) -> str:
+    d = trainer.divergence
+    layer = f" (first non-finite gradient in layer {d.layer})" if d and d.layer else ""
+    last = checkpointer.last_saved_epoch
+    where_last = f"last finite checkpoint: epoch {last}" if last else "no checkpoint was saved"
+    return (f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) "
+            "or set `regularization.grad_clip_norm`")

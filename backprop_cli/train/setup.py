@@ -1,0 +1,72 @@
+"""From a validated config to the parts of a run: data, model, loss, optimizer, schedule, trainer."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from backprop_cli.config_schema import Config
+from backprop_cli.data import load_data
+from backprop_cli.data.batching import BatchLoader
+from backprop_cli.errors import ConfigError
+from backprop_cli.nn.losses import build_loss
+from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.optim.registry import build_optimizer, build_schedule
+from backprop_cli.train.trainer import Regularization, Trainer
+
+# Parameters, gradients and up to two optimizer slots, each a full copy: refuse what cannot fit.
+COPIES_IN_MEMORY = 4
+
+
+@dataclass
+class Parts:
+    config: Config
+    data: object
+    model: object
+    loss: object
+    trainer: Trainer
+
+
+def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """One seed, two independent streams: model (init, dropout) and shuffling."""
+    model_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
+
+
+def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
+    """Refuse an absurd model from an estimate, before anything is allocated."""
+    n_params = estimate_param_count(config.model.layers, input_shape)
+    itemsize = np.dtype(config.training.dtype).itemsize
+    needed = n_params * itemsize * COPIES_IN_MEMORY
+    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    if needed > available:
+        raise ConfigError(
+            f"the model has {n_params:,} parameters and would need about {needed / 2**30:.1f} GiB "
+            f"(this machine allows {available / 2**30:.1f} GiB)", where="model.layers",
+            fix="use fewer or smaller layers",
+        )
+    return n_params
+
+
+def build_parts(config: Config, data=None) -> Parts:
+    """Everything a run needs, built from the config (and the data, when already loaded)."""
+    dtype = np.dtype(config.training.dtype)
+    data = data if data is not None else load_data(config.data, config.seed, dtype)
+    check_model_fits(config, data.input_shape)
+    model_rng, shuffle_rng = generators(config.seed)
+    model = build_model(config.model.layers, data.input_shape, model_rng, dtype)
+    loss = build_loss(config.loss)
+    loss.check_output(model.output_shape, data.n_classes)
+    loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
+    reg = config.regularization
+    trainer = Trainer(
+        model=model, loss=loss, loader=loader, epochs=config.training.epochs,
+        optimizer=build_optimizer(config.optimizer),
+        schedule=build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, len(loader)),
+        model_rng=model_rng, shuffle_rng=shuffle_rng, classification=data.task == "classification",
+        regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
+        x_val=data.x_val, y_val=data.y_val,
+    )
+    return Parts(config=config, data=data, model=model, loss=loss, trainer=trainer)

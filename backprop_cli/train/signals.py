@@ -1,0 +1,36 @@
+"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once (FAULTS.md, 4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+
+STATUS_BY_SIGNAL = {signal.SIGINT: "interrupted", signal.SIGTERM: "interrupted"}
+
+
+@contextmanager
+def stop_on_signals(trainer):
+    """While training, a signal only sets a flag; the loop finishes its step, saves, then stops."""
+    received: list[int] = []
+
+    def handle(signum, frame):
+        if received and signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # second Ctrl-C: die now; files stay whole
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+        received.append(signum)
+        trainer.request_stop(f"stopped by {signal.Signals(signum).name}", "interrupted")
+
+    previous = {sig: signal.signal(sig, handle) for sig in STATUS_BY_SIGNAL}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def die_by(signum: int) -> None:
+    """Exit the way the shell expects after a signal (130 for SIGINT, 143 for SIGTERM)."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)

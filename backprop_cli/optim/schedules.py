@@ -1,0 +1,204 @@
+"""Learning-rate schedules: a pure `lr_at(step, epoch)`, except plateau, which also observes the metrics.
+
+`step` is the global count of optimizer steps taken before the one about to be taken (0-based) and
+`epoch` is 0-based. Every schedule has `state_dict()`/`load_state_dict()` (plain JSON-able dicts,
+empty for the pure ones) and `observe(epoch, logs) -> bool` (a no-op returning False for the pure
+ones), so that the trainer treats them all alike.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from backprop_cli.errors import CheckpointError, ConfigError
+
+
+class Schedule:
+    """lr as a function of (step, epoch); the base rate is the optimizer's `lr`."""
+
+    def __init__(self, base_lr: float, epochs: int, steps_per_epoch: int) -> None:
+        self.base_lr = base_lr
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        raise NotImplementedError
+
+    def observe(self, epoch: int, logs: dict[str, float]) -> bool:
+        """Called at the end of each epoch with its metrics; True when the schedule changed the rate."""
+        return False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            raise CheckpointError(
+                f"unexpected schedule state {sorted(state)} for a {type(self).__name__} schedule",
+                where="schedule",
+                fix="resume with the schedule the checkpoint was written with",
+            )
+
+
+class Constant(Schedule):
+    """lr."""
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        return self.base_lr
+
+
+class StepDecay(Schedule):
+    """lr * gamma ** (epoch // step_size)."""
+
+    def __init__(self, base_lr: float, epochs: int, steps_per_epoch: int, step_size: int = 10, gamma: float = 0.1):
+        super().__init__(base_lr, epochs, steps_per_epoch)
+        self.step_size, self.gamma = step_size, gamma
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class Exponential(Schedule):
+    """lr * gamma ** epoch."""
+
+    def __init__(self, base_lr: float, epochs: int, steps_per_epoch: int, gamma: float = 0.95):
+        super().__init__(base_lr, epochs, steps_per_epoch)
+        self.gamma = gamma
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        return self.base_lr * self.gamma**epoch
+
+
+class Cosine(Schedule):
+    """min_lr + (lr - min_lr) (1 + cos(pi s / (S - 1))) / 2, per step s of S = epochs * steps_per_epoch.
+
+    lr at the first step, min_lr at the last (and after it). With a single step there is nothing to
+    decay over, and that step uses lr.
+    """
+
+    def __init__(self, base_lr: float, epochs: int, steps_per_epoch: int, min_lr: float = 0.0):
+        super().__init__(base_lr, epochs, steps_per_epoch)
+        self.min_lr = _at_most_base(min_lr, base_lr)
+        self.total = epochs * steps_per_epoch
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        return _cosine(self.base_lr, self.min_lr, step, 0, self.total - 1)
+
+
+class WarmupCosine(Schedule):
+    """lr (s + 1) / W for the first W = round(warmup_epochs * steps_per_epoch) steps, then Cosine to min_lr.
+
+    The ramp starts at lr / W (a step at rate 0 would be wasted) and reaches lr at step W - 1; the
+    cosine then runs from lr at step W to min_lr at the last step. warmup_epochs 0 is plain Cosine.
+    """
+
+    def __init__(
+        self, base_lr: float, epochs: int, steps_per_epoch: int, warmup_epochs: float = 1.0, min_lr: float = 0.0
+    ):
+        super().__init__(base_lr, epochs, steps_per_epoch)
+        self.min_lr = _at_most_base(min_lr, base_lr)
+        self.total = epochs * steps_per_epoch
+        self.warmup_steps = round(warmup_epochs * steps_per_epoch)
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        if step < self.warmup_steps:
+            return self.base_lr * (step + 1) / self.warmup_steps
+        return _cosine(self.base_lr, self.min_lr, step, self.warmup_steps, self.total - 1)
+
+
+MAX_MODE_MONITORS = ("val_accuracy", "train_accuracy")  # higher is better; every other monitor is a loss
+
+
+class Plateau(Schedule):
+    """lr * factor^k after the k-th time `patience` epochs in a row brought no improvement; never below min_lr.
+
+    An epoch improves when its metric beats the best so far by more than min_delta (lower for losses,
+    higher for accuracies); NaN or inf never improves. Patience counts like early stopping's: the rate drops
+    at the `patience`-th epoch without improvement (patience 0 and 1 both drop at the first), then the
+    count starts again from zero while the best value is kept.
+    """
+
+    def __init__(
+        self,
+        base_lr: float,
+        epochs: int,
+        steps_per_epoch: int,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        min_lr: float = 0.0,
+    ):
+        super().__init__(base_lr, epochs, steps_per_epoch)
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.min_delta, self.min_lr = min_delta, _at_most_base(min_lr, base_lr)
+        self.sign = -1.0 if monitor in MAX_MODE_MONITORS else 1.0  # compare sign * value: lower is better
+        self.scale = 1.0  # factor^k
+        self.best: float | None = None  # best value seen (as logged), None before the first epoch
+        self.wait = 0  # epochs in a row without improvement
+
+    def lr_at(self, step: int, epoch: int) -> float:
+        return max(self.base_lr * self.scale, self.min_lr)
+
+    def observe(self, epoch: int, logs: dict[str, float]) -> bool:
+        value = self._metric(logs)
+        if self._improves(value):
+            self.best, self.wait = value, 0
+            return False
+        self.wait += 1
+        if self.wait < max(self.patience, 1):
+            return False
+        self.wait = 0
+        return self._reduce()
+
+    def _improves(self, value: float) -> bool:
+        if not math.isfinite(value):  # NaN or inf is never an improvement (and never the best)
+            return False
+        return self.best is None or self.sign * value < self.sign * self.best - self.min_delta
+
+    def _reduce(self) -> bool:
+        before = self.lr_at(0, 0)
+        if before <= self.min_lr:  # already at the floor: nothing changes (and scale cannot underflow)
+            return False
+        self.scale *= self.factor
+        return True
+
+    def _metric(self, logs: dict[str, float]) -> float:
+        if logs.get(self.monitor) is None:
+            raise ConfigError(
+                f"the plateau schedule monitors {self.monitor!r}, which this run does not compute",
+                where="schedule.monitor",
+                fix="set data.validation_split > 0, or monitor train_loss or train_accuracy",
+            )
+        return float(logs[self.monitor])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"scale": self.scale, "best": self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if set(state) != {"scale", "best", "wait"}:
+            raise CheckpointError(
+                f"plateau schedule state has keys {sorted(state)}, expected ['best', 'scale', 'wait']",
+                where="schedule",
+                fix="resume with the schedule the checkpoint was written with",
+            )
+        self.scale = float(state["scale"])
+        self.best = None if state["best"] is None else float(state["best"])
+        self.wait = int(state["wait"])
+
+
+def _cosine(high: float, low: float, step: int, start: int, end: int) -> float:
+    """high at `start`, low at `end`, half a cosine in between; a span of zero steps stays at high."""
+    progress = min(max((step - start) / (end - start), 0.0), 1.0) if end > start else 0.0
+    return low + (high - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _at_most_base(min_lr: float, base_lr: float) -> float:
+    if min_lr > base_lr:
+        raise ConfigError(
+            f"is {min_lr}, above the optimizer's lr ({base_lr}): the rate would rise, not decay",
+            where="schedule.min_lr",
+            fix="lower schedule.min_lr or raise optimizer.lr",
+        )
+    return min_lr

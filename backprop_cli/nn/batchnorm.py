@@ -1,0 +1,68 @@
+"""Batch normalization over the feature axis (per channel for images)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backprop_cli.nn.base import Layer
+
+
+class BatchNorm(Layer):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, with batch statistics in training.
+
+    Input (N, F) is normalized per feature over the batch; input (N, C, *spatial) per channel over
+    the batch and the spatial axes. Running statistics (kept in `state`, never trained) follow
+    running = momentum * running + (1 - momentum) * batch, with the unbiased batch variance as in
+    PyTorch, and replace the batch statistics at inference.
+    """
+
+    def __init__(self, momentum: float = 0.9, eps: float = 1e-5):
+        super().__init__()
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    def build(self, input_shape, rng, dtype):
+        channels = input_shape[0]
+        self._axes = (0, *range(2, len(input_shape) + 1))  # every axis but the feature/channel axis
+        self._bshape = (1, channels) + (1,) * (len(input_shape) - 1)  # broadcasts (C,) against x
+        self.params = {"gamma": np.ones(channels, dtype=dtype), "beta": np.zeros(channels, dtype=dtype)}
+        self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
+        self.state = {
+            "running_mean": np.zeros(channels, dtype=dtype),
+            "running_var": np.ones(channels, dtype=dtype),
+        }
+        return tuple(input_shape)
+
+    def forward(self, x, training):
+        gamma = self.params["gamma"].reshape(self._bshape)
+        beta = self.params["beta"].reshape(self._bshape)
+        if not training:
+            mean = self.state["running_mean"].reshape(self._bshape)
+            inv_std = 1.0 / np.sqrt(self.state["running_var"].reshape(self._bshape) + self.eps)
+            return (x - mean) * (gamma * inv_std) + beta
+        m = x.size // x.shape[1]  # values per feature in this batch
+        mean = x.mean(axis=self._axes, keepdims=True)
+        xc = x - mean
+        var = np.mean(xc * xc, axis=self._axes, keepdims=True)  # biased: what normalizes this batch
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        self._xhat = xc * self._inv_std  # backward needs the normalized input
+        self._update_running(mean, var, m)
+        return gamma * self._xhat + beta
+
+    def _update_running(self, mean, var, m):
+        unbiased = m / (m - 1) if m > 1 else 1.0
+        for name, batch in (("running_mean", mean), ("running_var", var * unbiased)):
+            running = self.state[name]
+            running *= self.momentum
+            running += (1.0 - self.momentum) * batch.reshape(running.shape)
+
+    def backward(self, dy):
+        xhat, axes = self._xhat, self._axes
+        m = dy.size // dy.shape[1]
+        np.sum(dy * xhat, axis=axes, out=self.grads["gamma"])  # (C,)
+        np.sum(dy, axis=axes, out=self.grads["beta"])
+        # dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the means over each feature's batch
+        dgamma = self.grads["gamma"].reshape(self._bshape)
+        dbeta = self.grads["beta"].reshape(self._bshape)
+        scale = self.params["gamma"].reshape(self._bshape) * self._inv_std
+        return scale * (dy - (dbeta + xhat * dgamma) * (1.0 / m))

@@ -1,0 +1,72 @@
+"""The fully connected layer, with an optional built-in activation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backprop_cli.nn.activations import ACTIVATIONS
+from backprop_cli.nn.base import Layer
+from backprop_cli.nn.initializers import INITIALIZERS, default_init, initialize
+from backprop_cli.nn.validation import lookup
+
+
+class Dense(Layer):
+    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened.
+
+    The activation is an inner parameter-free layer (not a child), so checkpoint names stay
+    `model.<i>.W` and `model.<i>.b`. `init=None` picks he_normal after the relu family, xavier_uniform
+    otherwise; biases start at zero.
+    """
+
+    regularized = ("W",)
+    input_grad = True  # False: backward skips dx and returns None (a model's first layer: data needs no gradient)
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        init: str | None = None,
+        init_scale: float = 0.05,
+        use_bias: bool = True,
+    ):
+        super().__init__()
+        self.units = int(units)
+        self.activation = activation
+        self.act = None  # linear: nothing to apply
+        if activation not in (None, "linear"):
+            self.act = lookup(ACTIVATIONS, "activation", activation, "activation")()
+        self.init = init if init is not None else default_init(activation)
+        lookup(INITIALIZERS, "initializer", self.init, "init")  # a typo fails here, not at build()
+        self.init_scale = float(init_scale)
+        self.use_bias = use_bias
+
+    def build(self, input_shape, rng, dtype):
+        fan_in = math.prod(input_shape)
+        self._flatten = len(input_shape) != 1  # images (C, H, W) are flattened implicitly
+        self.params = {"W": initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale)}
+        if self.use_bias:
+            self.params["b"] = np.zeros(self.units, dtype=dtype)
+        self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
+        return (self.units,)
+
+    def forward(self, x, training):
+        self._x_shape = x.shape
+        if self._flatten:
+            x = x.reshape(x.shape[0], -1)
+        self._x = x  # dW needs the input
+        z = x @ self.params["W"]  # (N, fan_in) @ (fan_in, units)
+        if self.use_bias:
+            z += self.params["b"]  # in place: z is ours
+        return z if self.act is None else self.act.forward(z, training)
+
+    def backward(self, dy):
+        dz = dy if self.act is None else self.act.backward(dy)  # (N, units)
+        np.matmul(self._x.T, dz, out=self.grads["W"])  # (fan_in, N) @ (N, units)
+        if self.use_bias:
+            np.sum(dz, axis=0, out=self.grads["b"])
+        if not self.input_grad:
+            return None  # saves the largest matmul of an MLP on wide inputs such as images
+        dx = dz @ self.params["W"].T  # (N, units) @ (units, fan_in)
+        return dx.reshape(self._x_shape) if self._flatten else dx

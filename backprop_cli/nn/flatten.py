@@ -1,0 +1,21 @@
+"""Flatten: images (C, H, W) -> vectors (C*H*W,), for the dense layers that follow."""
+
+from __future__ import annotations
+
+import math
+
+from backprop_cli.nn.base import Layer
+
+
+class Flatten(Layer):
+    """y = x.reshape(N, -1);  dx = dy.reshape(x.shape). A view both ways: nothing is copied."""
+
+    def build(self, input_shape, rng, dtype):
+        return (math.prod(input_shape),)
+
+    def forward(self, x, training):
+        self._x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        return dy.reshape(self._x_shape)

@@ -1,0 +1,110 @@
+"""Weight initializers: name -> function, each `init(shape, fan_in, fan_out, rng, dtype, scale) -> ndarray`.
+
+`scale` is the spec's `init_scale`: the std of `normal`, the limit of `uniform`, the value of
+`constant`; the variance-scaling schemes (xavier, he, lecun) derive their scale from the fans and
+ignore it. Scalars are Python floats so that a float32 array never meets a NumPy float64 scalar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a dense (in, out) or conv (out, in, kh, kw) weight; a vector counts as square."""
+    if len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    if len(shape) >= 3:  # conv: each output sees in * kh * kw inputs
+        receptive = math.prod(shape[2:])
+        return int(shape[1]) * receptive, int(shape[0]) * receptive
+    n = int(shape[0]) if shape else 1
+    return n, n
+
+
+def default_init(activation: str | None) -> str:
+    """He after the relu family (keeps the variance through half-zeroed units), Glorot otherwise."""
+    return "he_normal" if activation in RELU_FAMILY else "xavier_uniform"
+
+
+def _normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
+    w = rng.standard_normal(shape, dtype=dtype)
+    w *= std  # in place: stays in dtype
+    return w
+
+
+def _uniform(shape, rng: np.random.Generator, dtype, limit: float) -> np.ndarray:
+    w = rng.random(shape, dtype=dtype)  # [0, 1)
+    w *= 2.0 * limit
+    w -= limit  # [-limit, limit)
+    return w
+
+
+def zeros(shape, fan_in, fan_out, rng, dtype, scale=0.0) -> np.ndarray:
+    """All zeros: every unit of a layer computes the same thing (the symmetry problem, on purpose)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def constant(shape, fan_in, fan_out, rng, dtype, scale=0.05) -> np.ndarray:
+    """Every weight equals `scale`."""
+    return np.full(shape, scale, dtype=dtype)
+
+
+def normal(shape, fan_in, fan_out, rng, dtype, scale=0.05) -> np.ndarray:
+    """N(0, scale^2)."""
+    return _normal(shape, rng, dtype, float(scale))
+
+
+def uniform(shape, fan_in, fan_out, rng, dtype, scale=0.05) -> np.ndarray:
+    """U(-scale, scale)."""
+    return _uniform(shape, rng, dtype, float(scale))
+
+
+def xavier_uniform(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """Glorot: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), so Var = 2 / (fan_in + fan_out)."""
+    return _uniform(shape, rng, dtype, math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+def xavier_normal(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """Glorot: N(0, 2 / (fan_in + fan_out))."""
+    return _normal(shape, rng, dtype, math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def he_uniform(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """He: U(-a, a), a = sqrt(6 / fan_in), so Var = 2 / fan_in."""
+    return _uniform(shape, rng, dtype, math.sqrt(6.0 / fan_in))
+
+
+def he_normal(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """He: N(0, 2 / fan_in)."""
+    return _normal(shape, rng, dtype, math.sqrt(2.0 / fan_in))
+
+
+def lecun_normal(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """LeCun: N(0, 1 / fan_in)."""
+    return _normal(shape, rng, dtype, math.sqrt(1.0 / fan_in))
+
+
+Initializer = Callable[..., np.ndarray]
+
+INITIALIZERS: dict[str, Initializer] = {
+    "zeros": zeros,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "lecun_normal": lecun_normal,
+}
+
+
+def initialize(name: str, shape: tuple[int, ...], rng: np.random.Generator, dtype, scale: float) -> np.ndarray:
+    """Draw a weight of `shape` with the initializer called `name`, fans taken from the shape."""
+    fan_in, fan_out = fans(shape)
+    return INITIALIZERS[name](shape, fan_in, fan_out, rng, dtype, scale)

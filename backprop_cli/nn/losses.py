@@ -1,0 +1,241 @@
+"""Losses: one signature, the batch mean: `forward(pred, target) -> float`, `backward() -> dpred` (/ N).
+
+`expects` says what the model's last layer must emit: "logits" (raw scores; the link function is
+fused into the loss) or "values". `link(pred)` turns outputs into what a user reads: class
+probabilities (N, K) for the classification losses, the values themselves for regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from pydantic import ValidationError
+
+from backprop_cli.config_schema import LossConfig
+from backprop_cli.errors import ConfigError
+from backprop_cli.nn.validation import errors_from_validation, lookup
+
+WHERE = "model.layers"
+
+
+def _units(n: int) -> str:
+    return f"{n} unit{'' if n == 1 else 's'}"
+
+
+def _require(ok: bool, what: str, fix: str) -> None:
+    if not ok:
+        raise ConfigError(what, where=WHERE, fix=fix)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # equals 1/(1+exp(-x)) and never overflows
+
+
+class Loss:
+    """Base: a batch-mean loss and its gradient with respect to the model's output."""
+
+    name = "loss"
+    expects = "values"
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def link(self, pred: np.ndarray) -> np.ndarray:
+        return pred
+
+    def check_output(
+        self, output_shape: tuple[int, ...], n_classes: int | None = None, n_targets: int | None = None
+    ) -> None:
+        """Raise ConfigError when a model whose per-example output is `output_shape` cannot fit this loss.
+
+        n_classes: the number of classes of a classification data set (None: regression or unknown);
+        n_targets: the number of regression targets (None: unknown). The base accepts any output.
+        """
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax fused into cross-entropy, from logits: L = mean(logsumexp(z) - z[t]);  dz = (p - onehot) / N.
+
+    Targets are integer labels (N,). The fusion never takes log(softmax), so logits of ±1e4 are fine.
+    """
+
+    name = "cross_entropy"
+    expects = "logits"
+
+    def forward(self, pred, target):
+        labels = np.asarray(target).reshape(-1).astype(np.intp, copy=False)
+        z = pred - np.max(pred, axis=1, keepdims=True)  # (N, K), each row's max is 0: exp never overflows
+        e = np.exp(z)
+        sum_e = np.sum(e, axis=1, keepdims=True)  # >= 1, so its log is finite
+        self._p = e / sum_e  # the gradient needs only the probabilities and the labels
+        self._labels = labels
+        return float(np.mean(np.log(sum_e[:, 0]) - z[np.arange(z.shape[0]), labels]))
+
+    def backward(self):
+        dz = self._p.copy()
+        dz[np.arange(dz.shape[0]), self._labels] -= 1.0
+        dz *= 1.0 / dz.shape[0]
+        return dz
+
+    def link(self, pred):
+        z = pred - np.max(pred, axis=1, keepdims=True)
+        np.exp(z, out=z)
+        return z / np.sum(z, axis=1, keepdims=True)
+
+    def check_output(self, output_shape, n_classes=None, n_targets=None):
+        shape, k = tuple(output_shape), n_classes or 2
+        no_softmax = " and no activation (the loss applies softmax itself)"
+        _require(
+            len(shape) == 1,
+            f"cross_entropy needs one score per class, but the model outputs shape {shape}",
+            f"add {{type: flatten}} and a dense layer of {_units(k)}{no_softmax} at the end",
+        )
+        _require(
+            n_classes is None or shape[0] == n_classes,
+            f"cross_entropy needs one output per class: the model outputs {shape[0]}, "
+            f"but the data has {n_classes} classes",
+            f"set the last dense layer's units to {n_classes}{no_softmax}",
+        )
+        _require(
+            shape[0] >= 2,
+            f"cross_entropy needs at least 2 outputs (one per class), but the model outputs {shape[0]}",
+            "give the last dense layer one unit per class, or use loss: binary_cross_entropy with 1 unit",
+        )
+
+
+class BinaryCrossEntropyWithLogits(Loss):
+    """Sigmoid fused into binary cross-entropy, from logits: L = mean(log(1 + e^z) - t z);  dz = (p - t) / N.
+
+    pred (N, 1), target (N,) or (N, 1) of 0/1; log(1 + e^z) = logaddexp(0, z) never overflows.
+    """
+
+    name = "binary_cross_entropy"
+    expects = "logits"
+
+    def forward(self, pred, target):
+        t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
+        self._z, self._t = pred, t
+        return float(np.mean(np.logaddexp(0.0, pred) - t * pred))
+
+    def backward(self):
+        dz = _sigmoid(self._z)
+        dz -= self._t
+        dz *= 1.0 / dz.shape[0]
+        return dz
+
+    def link(self, pred):
+        p1 = _sigmoid(pred.reshape(-1, 1))
+        return np.concatenate([1.0 - p1, p1], axis=1)  # (N, 2): argmax is the predicted class, as for softmax
+
+    def check_output(self, output_shape, n_classes=None, n_targets=None):
+        shape = tuple(output_shape)
+        _require(
+            n_classes is None or n_classes == 2,
+            f"binary_cross_entropy is for 2 classes, but the data has {n_classes}",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
+        )
+        _require(
+            shape == (1,),
+            f"binary_cross_entropy needs 1 output per example (the logit of class 1), "
+            f"but the model outputs shape {shape}",
+            "set the last dense layer's units to 1 (no activation), or use loss: cross_entropy with 2 units",
+        )
+
+
+class _Regression(Loss):
+    """Elementwise losses of the residual r = pred - target, averaged over every element of the batch."""
+
+    def check_output(self, output_shape, n_classes=None, n_targets=None):
+        shape = tuple(output_shape)
+        _require(
+            len(shape) == 1,
+            f"{self.name} needs a vector of {n_targets or 'one or more'} value(s) per example, "
+            f"but the model outputs shape {shape}",
+            f"add {{type: flatten}} and a dense layer of {_units(n_targets or 1)} at the end",
+        )
+        _require(
+            n_classes is None,
+            f"{self.name} is a regression loss, but the data has {n_classes} classes",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
+        )
+        _require(
+            n_targets is None or shape[0] == n_targets,
+            f"the model outputs {shape[0]} value(s) per example, but the data has {n_targets} target(s)",
+            f"set the last dense layer's units to {n_targets}",
+        )
+
+    def _residual(self, pred, target):
+        t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
+        return pred - t  # (N, T)
+
+
+class MSE(_Regression):
+    """L = mean(r^2);  dpred = 2 r / (N T)."""
+
+    name = "mse"
+
+    def forward(self, pred, target):
+        self._r = self._residual(pred, target)
+        return float(np.mean(self._r * self._r))
+
+    def backward(self):
+        return self._r * (2.0 / self._r.size)
+
+
+class MAE(_Regression):
+    """L = mean(|r|);  dpred = sign(r) / (N T), the subgradient 0 at r = 0."""
+
+    name = "mae"
+
+    def forward(self, pred, target):
+        self._r = self._residual(pred, target)
+        return float(np.mean(np.abs(self._r)))
+
+    def backward(self):
+        return np.sign(self._r) * (1.0 / self._r.size)
+
+
+class Huber(_Regression):
+    """L = mean(r^2 / 2 if |r| <= delta else delta (|r| - delta / 2));  dpred = clip(r, ±delta) / (N T)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = float(delta)
+
+    def forward(self, pred, target):
+        self._r = r = self._residual(pred, target)
+        a = np.abs(r)
+        quadratic = np.minimum(a, self.delta)  # the part of |r| inside the quadratic zone
+        # 0.5 q^2 + delta (|r| - q) equals both branches of the definition
+        return float(np.mean(0.5 * quadratic * quadratic + self.delta * (a - quadratic)))
+
+    def backward(self):
+        return np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size)
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "cross_entropy": SoftmaxCrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropyWithLogits,
+    "mse": MSE,
+    "mae": MAE,
+    "huber": Huber,
+}
+
+
+def build_loss(spec: str | Mapping | LossConfig = "cross_entropy", key_path: str = "loss") -> Loss:
+    """A loss from its config: a name, a dict such as {type: huber, delta: 2.0}, or a LossConfig."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if isinstance(spec, Mapping):
+        lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
+        try:
+            spec = LossConfig.model_validate(spec)
+        except ValidationError as exc:
+            raise errors_from_validation(exc, key_path, spec) from None
+    cls = LOSSES[spec.type]
+    return cls(delta=spec.delta) if cls is Huber else cls()

@@ -1,0 +1,88 @@
+"""Name -> class tables, and building layers from their config specs (pydantic models or plain dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from backprop_cli.errors import ConfigError
+from backprop_cli.nn import specs
+from backprop_cli.nn.activations import ACTIVATIONS
+from backprop_cli.nn.base import Layer
+from backprop_cli.nn.batchnorm import BatchNorm
+from backprop_cli.nn.dense import Dense
+from backprop_cli.nn.dropout import Dropout
+from backprop_cli.nn.flatten import Flatten
+from backprop_cli.nn.initializers import INITIALIZERS
+from backprop_cli.nn.residual import Residual
+from backprop_cli.nn.validation import errors_from_validation, lookup, suggest
+
+__all__ = ["LAYERS", "build_layer", "build_layers", "errors_from_validation", "layer_name", "lookup"]
+
+LAYERS: dict[str, type[Layer]] = {
+    "dense": Dense,
+    **ACTIVATIONS,  # every activation is also a layer of its own
+    "dropout": Dropout,
+    "batchnorm": BatchNorm,
+    "flatten": Flatten,
+    "residual": Residual,
+}
+_SPEC_BY_TYPE = {name: cls for cls in specs.SPEC_CLASSES for name in cls.model_fields["type"].annotation.__args__}
+_LAYER_SPEC = TypeAdapter(specs.LayerSpec)
+
+
+def layer_name(layer: Layer) -> str:
+    """The registry name of a layer's class ("dense"), or the class name for a layer built by hand."""
+    for name, cls in LAYERS.items():
+        if type(layer) is cls:
+            return name
+    return type(layer).__name__
+
+
+def _check_names(data: Any, key_path: str) -> None:
+    """Names first, with did-you-mean: the layer type, its keys, its activation and init (recursively)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("a layer must be a mapping", where=key_path, fix="write it as {type: dense, units: 64}")
+    if "type" not in data:
+        raise ConfigError("a layer needs a `type:` key", where=key_path, fix=suggest("", LAYERS))
+    kind = data["type"]
+    lookup(LAYERS, "layer type", kind, f"{key_path}.type")
+    fields = _SPEC_BY_TYPE[kind].model_fields
+    for key in data:
+        if key not in fields:
+            where = f"{key_path}.{key}"
+            raise ConfigError(f"a {kind} layer has no key {key!r}", where=where, fix=suggest(str(key), fields))
+    if data.get("activation") is not None:
+        lookup(ACTIVATIONS, "activation", data["activation"], f"{key_path}.activation")
+    if data.get("init") is not None:
+        lookup(INITIALIZERS, "initializer", data["init"], f"{key_path}.init")
+    if kind == "residual" and isinstance(data.get("layers"), list):
+        for i, inner in enumerate(data["layers"]):
+            _check_names(inner, f"{key_path}.layers.{i}")
+
+
+def validate_layer_spec(data: Any, key_path: str = "layer") -> specs.Spec:
+    """A plain dict (e.g. from YAML) -> its pydantic spec; any problem is a ConfigError at its key path."""
+    if isinstance(data, specs.Spec):
+        return data
+    _check_names(data, key_path)
+    try:
+        return _LAYER_SPEC.validate_python(data)
+    except ValidationError as exc:
+        raise errors_from_validation(exc, key_path, data) from None
+
+
+def build_layer(spec: specs.Spec | Mapping, key_path: str = "layer") -> Layer:
+    """An unbuilt layer from its spec: the spec's fields (all but `type`) are the constructor's arguments."""
+    spec = validate_layer_spec(spec, key_path)
+    kwargs = {name: getattr(spec, name) for name in type(spec).model_fields if name != "type"}
+    if "layers" in kwargs:  # a container: build its parts first
+        kwargs["layers"] = build_layers(kwargs["layers"], f"{key_path}.layers")
+    return LAYERS[spec.type](**kwargs)
+
+
+def build_layers(layer_specs: Sequence, key_path: str = "model.layers") -> list[Layer]:
+    """Unbuilt layers from a list of specs; errors name `<key_path>.<i>`."""
+    return [build_layer(spec, f"{key_path}.{i}") for i, spec in enumerate(layer_specs)]

@@ -1,0 +1,51 @@
+"""The residual block: a skip connection around a sequence of layers."""
+
+from __future__ import annotations
+
+import math
+
+from backprop_cli.nn.base import Layer
+from backprop_cli.nn.dense import Dense
+
+
+class Residual(Layer):
+    """y = skip(x) + F(x); skip is x itself, or a dense projection when F changes the shape.
+
+    F is the inner layers in sequence; their parameters live in them (children "0", "1", ...), and
+    the projection's in the child "proj" (no activation, xavier_uniform init).
+    """
+
+    def __init__(self, layers: list[Layer]):
+        super().__init__()
+        self.layers = list(layers)
+        self.proj: Dense | None = None
+
+    def build(self, input_shape, rng, dtype):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.build(shape, rng, dtype)
+        self._out_shape = tuple(shape)
+        self.proj = None
+        if self._out_shape != tuple(input_shape):
+            self.proj = Dense(math.prod(shape), init="xavier_uniform")
+            self.proj.build(tuple(input_shape), rng, dtype)
+        return self._out_shape
+
+    def children(self):
+        named = [(str(i), layer) for i, layer in enumerate(self.layers)]
+        return named if self.proj is None else [*named, ("proj", self.proj)]
+
+    def forward(self, x, training):
+        h = x
+        for layer in self.layers:
+            h = layer.forward(h, training)
+        if self.proj is None:
+            return h + x
+        return h + self.proj.forward(x, training).reshape(h.shape)  # (N, prod(out)) -> (N, *out)
+
+    def backward(self, dy):
+        d_inner = dy
+        for layer in reversed(self.layers):
+            d_inner = layer.backward(d_inner)
+        d_skip = dy if self.proj is None else self.proj.backward(dy.reshape(dy.shape[0], -1))
+        return d_inner + d_skip  # x feeds two paths: their gradients add

@@ -1,0 +1,114 @@
+""".npy and .npz files read safely: never unpickled, sizes checked against the file before allocating.
+
+`np.load` trusts the header's shape, so a 400 KB file can ask for 400 MB; here the header is read
+first (np.lib.format.read_magic / read_array_header_*) and the bytes it declares must be exactly the
+bytes the file (or the zip member) holds.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from numpy.lib import format as npformat
+
+from backprop_cli.errors import DataError
+
+NPY_MAGIC = b"\x93NUMPY"
+MAX_DEFLATE_RATIO = 1032  # deflate cannot expand one byte into more than ~1032
+_PICKLE_FIX = "pickled data is never loaded; save numbers or strings (np.save with a numeric or str dtype)"
+
+
+def read_npy(fp: BinaryIO, size: int, source: str) -> np.ndarray:
+    """The array in fp (at its start, `size` bytes long), after checking magic, dtype and size."""
+    try:
+        version = npformat.read_magic(fp)
+        header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+        shape, fortran_order, dtype = header(fp)
+    except (ValueError, EOFError, OSError, SyntaxError) as err:
+        raise DataError(f"not a valid .npy array ({err})", where=source, fix=_PICKLE_FIX) from None
+    if dtype.hasobject:
+        raise DataError("holds Python objects (dtype object) that would need unpickling", where=source, fix=_PICKLE_FIX)
+    declared = fp.tell() + math.prod(shape) * dtype.itemsize
+    if declared != size:
+        raise DataError(
+            f"header declares shape {shape} of {dtype} ({declared} bytes with the header) "
+            f"but the file holds {size} bytes",
+            where=source,
+            fix="the file is truncated or corrupted; save it again with np.save",
+        )
+    n_bytes = declared - fp.tell()
+    try:
+        data = fp.read(n_bytes)
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"cannot read the array data ({err})", where=source) from None
+    if len(data) != n_bytes:
+        raise DataError(f"truncated: {len(data)} of {n_bytes} data bytes", where=source)
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+
+
+def load_npy(path: Path, source: str) -> np.ndarray:
+    with _open(path, source) as fp:
+        return read_npy(fp, path.stat().st_size, source)
+
+
+def load_npy_bytes(data: bytes, source: str) -> np.ndarray:
+    return read_npy(io.BytesIO(data), len(data), source)
+
+
+def load_npz(path: Path, source: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz, each member checked as read_npy checks a file."""
+    with _open(path, source) as fp:
+        try:
+            archive = zipfile.ZipFile(fp)
+        except (zipfile.BadZipFile, OSError) as err:
+            raise DataError(f"not a valid .npz (zip) file ({err})", where=source) from None
+        with archive:
+            return {_key(info, source): _read_member(archive, info, source) for info in archive.infolist()}
+
+
+def _key(info: zipfile.ZipInfo, source: str) -> str:
+    if not info.filename.endswith(".npy"):
+        raise DataError(f"member `{info.filename}` is not an .npy array", where=source, fix=_PICKLE_FIX)
+    return info.filename[: -len(".npy")]
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> np.ndarray:
+    where = f"{source}[{info.filename}]"
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and info.file_size != info.compress_size:
+        raise DataError(
+            f"zip entry declares {info.file_size} bytes but stores {info.compress_size}",
+            where=where,
+            fix="the file is corrupted; save it again with np.savez",
+        )
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > MAX_DEFLATE_RATIO * info.compress_size + 64:
+        raise DataError(
+            f"zip entry declares {info.file_size} bytes from {info.compress_size} compressed bytes, "
+            "more than compression allows",
+            where=where,
+            fix="the file is corrupted or hostile; save it again with np.savez",
+        )
+    if not stored and info.compress_type != zipfile.ZIP_DEFLATED:
+        raise DataError("uses a zip compression other than deflate", where=where, fix="save it with np.savez")
+    try:
+        with archive.open(info) as fp:
+            return read_npy(fp, info.file_size, where)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DataError(f"corrupted zip entry ({err})", where=where) from None
+
+
+def _open(path: Path, source: str) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(
+            "file not found", where=source, fix="check the path (relative to the current directory)"
+        ) from None
+    except OSError as err:
+        raise DataError(f"cannot read the file: {err.strerror}", where=source) from None

@@ -1,0 +1,183 @@
+"""CSV text as a table of cells, with every complaint pointing at a file, a line and a column.
+
+Line numbers are those an editor shows: the header is line 1, the first data row line 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backprop_cli.errors import DataError
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_LINES = 20
+
+
+@dataclass
+class CsvTable:
+    source: str  # the file's name as the user gave it, for messages
+    columns: list[str] | None  # the header's names; None when the text has no header
+    cells: list[list[str]]  # data rows only
+    lines: list[int]  # the line number of each data row (header = line 1)
+
+    def column_index(self, name: str) -> int:
+        assert self.columns is not None
+        return self.columns.index(name)
+
+    def column_label(self, j: int) -> str:
+        return f"`{self.columns[j]}`" if self.columns else f"{j + 1}"
+
+
+def read_text(path: Path, source: str) -> str:
+    """The file as text: UTF-8 (a BOM is dropped); anything else is a DataError, not a traceback."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(
+            "file not found", where=source, fix="check the path (relative to the current directory)"
+        ) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, not a file", where=source) from None
+    except OSError as err:
+        raise DataError(f"cannot read the file: {err.strerror}", where=source) from None
+    return decode_text(data, source)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})",
+            where=source,
+            fix="save the file as UTF-8 CSV; .npz and .npy files need those suffixes",
+        ) from None
+
+
+def detect_delimiter(text: str) -> str:
+    """The candidate that splits the first lines into the same number (> 0) of pieces, the most."""
+    sample = [line for line in text.splitlines()[:_SAMPLE_LINES] if line.strip()]
+    if not sample:
+        return ","
+    best, best_count = ",", 0
+    for delim in DELIMITERS:
+        counts = {line.count(delim) for line in sample}
+        if len(counts) == 1 and (count := counts.pop()) > best_count:
+            best, best_count = delim, count
+    if best_count == 0:  # no consistent candidate: take the header's most frequent one
+        best = max(DELIMITERS, key=sample[0].count)
+        best = best if sample[0].count(best) else ","
+    return best
+
+
+def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
+    """Every non-blank row and its line number; a malformed quote or NUL byte is a DataError."""
+    reader = csv.reader(io.StringIO(text), delimiter=detect_delimiter(text))
+    rows, lines = [], []
+    start = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append([cell.strip() for cell in row])
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(f"line {reader.line_num}: malformed CSV ({err})", where=source) from None
+    return rows, lines
+
+
+def read_table(text: str, source: str, header: bool | None = True) -> CsvTable:
+    """header=True: the first row must be a header; None: a header if any first cell is not a number."""
+    rows, lines = parse_rows(text, source)
+    if not rows:
+        raise DataError("the file is empty", where=source, fix="give a header line and at least one data row")
+    first_is_header = header if header is not None else not all(_is_number(c) for c in rows[0])
+    columns = None
+    if first_is_header:
+        columns = _check_header(rows[0], source)
+        rows, lines = rows[1:], lines[1:]
+    table = CsvTable(source, columns, rows, lines)
+    if not rows:
+        raise DataError("has a header but no data rows", where=source, fix="add data rows below the header")
+    _check_ragged(table)
+    return table
+
+
+def _check_header(names: list[str], source: str) -> list[str]:
+    if all(_is_number(c) for c in names):
+        raise DataError(
+            f"line 1 looks like data ({','.join(names[:4])}...), not a header",
+            where=source,
+            fix="add a first line naming the columns, e.g. f1,f2,label",
+        )
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if not name:
+            raise DataError(f"line 1: column {j + 1} has no name", where=source, fix="name every column")
+        if name in seen:
+            raise DataError(
+                f"line 1: columns {seen[name] + 1} and {j + 1} are both named `{name}`",
+                where=source,
+                fix="give each column its own name",
+            )
+        seen[name] = j
+    return names
+
+
+def _check_ragged(table: CsvTable) -> None:
+    width = len(table.columns) if table.columns else len(table.cells[0])
+    for row, line in zip(table.cells, table.lines):
+        if len(row) != width:
+            against = "the header has" if table.columns else "the first row has"
+            raise DataError(
+                f"line {line} has {len(row)} fields, {against} {width}",
+                where=table.source,
+                fix="give every row the same number of fields (check for a stray delimiter)",
+            )
+
+
+def numeric_block(table: CsvTable, columns: list[int]) -> np.ndarray:
+    """The given columns as float64 (N, k); the first non-number or non-finite cell is a DataError."""
+    cells = [[row[j] for j in columns] for row in table.cells]
+    try:
+        block = np.array(cells, dtype=np.float64)
+    except ValueError:  # numpy's parser is stricter than float() ("1_000"): find the culprit or fall back
+        _raise_first_bad_cell(table, columns)
+        block = np.array([[float(c) for c in row] for row in cells], dtype=np.float64)
+    block = block.reshape(len(table.cells), len(columns))
+    bad = ~np.isfinite(block)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        _raise_cell(table, int(i), columns[int(k)], "is not a finite number")
+    return block
+
+
+def _raise_first_bad_cell(table: CsvTable, columns: list[int]) -> None:
+    for i, row in enumerate(table.cells):
+        for j in columns:
+            if not _is_number(row[j]):
+                _raise_cell(table, i, j, "is empty" if not row[j] else "is not a number")
+
+
+def _raise_cell(table: CsvTable, i: int, j: int, problem: str) -> None:
+    value = table.cells[i][j]
+    raise DataError(
+        f"line {table.lines[i]}, column {table.column_label(j)}: value `{value}` {problem}"
+        if value
+        else f"line {table.lines[i]}, column {table.column_label(j)}: the value {problem}",
+        where=table.source,
+        fix="fix or remove that row (features must be finite numbers)",
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

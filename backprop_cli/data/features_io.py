@@ -1,0 +1,63 @@
+"""Raw feature rows for `backprop predict`: CSV (a header is optional) or NPY, from a path or stdin bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backprop_cli.data.arrays import NPY_MAGIC, load_npy, load_npy_bytes
+from backprop_cli.data.csvfile import decode_text, numeric_block, read_table, read_text
+from backprop_cli.data.hints import did_you_mean
+from backprop_cli.errors import DataError
+
+
+@dataclass
+class FeatureRows:
+    x: np.ndarray  # float64 (N, F), or the .npy's own shape
+    columns: list[str] | None  # the CSV header, when there was one
+    source: str
+
+
+def read_feature_rows(
+    src: str | Path | bytes,
+    fmt: str | None = None,
+    source: str | None = None,
+    wanted: list[str] | None = None,
+) -> FeatureRows:
+    """Rows from a path or from bytes (stdin); fmt "csv" | "npy" | None (by suffix or magic bytes).
+
+    CSV: the first row is a header when any of its cells is not a number. With a header and
+    `wanted` (the model's feature names), only those columns are read, in that order, so other
+    columns (the target, an id) may hold anything.
+    """
+    if isinstance(src, bytes):
+        source = source or "<stdin>"
+        is_npy = fmt == "npy" or (fmt is None and src.startswith(NPY_MAGIC))
+        if is_npy:
+            return FeatureRows(_numeric(load_npy_bytes(src, source), source), None, source)
+        return _csv(decode_text(src, source), source, wanted)
+    path = Path(src)
+    source = source or str(src)
+    if fmt == "npy" or (fmt is None and path.suffix.lower() == ".npy"):
+        return FeatureRows(_numeric(load_npy(path, source), source), None, source)
+    return _csv(read_text(path, source), source, wanted)
+
+
+def _csv(text: str, source: str, wanted: list[str] | None) -> FeatureRows:
+    table = read_table(text, source, header=None)
+    if table.columns is None or not wanted:
+        return FeatureRows(numeric_block(table, list(range(len(table.cells[0])))), table.columns, source)
+    for name in wanted:
+        if name not in table.columns:
+            raise DataError(
+                f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, table.columns)
+            )
+    return FeatureRows(numeric_block(table, [table.column_index(n) for n in wanted]), list(wanted), source)
+
+
+def _numeric(x: np.ndarray, source: str) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"holds {x.dtype} values, not numbers", where=source, fix="save numeric features")
+    return x

@@ -1,0 +1,223 @@
+"""The user's own data: `data.path` (.csv, .npz or .npy), `data.target`, `data.features`, `data.test_path`.
+
+CSV: a header names the columns; the target is `data.target` (default: the last column), the
+features are `data.features` (default: every other column). NPZ: x_train/y_train[/x_test/y_test]
+or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels (file units
+0..255); (N, H, W) arrays become (N, 1, H, W) images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from backprop_cli.data.arrays import load_npy, load_npz
+from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
+from backprop_cli.data.dataset import RawData
+from backprop_cli.data.hints import did_you_mean
+from backprop_cli.data.labels import Target, as_values, encode_target, encode_with
+from backprop_cli.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def load_user_files(cfg) -> RawData:
+    """RawData from `cfg.path` (and `cfg.test_path`), by suffix."""
+    suffix = Path(cfg.path).suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _load_csv(cfg)
+    if suffix in (".npz", ".npy"):
+        return _load_arrays(cfg, suffix)
+    raise DataError(
+        f"unsupported file type `{suffix or '(none)'}`",
+        where=cfg.path,
+        fix="give a .csv (with a header), an .npz or an .npy file",
+    )
+
+
+def _load_csv(cfg) -> RawData:
+    train = read_table(read_text(Path(cfg.path), cfg.path), cfg.path)
+    target = _pick_target(train, cfg.target)
+    features = _pick_features(train, cfg.features, target)
+    x = numeric_block(train, [train.column_index(f) for f in features])
+    tgt = encode_target(_target_values(train, target), cfg.task, _line_of(train), cfg.path, target)
+    raw = RawData(
+        x,
+        tgt.y,
+        tgt.task,
+        cfg.path,
+        class_names=tgt.class_names,
+        feature_names=features,
+        target_names=[target],
+        notes=[tgt.note] if tgt.note else [],
+    )
+    if cfg.test_path:
+        raw.x_test, raw.y_test = _csv_test_split(cfg.test_path, features, target, tgt)
+    return raw
+
+
+def _csv_test_split(path: str, features: list[str], target: str, tgt: Target) -> tuple[np.ndarray, np.ndarray]:
+    test = read_table(read_text(Path(path), path), path)
+    missing = [c for c in [*features, target] if c not in test.columns]
+    if missing:
+        raise DataError(
+            f"lacks the column `{missing[0]}` of the training file",
+            where=path,
+            fix=did_you_mean(missing[0], test.columns),
+        )
+    x = numeric_block(test, [test.column_index(f) for f in features])
+    return x, _encode_like(_target_values(test, target), tgt, _line_of(test), path, target)
+
+
+def _pick_target(table: CsvTable, target: str | None) -> str:
+    if target is None:
+        if len(table.columns) < 2:
+            raise DataError("has one column: nothing is left for features", where=table.source)
+        return table.columns[-1]
+    if target not in table.columns:
+        raise DataError(
+            f"has no column `{target}` (data.target); its columns: {', '.join(table.columns)}",
+            where=table.source,
+            fix=did_you_mean(target, table.columns),
+        )
+    return target
+
+
+def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> list[str]:
+    if features is None:
+        return [c for c in table.columns if c != target]
+    for name in features:
+        if name not in table.columns:
+            raise DataError(
+                f"has no column `{name}` (data.features)", where=table.source, fix=did_you_mean(name, table.columns)
+            )
+    if target in features:
+        raise DataError(
+            f"the target `{target}` is also listed in data.features",
+            where=table.source,
+            fix="remove it from data.features",
+        )
+    if len(set(features)) != len(features) or not features:
+        raise DataError("data.features must list distinct columns, at least one", where=table.source)
+    return list(features)
+
+
+def _target_values(table: CsvTable, target: str) -> np.ndarray:
+    j = table.column_index(target)
+    for row, line in zip(table.cells, table.lines):
+        if not row[j]:
+            raise DataError(
+                f"line {line}: the target `{target}` is empty", where=table.source, fix="fill in or drop that row"
+            )
+    return as_values([row[j] for row in table.cells])
+
+
+def _line_of(table: CsvTable):
+    return lambda i: f"line {table.lines[i]}"
+
+
+def _encode_like(values: np.ndarray, tgt: Target, locate, where: str, name: str) -> np.ndarray:
+    """A test set's targets, encoded as the training targets were."""
+    if tgt.task == "classification":
+        return encode_with(values, tgt.class_names, locate, where)
+    y = encode_target(values, "regression", locate, where, name).y
+    if y.shape[1] != tgt.y.shape[1]:
+        raise DataError(f"has {y.shape[1]} target columns, the training data {tgt.y.shape[1]}", where=where)
+    return y
+
+
+def _load_arrays(cfg, suffix: str) -> RawData:
+    if cfg.features is not None:
+        raise DataError(
+            "data.features picks CSV columns; an array file has none",
+            where="data.features",
+            fix="remove it, or select the features when saving the arrays",
+        )
+    if suffix == ".npz" and cfg.target is not None:
+        raise DataError("the targets of an .npz are its y (or y_train) array", where="data.target", fix="remove it")
+    arrays = load_npz(Path(cfg.path), cfg.path) if suffix == ".npz" else None
+    if arrays is not None:
+        x, y = _npz_pair(cfg.path, arrays, "train")
+    else:
+        if not cfg.target:
+            raise DataError(
+                "an .npy file holds one array",
+                where=cfg.path,
+                fix="give the labels file as data.target (e.g. target: y.npy), or use an .npz",
+            )
+        x, y = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target)
+    x = _check_x(x, y, cfg.path)
+    tgt = encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
+    raw = RawData(
+        x,
+        tgt.y,
+        tgt.task,
+        cfg.path,
+        class_names=tgt.class_names,
+        base_scale=255.0 if x.dtype == np.uint8 else 1.0,
+        notes=[tgt.note] if tgt.note else [],
+    )
+    test = _array_test_split(cfg, arrays)
+    if test is not None:
+        raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x)
+        raw.y_test = _encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
+    return raw
+
+
+def _array_test_split(cfg, arrays: dict | None) -> tuple[np.ndarray, np.ndarray] | None:
+    if cfg.test_path:
+        if Path(cfg.test_path).suffix.lower() != ".npz":
+            raise DataError(
+                "a test set given with arrays must be an .npz holding x and y (or x_test, y_test)", where=cfg.test_path
+            )
+        return _npz_pair(cfg.test_path, load_npz(Path(cfg.test_path), cfg.test_path), "test")
+    if arrays is not None and ("x_test" in arrays or "y_test" in arrays):
+        return _require(arrays, ("x_test", "y_test"), cfg.path)
+    return None
+
+
+def _npz_pair(source: str, arrays: dict[str, np.ndarray], split: str) -> tuple[np.ndarray, np.ndarray]:
+    for names in ((f"x_{split}", f"y_{split}"), ("x", "y")):
+        if names[0] in arrays or names[1] in arrays:
+            return _require(arrays, names, source)
+    raise DataError(
+        f"holds the arrays {', '.join(sorted(arrays)) or '(none)'}; expected x_train and y_train "
+        "(optionally x_test and y_test), or x and y",
+        where=source,
+        fix="save with np.savez(path, x_train=..., y_train=...)",
+    )
+
+
+def _require(arrays: dict[str, np.ndarray], names: tuple[str, str], source: str) -> tuple[np.ndarray, np.ndarray]:
+    for name in names:
+        if name not in arrays:
+            raise DataError(
+                f"has `{names[0]}` and `{names[1]}` only in part: `{name}` is missing",
+                where=source,
+                fix=did_you_mean(name, arrays),
+            )
+    return arrays[names[0]], arrays[names[1]]
+
+
+def _check_x(x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None = None) -> np.ndarray:
+    """Numeric, finite, 1 to 4 dimensions, as many rows as y; (N,) -> (N, 1); (N, H, W) -> (N, 1, H, W)."""
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"features of dtype {x.dtype} are not numbers", where=source, fix="store numeric arrays")
+    if not 1 <= x.ndim <= 4 or len(x) == 0:
+        raise DataError(f"features must have shape (N, F), (N, H, W) or (N, C, H, W), found {x.shape}", where=source)
+    if len(x) != len(y):
+        raise DataError(f"x has {len(x)} rows but y has {len(y)}", where=source, fix="give x and y the same length")
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x).reshape(len(x), -1)
+        if bad.any():
+            i, k = np.argwhere(bad)[0]
+            raise DataError(
+                f"index {i}, feature {k}: value {x.reshape(len(x), -1)[i, k]} is not a finite number",
+                where=source,
+                fix="replace or drop non-finite rows",
+            )
+    x = x.reshape(len(x), 1) if x.ndim == 1 else x[:, None] if x.ndim == 3 else x
+    if like is not None and x.shape[1:] != like.shape[1:]:
+        raise DataError(f"test features have shape {x.shape[1:]}, training features {like.shape[1:]}", where=source)
+    return x if x.dtype.kind in "uf" else x.astype(np.float64)

@@ -1,0 +1,103 @@
+"""The one entry point of the trainer: load_data(cfg.data, seed, dtype) -> Dataset."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from backprop_cli.data.builtin import check_options, lookup
+from backprop_cli.data.dataset import Dataset, RawData
+from backprop_cli.data.files import load_user_files
+from backprop_cli.data.labels import encode_with
+from backprop_cli.data.meta import check_meta, scalers_of
+from backprop_cli.data.rng import data_rng
+from backprop_cli.data.scaling import Scaler
+from backprop_cli.data.splits import split_indices
+from backprop_cli.errors import DataError
+
+if TYPE_CHECKING:
+    from backprop_cli.config_schema import DataConfig
+    from backprop_cli.data.download import Progress
+
+
+def load_data(
+    cfg: DataConfig,
+    seed: int,
+    dtype=np.float32,
+    *,
+    meta: dict | None = None,
+    download: bool = False,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Read, split (validation from the seed), scale (fitted on the training split) and cast.
+
+    meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
+    new ones (eval). download: fetch a missing built-in dataset first (training).
+    """
+    raw = load_raw(cfg, seed, download=download, progress=progress)
+    if meta is not None:
+        _conform(raw, check_meta(meta))
+    train, val = split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
+    x_train, y_train = _take(raw.x_train, train), _take(raw.y_train, train)
+    if meta is not None:
+        scaler, target_scaler = scalers_of(meta)
+    else:
+        scaler = Scaler.fit(cfg.scale, x_train, raw.base_scale)
+        target_scaler = Scaler.fit("standard", y_train) if raw.task == "regression" and cfg.scale_target else None
+
+    def xs(x):
+        return None if x is None else scaler.transform(x, dtype)
+
+    def ys(y):
+        if y is None or raw.task == "classification":
+            return None if y is None else np.ascontiguousarray(y, dtype=np.int64)
+        return target_scaler.transform(y, dtype) if target_scaler else np.ascontiguousarray(y, dtype=dtype)
+
+    has_val = len(val) > 0
+    return Dataset(
+        x_train=xs(x_train), y_train=ys(y_train),
+        x_val=xs(raw.x_train[val]) if has_val else None, y_val=ys(raw.y_train[val]) if has_val else None,
+        x_test=xs(raw.x_test), y_test=ys(raw.y_test),
+        task=raw.task, n_classes=len(raw.class_names) if raw.class_names else None,
+        class_names=raw.class_names, input_shape=raw.input_shape, feature_names=raw.feature_names,
+        scaler=scaler, target_scaler=target_scaler, source=raw.source, target_names=raw.target_names,
+        notes=raw.notes,
+    )  # fmt: skip
+
+
+def load_raw(cfg: DataConfig, seed: int, *, download: bool = False, progress: Progress | None = None) -> RawData:
+    """The data as read, before splitting and scaling: a built-in dataset or the user's file."""
+    if cfg.dataset is None:
+        return load_user_files(cfg)
+    entry = lookup(cfg.dataset)
+    check_options(cfg, entry)
+    if download and entry.kind == "download":
+        from backprop_cli.data.download import ensure_downloaded
+        from backprop_cli.data.paths import resolve_data_dir
+
+        ensure_downloaded(entry.name, resolve_data_dir(cfg.data_dir), progress)
+    return entry.load(cfg, seed)
+
+
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return a if len(idx) == len(a) else a[idx]
+
+
+def _conform(raw: RawData, meta: dict) -> None:
+    """Make data read for a saved model fit it: same task, same input shape, the model's class indices."""
+    if raw.task != meta["task"]:
+        raise DataError(f"is {raw.task} data but the model was trained for {meta['task']}", where=raw.source)
+    shape = tuple(meta["input_shape"])
+    if raw.input_shape != shape:
+        raise DataError(
+            f"rows have shape {raw.input_shape}, the model expects {shape}",
+            where=raw.source,
+            fix="evaluate with data of the same columns as the training data",
+        )
+    if raw.task == "classification" and raw.class_names != meta["class_names"]:
+        names = np.array(raw.class_names)
+        raw.y_train = encode_with(names[raw.y_train], meta["class_names"], lambda i: f"row {i + 1}", raw.source)
+        if raw.y_test is not None:
+            raw.y_test = encode_with(names[raw.y_test], meta["class_names"], lambda i: f"row {i + 1}", raw.source)
+        raw.class_names = list(meta["class_names"])

@@ -1,0 +1,104 @@
+"""What a checkpoint keeps about its data, and how eval/predict apply it to new rows.
+
+The meta is JSON-able:
+{"format": 1, "source": "iris", "task": "classification", "input_shape": [4],
+ "feature_names": [...] | null, "class_names": [...] | null, "target_names": [...] | null,
+ "scaler": Scaler.to_dict(), "target_scaler": Scaler.to_dict() | null}
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backprop_cli.data.hints import did_you_mean, plural
+from backprop_cli.data.scaling import Scaler
+from backprop_cli.errors import CheckpointError, DataError
+
+META_FORMAT = 1
+
+
+def dataset_meta(ds) -> dict:
+    """The data half of a checkpoint's metadata (ds: a Dataset)."""
+    return {
+        "format": META_FORMAT,
+        "source": ds.source,
+        "task": ds.task,
+        "input_shape": list(ds.input_shape),
+        "feature_names": ds.feature_names,
+        "class_names": ds.class_names,
+        "target_names": ds.target_names,
+        "scaler": ds.scaler.to_dict(),
+        "target_scaler": ds.target_scaler.to_dict() if ds.target_scaler is not None else None,
+    }
+
+
+def check_meta(meta: dict) -> dict:
+    """A meta read back from a checkpoint, checked enough that using it cannot go wrong silently."""
+    try:
+        ok = (
+            meta["format"] <= META_FORMAT
+            and meta["task"] in ("classification", "regression")
+            and all(isinstance(d, int) and d > 0 for d in meta["input_shape"])
+            and (meta["task"] == "regression" or len(meta["class_names"]) >= 2)
+        )
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise CheckpointError("the checkpoint's data metadata is missing or malformed")
+    return meta
+
+
+def scalers_of(meta: dict) -> tuple[Scaler, Scaler | None]:
+    target = meta.get("target_scaler")
+    return Scaler.from_dict(meta["scaler"]), Scaler.from_dict(target) if target else None
+
+
+def prepare_features(
+    x_raw: np.ndarray,
+    meta: dict,
+    dtype=np.float32,
+    *,
+    columns: list[str] | None = None,
+    source: str = "the input",
+) -> np.ndarray:
+    """Raw rows (in the training files' units) -> model inputs (N, *input_shape), scaled as in training.
+
+    With `columns` (a CSV header) and known feature names, columns are picked by name, so a file
+    may hold them in any order and hold others too (the target, an id).
+    """
+    meta = check_meta(meta)
+    shape = tuple(meta["input_shape"])
+    x = np.asarray(x_raw)
+    names = meta.get("feature_names")
+    if columns is not None and names:
+        x = x.reshape(len(x), -1)[:, _pick(columns, names, source)]
+    x = _rows(x, math.prod(shape), source)
+    scaler, _ = scalers_of(meta)
+    return scaler.transform(x.reshape(len(x), *shape), dtype)
+
+
+def _pick(columns: list[str], names: list[str], source: str) -> list[int]:
+    for name in names:
+        if name not in columns:
+            raise DataError(
+                f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, columns)
+            )
+    return [columns.index(name) for name in names]
+
+
+def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:
+    if x.ndim == 1:
+        x = x.reshape(-1, 1) if n_features == 1 else x.reshape(1, -1)
+    if len(x) == 0:
+        raise DataError("holds no rows", where=source)
+    got = math.prod(x.shape[1:])
+    if got != n_features:
+        raise DataError(
+            f"the model expects {plural(n_features, 'feature')}, {source} has {got}",
+            fix="give rows with the training data's columns",
+        )
+    if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
+        raise DataError("holds values that are not finite numbers", where=source)
+    return x

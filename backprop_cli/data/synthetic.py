@@ -1,0 +1,71 @@
+"""Small 2-D problems generated from the seed: xor, spirals, moons, circles, blobs, and sine (regression).
+
+Each generator takes (n_samples, noise, classes, rng) and returns x float64 (N, 2) (sine: (N, 1))
+and y: int64 labels, classes as equal in size as N allows (sine: float64 (N, 1)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def class_sizes(n: int, k: int) -> np.ndarray:
+    """n split into k sizes that differ by at most one."""
+    return np.array([n // k + (c < n % k) for c in range(k)])
+
+
+def labels_for(n: int, k: int) -> np.ndarray:
+    return np.repeat(np.arange(k, dtype=np.int64), class_sizes(n, k))
+
+
+def xor(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Four clusters at the corners of [-1, 1]^2; label 1 where the signs of x0 and x1 differ."""
+    y = labels_for(n, 2)
+    quadrant = rng.integers(0, 2, size=n)  # which of the two corners of its class a point sits at
+    sign0 = np.where(quadrant == 0, 1.0, -1.0)
+    sign1 = np.where(y == 0, sign0, -sign0)
+    x = np.stack([sign0, sign1], axis=1) * 0.5 + rng.normal(0.0, noise, size=(n, 2))
+    return x, y
+
+
+def spirals(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`classes` interleaved arms, radius 0..1, each turning 4 radians (the CS231n toy problem)."""
+    y = labels_for(n, classes)
+    x = np.empty((n, 2))
+    for c, idx in enumerate(np.split(np.arange(n), np.cumsum(class_sizes(n, classes))[:-1])):
+        r = np.linspace(0.0, 1.0, len(idx))
+        t = np.linspace(c * 4.0, (c + 1) * 4.0, len(idx)) + rng.normal(0.0, noise, size=len(idx))
+        x[idx] = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+    return x, y
+
+
+def moons(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles."""
+    y = labels_for(n, 2)
+    t = rng.uniform(0.0, np.pi, size=n)
+    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    x = np.where((y == 0)[:, None], upper, lower) + rng.normal(0.0, noise, size=(n, 2))
+    return x, y
+
+
+def circles(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A circle of radius 1 (class 0) around one of radius 0.5 (class 1)."""
+    y = labels_for(n, 2)
+    t = rng.uniform(0.0, 2 * np.pi, size=n)
+    radius = np.where(y == 0, 1.0, 0.5)[:, None]
+    x = radius * np.stack([np.cos(t), np.sin(t)], axis=1) + rng.normal(0.0, noise, size=(n, 2))
+    return x, y
+
+
+def blobs(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters of std `noise` around centers drawn in [-5, 5]^2."""
+    y = labels_for(n, classes)
+    centers = rng.uniform(-5.0, 5.0, size=(classes, 2))
+    return centers[y] + rng.normal(0.0, noise, size=(n, 2)), y
+
+
+def sine(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """y = sin(x) + noise, x uniform in [-pi, pi]: a regression target of shape (N, 1)."""
+    x = rng.uniform(-np.pi, np.pi, size=(n, 1))
+    return x, np.sin(x) + rng.normal(0.0, noise, size=(n, 1))

@@ -1,0 +1,116 @@
+"""Downloads against a real HTTP server on 127.0.0.1 serving copies of the shared MNIST files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backprop_cli.data import download_dataset, ensure_downloaded, load_data
+from backprop_cli.errors import DataError, RunError
+
+from .helpers import LABELS, MNIST_DIR, data_cfg, write_idx
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty data directory, made the one the library uses."""
+    monkeypatch.setenv("BACKPROP_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def all_but_labels(data_dir: Path) -> Path:
+    """The data dir holding three of the four files: only the small labels file is left to fetch."""
+    target = data_dir / "mnist"
+    target.mkdir()
+    for f in MNIST_DIR.iterdir():
+        if f.name != LABELS:
+            shutil.copy(f, target / f.name)
+    return target
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_training_downloads_missing_mnist_files_verifies_them_and_loads(mirror, data_dir, monkeypatch):
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/ok/")
+    seen = []
+    ds = load_data(data_cfg(dataset="mnist", validation_split=0.0), 0, download=True,
+                   progress=lambda name, done, total: seen.append((name, done, total)))  # fmt: skip
+    assert len(ds.x_train) == 60000 and len(ds.x_test) == 10000
+    for f in MNIST_DIR.iterdir():
+        assert (data_dir / "mnist" / f.name).read_bytes() == f.read_bytes()
+    assert {name for name, _, _ in seen} == {f.name for f in MNIST_DIR.iterdir()}
+    assert ("t10k-labels-idx1-ubyte.gz", 4540, 4540) in seen
+    assert leftovers(data_dir / "mnist") == []
+
+
+def test_present_files_are_not_fetched_again(mirror, data_dir, monkeypatch):
+    all_but_labels(data_dir)
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/ok/")
+    assert [p.name for p in ensure_downloaded("mnist", data_dir)] == [LABELS]
+    assert ensure_downloaded("mnist", data_dir) == []
+
+
+def test_a_checksum_mismatch_is_a_run_error_and_leaves_nothing_under_the_final_name(mirror, data_dir, monkeypatch):
+    target = all_but_labels(data_dir)
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/bad/")
+    with pytest.raises(RunError, match="checksum mismatch: sha256 of the gunzipped content is [0-9a-f]{64}") as err:
+        ensure_downloaded("mnist", data_dir)
+    assert err.value.exit_code == 1 and "the file was not kept" in str(err.value)
+    assert not (target / LABELS).exists() and leftovers(target) == []
+
+
+@pytest.mark.parametrize("status, reason", [("500", "HTTP 500"), ("404", "HTTP 404")])
+def test_a_server_error_is_a_run_error_naming_the_url_and_status(mirror, data_dir, monkeypatch, status, reason):
+    target = all_but_labels(data_dir)
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", f"{mirror}/{status}/")
+    with pytest.raises(RunError, match=reason) as err:
+        ensure_downloaded("mnist", data_dir)
+    assert f"{mirror}/{status}/mnist/{LABELS}" in str(err.value)
+    assert not (target / LABELS).exists() and leftovers(target) == []
+
+
+def test_an_interrupted_transfer_is_a_run_error_and_leaves_no_partial_file(mirror, data_dir, monkeypatch):
+    target = all_but_labels(data_dir)
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/cut/")
+    with pytest.raises(RunError, match="interrupted after 14451 of 28902 bytes"):
+        ensure_downloaded("mnist", data_dir)
+    assert not (target / LABELS).exists() and leftovers(target) == []
+
+
+def test_offline_the_error_lists_the_missing_files_where_to_put_them_and_the_command(data_dir, monkeypatch):
+    target = all_but_labels(data_dir)
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", "http://127.0.0.1:9/")  # discard port: nothing listens
+    with pytest.raises(RunError) as err:
+        ensure_downloaded("mnist", data_dir)
+    text = str(err.value)
+    assert "no connection" in text and f"missing {LABELS} in {target}" in text
+    assert "backprop data download mnist" in text and "when online, or copy the files into" in text
+
+
+def test_download_replaces_a_present_file_that_fails_its_checksum(mirror, data_dir, monkeypatch):
+    target = all_but_labels(data_dir)
+    write_idx(target / "t10k-labels-idx1-ubyte.gz", np.zeros(10000, np.uint8))  # corrupt the present copy
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/ok/")
+    fetched = download_dataset("mnist", data_dir)
+    assert sorted(p.name for p in fetched) == sorted([LABELS, "t10k-labels-idx1-ubyte.gz"])
+    assert (target / "t10k-labels-idx1-ubyte.gz").read_bytes() == (MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes()
+
+
+def test_a_stale_temp_file_of_a_dead_download_is_removed(mirror, data_dir, monkeypatch):
+    target = all_but_labels(data_dir)
+    (target / f".{LABELS}.tmp-999999999-abcd").write_bytes(b"half")
+    monkeypatch.setenv("BACKPROP_DATA_MIRROR", mirror + "/ok/")
+    ensure_downloaded("mnist", data_dir)
+    assert leftovers(target) == []
+
+
+def test_a_dataset_that_is_not_downloadable_says_why():
+    with pytest.raises(DataError, match="iris is bundled with backprop: there is nothing to download"):
+        download_dataset("iris")
+    with pytest.raises(DataError, match="did you mean 'mnist'"):
+        download_dataset("mnsit")

@@ -41,40 +41,46 @@ _BOUNDS = {
 }
 
 
-def validate(schema: Any, data: Any, *, prefix: KeyPath = (), where: Callable[[KeyPath], str] | None = None):
+def validate(schema: Any, data: Any, *, prefix: KeyPath | str = (), where: Callable[[KeyPath], str] | None = None):
     """Validate `data` against a pydantic model or type; a failure is one ConfigError listing each problem."""
-    adapter = schema if isinstance(schema, TypeAdapter) else TypeAdapter(schema)
+    if isinstance(prefix, str):
+        prefix = tuple(int(p) if p.isdigit() else p for p in prefix.split(".") if p)
     try:
-        return adapter.validate_python(data)
+        return _adapter(schema).validate_python(data)
     except ValidationError as exc:
         raise to_config_error(exc, schema, data, prefix=prefix, where=where) from None
 
 
-def to_config_error(
-    exc: ValidationError,
-    schema: Any,
-    data: Any,
-    *,
-    prefix: KeyPath = (),
-    where: Callable[[KeyPath], str] | None = None,
-) -> ConfigError:
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter]] = {}
+
+
+def _adapter(schema: Any) -> TypeAdapter:
+    """One TypeAdapter per schema object (building one costs milliseconds)."""
+    cached = _ADAPTERS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _ADAPTERS[id(schema)] = (schema, TypeAdapter(schema))
+    return cached[1]
+
+
+def to_config_error(exc: ValidationError, schema: Any, data: Any, *, prefix: KeyPath = (),
+                    where: Callable[[KeyPath], str] | None = None) -> ConfigError:
+    """One ConfigError for all problems; each names its key path (and, given `where`, its file line)."""
     problems = []
     for err in exc.errors(include_url=False)[:12]:
         path = _clean_path(schema, data, err["loc"])
         text, fix = _describe(err, schema, data, path)
         full = (*prefix, *path)
         dotted = ".".join(map(str, full)) or "config"
-        place = where(full) if where else None
-        line = f"{dotted}: {text}" + (f"; {fix}" if fix else "")
-        problems.append((place, line))
+        text += f"; {fix}" if fix else ""
+        problems.append((where(full) if where else dotted, dotted, text))
     problems.sort(key=lambda item: _line_number(item[0]))
     first_place = problems[0][0]
     if len(problems) == 1:
-        return ConfigError(problems[0][1], where=first_place)
-    body = "\n".join(
-        f"  {place + ': ' if place and place != first_place else ''}{line}" for place, line in problems
-    )
-    return ConfigError(f"{len(problems)} problems:\n{body}", where=first_place)
+        place, dotted, text = problems[0]
+        return ConfigError(f"{dotted}: {text}" if where else text, where=place)
+    lines = [f"  {place + ': ' if where and place != first_place else ''}{dotted}: {text}"
+             for place, dotted, text in problems]
+    return ConfigError(f"{len(problems)} problems:\n" + "\n".join(lines), where=first_place)
 
 
 def _line_number(place: str | None) -> int:
@@ -125,13 +131,13 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
         return "needs a `type:` key", None
     if kind in _BOUNDS:
         sign, key = _BOUNDS[kind]
-        return f"must be {sign} {ctx.get(key)} (got {_show(value)})", None
+        return f"must be {sign} {_bound(ctx.get(key))} (got {_show(value)})", None
     if kind == "finite_number":
         return f"must be a finite number (got {_show(value)})", None
     if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} entries", None
+        return f"must have at least {ctx.get('min_length')} item(s)", None
     if kind == "too_long":
-        return f"has more than {ctx.get('max_length')} entries", None
+        return f"must have at most {ctx.get('max_length')} item(s)", None
     if kind == "string_pattern_mismatch":
         return f"{value!r} is not allowed here", "use letters, digits, '.', '_' and '-' (64 at most)"
     if kind in _TYPE_WORDS:
@@ -139,6 +145,27 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, "), None
     return str(err["msg"]), None
+
+
+def suggest(name: str, choices) -> str:
+    """A fix for a misspelt name: the closest choice, else the list of choices."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}"
+
+
+def lookup(table, kind: str, name: Any, key_path: str) -> Any:
+    """`table[name]`, or a ConfigError naming the key path with a did-you-mean."""
+    if isinstance(name, str) and name in table:
+        return table[name]
+    if not isinstance(name, str):
+        raise ConfigError(f"the {kind} must be a name (got {_show(name)})", where=key_path, fix=suggest("", table))
+    raise ConfigError(f"unknown {kind} {name!r}", where=key_path, fix=suggest(name, table))
+
+
+def _bound(value: Any) -> Any:
+    """1.0 -> 1 in "must be < 1": a bound reads as the user would write it."""
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
 
 
 def _show(value: Any) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from pydantic import ValidationError
 
 from backprop_cli.config_schema import LossConfig
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.validation import errors_from_validation, lookup
+from backprop_cli.validation import lookup, validate
 
 WHERE = "model.layers"
 
@@ -233,9 +232,6 @@ def build_loss(spec: str | Mapping | LossConfig = "cross_entropy", key_path: str
         spec = {"type": spec}
     if isinstance(spec, Mapping):
         lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
-        try:
-            spec = LossConfig.model_validate(spec)
-        except ValidationError as exc:
-            raise errors_from_validation(exc, key_path, spec) from None
+        spec = validate(LossConfig, dict(spec), prefix=key_path)
     cls = LOSSES[spec.type]
     return cls(delta=spec.delta) if cls is Huber else cls()

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn import specs
 from backprop_cli.nn.activations import ACTIVATIONS
@@ -17,9 +15,9 @@ from backprop_cli.nn.dropout import Dropout
 from backprop_cli.nn.flatten import Flatten
 from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.residual import Residual
-from backprop_cli.nn.validation import errors_from_validation, lookup, suggest
+from backprop_cli.validation import lookup, suggest, validate
 
-__all__ = ["LAYERS", "build_layer", "build_layers", "errors_from_validation", "layer_name", "lookup"]
+__all__ = ["LAYERS", "build_layer", "build_layers", "layer_name", "lookup"]
 
 LAYERS: dict[str, type[Layer]] = {
     "dense": Dense,
@@ -30,7 +28,6 @@ LAYERS: dict[str, type[Layer]] = {
     "residual": Residual,
 }
 _SPEC_BY_TYPE = {name: cls for cls in specs.SPEC_CLASSES for name in cls.model_fields["type"].annotation.__args__}
-_LAYER_SPEC = TypeAdapter(specs.LayerSpec)
 
 
 def layer_name(layer: Layer) -> str:
@@ -68,10 +65,7 @@ def validate_layer_spec(data: Any, key_path: str = "layer") -> specs.Spec:
     if isinstance(data, specs.Spec):
         return data
     _check_names(data, key_path)
-    try:
-        return _LAYER_SPEC.validate_python(data)
-    except ValidationError as exc:
-        raise errors_from_validation(exc, key_path, data) from None
+    return validate(specs.LayerSpec, data, prefix=key_path)
 
 
 def build_layer(spec: specs.Spec | Mapping, key_path: str = "layer") -> Layer:

@@ -2,7 +2,7 @@
 
 The keys are the `type` names of optim/specs.py (a test holds the tables equal). A dict is validated
 by its pydantic spec; a miss or an invalid field is a ConfigError at `optimizer.<field>` or
-`schedule.<field>`, with a did-you-mean for a misspelt type (the converters of nn/validation.py).
+`schedule.<field>`, with a did-you-mean for a misspelt type (backprop_cli/validation.py).
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.specs import Spec
-from backprop_cli.nn.validation import errors_from_validation, lookup, suggest
 from backprop_cli.optim import specs
 from backprop_cli.optim.adam import Adam, AdamW
 from backprop_cli.optim.adaptive import Adagrad, RMSprop
 from backprop_cli.optim.base import Optimizer
 from backprop_cli.optim.schedules import Constant, Cosine, Exponential, Plateau, Schedule, StepDecay, WarmupCosine
 from backprop_cli.optim.sgd import SGD, Momentum, Nesterov
+from backprop_cli.validation import lookup, suggest, validate
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
@@ -80,7 +79,4 @@ def _validated(spec: Spec | Mapping[str, Any], table: Mapping[str, type], by_typ
     if "type" not in spec:
         raise ConfigError(f"the {root} needs a `type:`", where=f"{root}.type", fix=suggest("", table))
     lookup(table, root, spec["type"], f"{root}.type")  # a miss raises, with a did-you-mean
-    try:
-        return by_type[spec["type"]].model_validate(dict(spec))
-    except ValidationError as exc:
-        raise errors_from_validation(exc, prefix=root, data=spec) from None
+    return validate(by_type[spec["type"]], dict(spec), prefix=root)

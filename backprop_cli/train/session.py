@@ -61,6 +61,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
         remove_stale_temps(files.checkpoints)
         atomic_write_text(files.config, config_to_yaml(config))
         parts = build_parts(config)
+        parts.trainer.optimizer.threads = options.threads or 1  # the elementwise update splits like BLAS
         return _train(parts, files, options, resume)
 
 

@@ -63,7 +63,7 @@ def build_parts(config: Config, data=None) -> Parts:
     reg = config.regularization
     trainer = Trainer(
         model=model, loss=loss, loader=loader, epochs=config.training.epochs,
-        optimizer=build_optimizer(config.optimizer),
+        optimizer=build_optimizer(config.optimizer, decay_params=[model.flat_weights]),
         schedule=build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, len(loader)),
         model_rng=model_rng, shuffle_rng=shuffle_rng, classification=data.task == "classification",
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),

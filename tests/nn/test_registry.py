@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn import specs
 from backprop_cli.nn.activations import ACTIVATIONS
 from backprop_cli.nn.dense import Dense
 from backprop_cli.nn.initializers import INITIALIZERS
-from backprop_cli.nn.registry import LAYERS, build_layer, build_layers, errors_from_validation, lookup
+from backprop_cli.nn.registry import LAYERS, build_layer, build_layers
+from backprop_cli.validation import lookup, validate
 
 from .layer_specs import LAYER_SPECS, spec_id
 
@@ -90,7 +90,7 @@ def test_a_name_far_from_every_choice_lists_the_choices():
     [
         ({"type": "dense", "units": -4}, "model.layers.2.units", "must be > 0 (got -4)"),
         ({"type": "dense", "units": 0}, "model.layers.2.units", "must be > 0 (got 0)"),
-        ({"type": "dense", "units": "64"}, "model.layers.2.units", "must be an integer (got '64')"),
+        ({"type": "dense", "units": "64"}, "model.layers.2.units", "must be a whole number (got '64')"),
         ({"type": "dense"}, "model.layers.2.units", "is required"),
         ({"type": "dropout", "rate": 1.0}, "model.layers.2.rate", "must be < 1 (got 1.0)"),
         ({"type": "dropout", "rate": -0.1}, "model.layers.2.rate", "must be >= 0 (got -0.1)"),
@@ -121,12 +121,11 @@ def test_lookup_returns_the_entry_or_raises_with_a_did_you_mean():
         lookup({"adam": 1, "sgd": 2}, "optimizer", "adma", "optimizer.type")
 
 
-def test_errors_from_validation_gives_one_message_per_problem_with_key_paths():
+def test_validation_gives_one_message_naming_each_problem_with_its_key_path():
     data = {"type": "dense", "units": -4, "init_scale": -1.0}
-    with pytest.raises(ValidationError) as info:
-        specs.DenseSpec.model_validate(data)
-    err = errors_from_validation(info.value, "model.layers.3", data)
-    assert isinstance(err, ConfigError)
+    with pytest.raises(ConfigError) as info:
+        validate(specs.DenseSpec, data, prefix="model.layers.3")
+    err = info.value
     assert err.where == "model.layers.3.units"
-    assert err.what.startswith("must be > 0 (got -4)")
-    assert "model.layers.3.init_scale must be >= 0 (got -1.0)" in err.what
+    assert "model.layers.3.units: must be > 0 (got -4)" in err.what
+    assert "model.layers.3.init_scale: must be >= 0 (got -1.0)" in err.what

@@ -1,10 +1,19 @@
-"""The `backprop` command: one Typer app, one verb per module, one boundary that maps errors to exit codes."""
+"""The `backprop` command: one Typer app, one verb per module, one boundary that maps errors to exit codes.
+
+Commands import the library inside their functions, so that `backprop --version` and `predict` start
+fast and `--threads` can cap the BLAS threads before NumPy is first imported.
+"""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
 from backprop_cli import __version__
+from backprop_cli.cli import config as config_cmd
+from backprop_cli.cli import data as data_cmd
+from backprop_cli.cli import evaluate, plot, predict, runs, train
 
 app = typer.Typer(
     name="backprop",
@@ -24,9 +33,55 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
 ) -> None:
     """Train neural networks written in plain NumPy, every backward pass explicit."""
 
 
+app.command(name="train")(train.train)
+app.command(name="eval")(evaluate.evaluate)
+app.command(name="predict")(predict.predict)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(runs.app, name="runs")
+app.command(name="plot")(plot.plot)
+
+EXIT_BROKEN_PIPE = 141  # like coreutils: 128 + SIGPIPE
+
+
 def main() -> None:
-    app()
+    """Run the app; the project's errors become one message on stderr and their exit code."""
+    from backprop_cli.errors import BackpropError
+
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except BackpropError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print_error(err)
+        sys.exit(err.exit_code)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def print_error(err) -> None:
+    """One message: what, where, how to fix. Plain text off a terminal, red 'error:' on one."""
+    prefix = "\x1b[1;31merror:\x1b[0m" if sys.stderr.isatty() else "error:"
+    print(f"{prefix} {err}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass

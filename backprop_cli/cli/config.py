@@ -1,0 +1,41 @@
+"""`backprop config show|validate|schema`: the resolved config, a check, and the JSON Schema for editors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file.")]
+SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")]
+
+
+@app.command()
+def show(config: ConfigArg, set_: SetOption = None) -> None:
+    """Print the resolved config: overrides applied, defaults filled in."""
+    from backprop_cli.config import config_to_yaml, load_config
+
+    sys.stdout.write(config_to_yaml(load_config(config, set_ or []).config))
+
+
+@app.command()
+def validate(config: ConfigArg, set_: SetOption = None) -> None:
+    """Check a config as a whole; exit 0 when valid, 2 with every problem when not."""
+    from backprop_cli.config import load_config
+
+    loaded = load_config(config, set_ or [])
+    print(f"{config}: valid ({len(loaded.config.model.layers)} layers, loss {loaded.config.loss.type}, "
+          f"optimizer {loaded.config.optimizer.type})", file=sys.stderr)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the config (point your editor's YAML plugin at it)."""
+    from backprop_cli.config_schema import Config
+
+    print(json.dumps(Config.model_json_schema(), indent=2))

@@ -1,0 +1,58 @@
+"""`backprop eval`: score a checkpoint (or a run's best) on a split, as a table or one JSON object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
+    split: Annotated[Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")] = None,
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="Change a data key: path=other.csv")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
+    from backprop_cli.errors import UserError
+    from backprop_cli.inference import SPLITS, evaluate_split, load_trained
+    from backprop_cli.runs.jsonio import dumps
+
+    if split is not None and split not in SPLITS:
+        raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
+    trained = load_trained(checkpoint)
+    result = evaluate_split(trained, split, data or [])
+    if as_json:
+        print(dumps(result))
+    else:
+        _print_report(result)
+
+
+def _print_report(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {result['split']} split, n={result['n']}")
+    summary = Table(show_header=False, box=None)
+    for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2"):
+        if key in result:
+            summary.add_row(key, f"{result[key]:.4f}")
+    console.print(summary)
+    if "per_class" in result:
+        names = [str(n) for n in result["class_names"]]
+        table = Table(title="per class")
+        for column in ("class", "precision", "recall", "f1", "support"):
+            table.add_column(column, justify="right")
+        for name, row in zip(names, result["per_class"]):
+            table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                          str(row["support"]))
+        console.print(table)
+        matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
+        matrix.add_column("")
+        for name in names:
+            matrix.add_column(name, justify="right")
+        for name, row in zip(names, result["confusion_matrix"]):
+            matrix.add_row(name, *map(str, row))
+        console.print(matrix)

@@ -1,0 +1,70 @@
+"""`backprop predict`: raw feature rows in (CSV or NPY, a file or stdin), one prediction per row out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+FORMATS = ("csv", "json", "npy")
+
+
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
+    source: Annotated[str, typer.Argument(help="A CSV or NPY file of feature rows, or - for stdin.")] = "-",
+    fmt: Annotated[str, typer.Option("--format", help="Output: csv | json (one object per line) | npy.")] = "csv",
+    proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
+) -> None:
+    """Predict each input row: its class label (or probabilities), or its value in the target's units."""
+    from backprop_cli.errors import UserError
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
+    from backprop_cli.data import read_feature_rows
+    from backprop_cli.inference import load_trained, predict_rows
+
+    trained = load_trained(checkpoint)
+    rows = read_feature_rows(sys.stdin.buffer.read(), source="<stdin>") if source == "-" else read_feature_rows(source)
+    result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
+    _write(result, fmt, proba)
+
+
+def _write(result: dict, fmt: str, proba: bool) -> None:
+    import numpy as np
+
+    out = sys.stdout
+    if "labels" in result:
+        table = result["probabilities"] if proba else None
+        header, labels = result["class_names"], result["labels"]
+    else:
+        table, header, labels = result["values"], result["target_names"], None
+    if fmt == "npy":
+        array = np.asarray(labels) if table is None else np.asarray(table)
+        np.save(out.buffer, array, allow_pickle=False)
+    elif fmt == "json":
+        _write_json_lines(out, labels, table, header)
+    else:
+        _write_csv(out, labels, table, header)
+    out.flush()
+
+
+def _write_csv(out, labels, table, header) -> None:
+    if table is None:
+        out.write("".join(f"{label}\n" for label in labels))
+        return
+    out.write(",".join(header) + "\n")
+    out.write("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in table))
+
+
+def _write_json_lines(out, labels, table, header) -> None:
+    import json
+
+    if table is None:
+        out.write("".join(json.dumps({"prediction": label}) + "\n" for label in labels))
+        return
+    for i, row in enumerate(table):
+        record = {"prediction": labels[i]} if labels else {}
+        record.update({name: float(v) for name, v in zip(header, row)})
+        out.write(json.dumps(record) + "\n")

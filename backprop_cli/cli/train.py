@@ -1,0 +1,74 @@
+"""`backprop train`: run an experiment and print its run directory (or, with --json, its summary)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from backprop_cli.cli.options import cap_threads
+
+
+def train(
+    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML file.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")] = None,
+    run_name: Annotated[Optional[str], typer.Option("--run-name", help="Run-name prefix.")] = None,
+    runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where run directories go.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run directory.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads.")] = None,
+) -> None:
+    """Train the network described by CONFIG and print its run directory."""
+    from backprop_cli.config import load_config
+    from backprop_cli.errors import UserError
+
+    if config is None and resume is None:
+        raise UserError("give a config file, or --resume RUN_DIR", fix="backprop train configs/quickstart.yaml")
+    overrides = set_ or []
+    if config is None and overrides:
+        config = resume / "config.yaml"
+    loaded = load_config(config, overrides) if config is not None else None
+    wanted = loaded.config if loaded else None
+    threads = cap_threads(threads or (wanted.training.threads if wanted else None))
+    _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads)
+
+
+def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
+    # NumPy is imported from here on: after the thread cap is in the environment.
+    from backprop_cli.cli.progress import make_progress
+    from backprop_cli.runs.jsonio import dumps
+    from backprop_cli.train.resume import prepare_resume
+    from backprop_cli.train.session import RunOptions, run_training
+    from backprop_cli.train.signals import die_by
+
+    point = prepare_resume(resume, wanted) if resume is not None else None
+    if point is not None and point.already_finished is not None:
+        summary = point.already_finished
+        print(f"run {point.run_dir} already {summary['status'].replace('_', ' ')} "
+              f"(epoch {summary.get('epochs_run')}/{point.config.training.epochs})", file=sys.stderr)
+        print(dumps(summary) if as_json else point.run_dir)
+        return
+    config = point.config if point is not None else wanted
+    options = RunOptions(runs_dir=runs_dir, run_name=run_name, threads=threads,
+                         extra_callbacks=[make_progress(quiet)])
+    result = run_training(config, options, point)
+    if not quiet:
+        _print_summary(result.summary)
+    print(dumps(result.summary) if as_json else result.run_dir, flush=True)
+    if result.signal is not None:
+        die_by(result.signal)
+
+
+def _print_summary(summary: dict) -> None:
+    """A short closing line on stderr: status, best epoch, test figures."""
+    parts = [f"status={summary['status']}", f"epochs={summary['epochs_run']}/{summary['epochs']}"]
+    if summary.get("best_epoch"):
+        monitor, value = next(iter(summary["best"].items()))
+        parts.append(f"best_epoch={summary['best_epoch']} best_{monitor}={value:.4f}")
+    for key, value in (summary.get("test") or {}).items():
+        parts.append(f"test_{key}={value:.4f}")
+    parts.append(f"time={summary['wall_time_s']:.1f}s")
+    print(" ".join(parts), file=sys.stderr, flush=True)

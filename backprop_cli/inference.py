@@ -1,0 +1,119 @@
+"""A trained model back from its checkpoint: scoring a split (`eval`) and predicting rows (`predict`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backprop_cli.config import config_from_dict, parse_override
+from backprop_cli.config_schema import Config, DataConfig
+from backprop_cli.errors import CheckpointError, ConfigError, DataError
+from backprop_cli.nn.losses import build_loss
+from backprop_cli.nn.model import build_model
+from backprop_cli.runs.checkpoint import load_checkpoint, resolve_checkpoint
+from backprop_cli.train.evaluate import (
+    classification_report,
+    mean_loss,
+    predict_raw,
+    predicted_classes,
+    regression_report,
+)
+from backprop_cli.validation import validate
+
+SPLITS = ("test", "val", "train")
+
+
+@dataclass
+class Trained:
+    model: object
+    loss: object
+    config: Config
+    data_meta: dict
+    path: Path
+    epoch: int
+
+    @property
+    def classification(self) -> bool:
+        return self.data_meta.get("task") == "classification"
+
+
+def load_trained(path: str | Path) -> Trained:
+    """The model of a checkpoint file, or of a run directory's best (else last) checkpoint."""
+    checkpoint = load_checkpoint(resolve_checkpoint(path))
+    meta = checkpoint.meta
+    try:
+        config = config_from_dict(meta["config"], source=str(checkpoint.path))
+        data_meta = meta["data"]
+        input_shape = tuple(data_meta["input_shape"])
+    except (KeyError, TypeError, ConfigError) as err:
+        raise CheckpointError(f"checkpoint metadata is incomplete ({err})", where=str(checkpoint.path)) from None
+    dtype = np.dtype(config.training.dtype)
+    model = build_model(config.model.layers, input_shape, np.random.default_rng(0), dtype)
+    model.load_state_tensors(checkpoint.section("model"))
+    return Trained(model=model, loss=build_loss(config.loss), config=config, data_meta=data_meta,
+                   path=checkpoint.path, epoch=int(meta.get("epoch", 0)))
+
+
+def data_config_with(config: Config, overrides: list[str]) -> DataConfig:
+    """The training data section with `--data KEY=VALUE` changes (e.g. path=other.csv)."""
+    data = config.data.model_dump(mode="json")
+    for item in overrides:
+        key_path, value = parse_override(item)
+        data[".".join(map(str, key_path))] = value
+    return validate(DataConfig, data, prefix="data", where=lambda path: "--data")
+
+
+def evaluate_split(trained: Trained, split: str | None = None, data_overrides: list[str] | None = None) -> dict:
+    """Loss and accuracy with per-class figures (classification), or MSE/MAE/R² in original units."""
+    from backprop_cli.data import load_data
+
+    config = trained.config
+    data_cfg = data_config_with(config, data_overrides or [])
+    dtype = np.dtype(config.training.dtype)
+    data = load_data(data_cfg, config.seed, dtype, meta=trained.data_meta)
+    split = split or next(s for s in SPLITS if _split_arrays(data, s)[0] is not None)
+    x, y = _split_arrays(data, split)
+    if x is None:
+        available = [s for s in SPLITS if _split_arrays(data, s)[0] is not None]
+        raise DataError(f"the data has no {split} split", where=data.source,
+                        fix=f"choose --split {' or '.join(available)}")
+    pred = predict_raw(trained.model, x)
+    result = {"checkpoint": str(trained.path), "epoch": trained.epoch, "split": split, "n": int(len(x)),
+              "loss": mean_loss(trained.loss, pred, y)}
+    if trained.classification:
+        result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
+        result["class_names"] = trained.data_meta["class_names"]
+    else:
+        result.update(regression_report(_original_units(data.target_scaler, y), _original_units(
+            data.target_scaler, trained.loss.link(pred))))
+    return result
+
+
+def _split_arrays(data, split: str):
+    return {"train": (data.x_train, data.y_train), "val": (data.x_val, data.y_val),
+            "test": (data.x_test, data.y_test)}[split]
+
+
+def _original_units(target_scaler, y: np.ndarray) -> np.ndarray:
+    return y if target_scaler is None else target_scaler.inverse_transform(y)
+
+
+def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None, source: str,
+                 proba: bool) -> dict:
+    """Predictions for raw feature rows: labels (or class probabilities), or values in original units."""
+    from backprop_cli.data import prepare_features
+    from backprop_cli.data.meta import scalers_of
+
+    dtype = np.dtype(trained.config.training.dtype)
+    x = prepare_features(x_raw, trained.data_meta, dtype, columns=columns, source=source)
+    out = trained.loss.link(predict_raw(trained.model, x))
+    if trained.classification:
+        names = [str(n) for n in trained.data_meta["class_names"]]
+        labels = [names[i] for i in np.argmax(out, axis=1)]  # link gives (N, K) probabilities, K >= 2
+        return {"labels": labels, "probabilities": out if proba else None, "class_names": names}
+    _, target_scaler = scalers_of(trained.data_meta)
+    values = _original_units(target_scaler, out)
+    names = trained.data_meta.get("target_names") or [f"y{i}" for i in range(values.shape[1])]
+    return {"values": values, "target_names": names}

@@ -60,8 +60,26 @@ def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = ()) -> L
     if "name" not in data or data.get("name") is None:
         data = {"name": default_name(doc.source), **data}
     loaded = LoadedConfig(config=None, source=doc.source, doc=doc, override_origins=origins)  # type: ignore[arg-type]
-    loaded.config = validate(Config, data, where=loaded.where)
+    config = validate(Config, data, where=loaded.where)
+    loaded.config = anchor_data_paths(config, doc.source, origins)
     return loaded
+
+
+def anchor_data_paths(config: Config, source: str, origins: dict[KeyPath, str]) -> Config:
+    """Data paths written in a config file are relative to that file; those given with --set, to the cwd.
+
+    The resolved config (config.yaml in the run directory) then holds paths that work from anywhere.
+    """
+    data = config.data
+    keys = ["path", "test_path"] + (["target"] if data.path and data.path.endswith(".npy") else [])
+    base = Path(source).parent
+    changes = {}
+    for key in keys:
+        value = getattr(data, key)
+        if value and not Path(value).is_absolute():
+            from_file = ("data", key) not in origins and Path(source).is_file()
+            changes[key] = str(((base if from_file else Path.cwd()) / value).resolve())
+    return config.model_copy(update={"data": data.model_copy(update=changes)}) if changes else config
 
 
 def default_name(source: str) -> str:

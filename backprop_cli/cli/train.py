@@ -53,13 +53,26 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
         return
     config = point.config if point is not None else wanted
     options = RunOptions(runs_dir=runs_dir, run_name=run_name, threads=threads,
-                         extra_callbacks=[make_progress(quiet)])
+                         extra_callbacks=[make_progress(quiet)], download_progress=_DownloadNotice())
     result = run_training(config, options, point)
     if not quiet:
         _print_summary(result.summary)
     print(dumps(result.summary) if as_json else result.run_dir, flush=True)
     if result.signal is not None:
         die_by(result.signal)
+
+
+class _DownloadNotice:
+    """A missing dataset is fetched before training: say so once per file, on stderr."""
+
+    def __init__(self):
+        self.announced: set[str] = set()
+
+    def __call__(self, filename: str, done: int, total: int | None) -> None:
+        if filename not in self.announced:
+            self.announced.add(filename)
+            size = f" ({total / 1e6:.1f} MB)" if total else ""
+            print(f"downloading {filename}{size} (checksum-verified) ...", file=sys.stderr, flush=True)
 
 
 def _print_summary(summary: dict) -> None:

@@ -32,6 +32,7 @@ class RunOptions:
     run_name: str | None = None  # --run-name wins over the config's name
     threads: int | None = None
     extra_callbacks: list[Callback] = field(default_factory=list)
+    download_progress: object = None  # (filename, bytes_done, bytes_total) -> None, for a missing dataset
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
         remove_stale_temps(run_dir)
         remove_stale_temps(files.checkpoints)
         atomic_write_text(files.config, config_to_yaml(config))
-        parts = build_parts(config)
+        parts = build_parts(config, download_progress=options.download_progress)
         parts.trainer.optimizer.threads = options.threads or 1  # the elementwise update splits like BLAS
         return _train(parts, files, options, resume)
 

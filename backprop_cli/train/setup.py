@@ -50,10 +50,14 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     return n_params
 
 
-def build_parts(config: Config, data=None) -> Parts:
-    """Everything a run needs, built from the config (and the data, when already loaded)."""
+def build_parts(config: Config, data=None, download_progress=None) -> Parts:
+    """Everything a run needs, built from the config (and the data, when already loaded).
+
+    A missing built-in dataset (mnist, fashion_mnist) is fetched first, reporting to `download_progress`.
+    """
     dtype = np.dtype(config.training.dtype)
-    data = data if data is not None else load_data(config.data, config.seed, dtype)
+    if data is None:
+        data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress)
     check_model_fits(config, data.input_shape)
     model_rng, shuffle_rng = generators(config.seed)
     model = build_model(config.model.layers, data.input_shape, model_rng, dtype)

@@ -38,6 +38,8 @@ def _write(result: dict, fmt: str, proba: bool) -> None:
     if "labels" in result:
         table = result["probabilities"] if proba else None
         header, labels = result["class_names"], result["labels"]
+    elif result["values"].shape[1] == 1:  # one target: one value per line, like labels
+        table, header, labels = None, None, [f"{v:.6g}" for v in result["values"][:, 0]]
     else:
         table, header, labels = result["values"], result["target_names"], None
     if fmt == "npy":

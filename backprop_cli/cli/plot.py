@@ -1,0 +1,35 @@
+"""`backprop plot RUN [RUN ...]`: learning curves and gradient flow as an image; prints the path written.
+
+matplotlib and the library are imported inside the command: importing this module must stay cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def plot(
+    runs: Annotated[list[Path], typer.Argument(help="One or more run directories, drawn on shared axes.")],
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Image to write, .png (or .svg, .pdf) [default: <first run>/plot.png]."),
+    ] = None,
+    metric: Annotated[
+        Optional[str],
+        typer.Option("--metric", help="Draw only this metric: loss, accuracy, val_loss, lr, layers.dead_fraction, ..."),
+    ] = None,
+) -> None:
+    """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image."""
+    from backprop_cli.plotting import runs_without_layer_stats, write_plot
+    from backprop_cli.runs.listing import open_run
+
+    opened = [open_run(run) for run in runs]
+    print(write_plot(opened, output, metric))
+    bare = runs_without_layer_stats(opened) if metric is None else []
+    if bare:
+        names = ", ".join(run.dir_name for run in bare)
+        print(f"note: no per-layer gradient norms in {names}: no gradient-flow panel for it", file=sys.stderr)

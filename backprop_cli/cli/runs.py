@@ -1,0 +1,244 @@
+"""`backprop runs list | show | compare`: past runs as tables on stdout, or as JSON with --json.
+
+rich and the library are imported inside the commands: importing this module must stay cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Look at past runs: list them, show one, compare several.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+STATUS_STYLES = {"completed": "green", "early_stopped": "green", "running": "cyan", "interrupted": "yellow",
+                 "diverged": "red", "failed": "red", "killed": "red"}  # fmt: skip
+NO_RUNS_FIX = "train one with `backprop train CONFIG`"
+
+
+def _console():
+    """stdout; off a terminal, wide enough that a row never wraps in a pipe or a file."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=max(console.width, 200))
+
+
+def _print_json(data: Any) -> None:
+    from backprop_cli.runs.jsonio import dumps
+
+    print(dumps(data, indent=2))
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _text(value: Any):
+    """A cell shown as is: brackets in a run name or a layer ("residual[dense 64]") are not rich markup."""
+    from rich.text import Text
+
+    return Text(str(value))
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
+
+
+def _epochs(done: int | None, total: int | None) -> str:
+    return f"{_num(done)}/{_num(total)}"
+
+
+@app.command("list")
+def list_(
+    runs_dir: Annotated[Optional[Path], typer.Argument(help="Directory of run directories [default: runs].")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every run in RUNS_DIR, newest first: status, epochs, best metric, test accuracy, time."""
+    from backprop_cli.runs.listing import DEFAULT_RUNS_DIR, list_runs
+
+    target = runs_dir if runs_dir is not None else Path(DEFAULT_RUNS_DIR)
+    rows = [] if runs_dir is None and not target.exists() else list_runs(target)
+    if as_json:
+        _print_json(rows)
+    if not rows:
+        print(f"no runs in {target}/ yet; {NO_RUNS_FIX}", file=sys.stderr)
+    if as_json or not rows:
+        return
+    from rich.table import Table
+
+    table = Table("run", "status", "epochs", "best", "test", "time", "started", box=None, header_style="bold")
+    for r in rows:
+        started = (r["started"] or "—").replace("T", " ")
+        table.add_row(_text(r["run"]), _status(r["status"]), _epochs(r["epochs_run"], r["epochs"]), _best_cell(r),
+                      _test_cell(r["test_accuracy"], r["test_loss"]), _duration(r["wall_time_s"]), started)  # fmt: skip
+    _console().print(table)
+
+
+def _best_cell(row: dict) -> str:
+    if row["best_value"] is None:
+        return "—"
+    return f"{row['best_metric']} {_num(row['best_value'])} @{_num(row['best_epoch'])}"
+
+
+def _test_cell(accuracy: float | None, loss: float | None) -> str:
+    if accuracy is not None:
+        return f"acc {accuracy:.4f}"
+    return f"loss {loss:.4g}" if loss is not None else "—"
+
+
+@app.command("show")
+def show(
+    run: Annotated[Path, typer.Argument(help="A run directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One run: its config in brief, final, best and test metrics, warnings, and a sparkline of the loss."""
+    from backprop_cli.runs.describe import show_run
+    from backprop_cli.runs.listing import open_run
+
+    data = show_run(open_run(run))
+    if as_json:
+        _print_json(data)
+        return
+    console = _console()
+    when = f", started {data['started'].replace('T', ' ')}" if data["started"] else ""
+    reason = f" ({data['stop_reason']})" if data["stop_reason"] else ""
+    from rich.markup import escape
+
+    console.print(f"[bold]{escape(data['run'])}[/]  {_status(data['status'])}{reason}  epoch "
+                  f"{_epochs(data['epochs_run'], data['epochs'])}, {_duration(data['wall_time_s'])}{when}")  # fmt: skip
+    console.print(f"[dim]{escape(data['path'])}[/]\n")
+    console.print(_config_table(data["config"]))
+    console.print(_outcome_table(data))
+    _print_sparklines(console, data)
+    if data["warnings"]:
+        console.print("\n[bold yellow]warnings[/]")
+        for warning in data["warnings"]:
+            console.print(f"  • {warning}", markup=False)
+
+
+def _config_table(config: dict):
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, title="config", title_justify="left", title_style="bold")
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("data", _text(config["data"]))
+    for i, layer in enumerate(config["layers"]):
+        table.add_row("layers" if i == 0 else "", _text(f"{i:>2}  {layer}"))
+    for key in ("loss", "optimizer", "schedule", "regularization", "early_stopping"):
+        table.add_row(key.replace("_", " "), _text(config[key]))
+    batch, seed = _num(config["batch_size"]), _num(config["seed"])
+    table.add_row("epochs", f"{_num(config['epochs'])}  (batch size {batch}, seed {seed})")
+    return table
+
+
+def _outcome_table(data: dict):
+    from rich.table import Table
+
+    final, test = data["final"], data["test"] or {}
+    table = Table("", "train", "val", "test", box=None, header_style="bold", title="\nmetrics (final epoch)",
+                  title_justify="left", title_style="bold")  # fmt: skip
+    for metric in ("loss", "accuracy"):
+        cells = [final.get(f"train_{metric}"), final.get(f"val_{metric}"), test.get(metric)]
+        if any(c is not None for c in cells):
+            table.add_row(metric, *(_num(c) for c in cells))
+    for monitor, value in data["best"].items():
+        table.caption = f"best epoch {_num(data['best_epoch'])}: {monitor} {_num(value)}"
+        table.caption_justify = "left"
+    return table
+
+
+def _print_sparklines(console, data: dict) -> None:
+    history, lines = data["loss_history"], data["sparklines"]
+    if not lines:
+        return
+    scale = "one log scale" if data["sparkline_scale"] == "log" else "one scale"
+    console.print(f"\n[bold]loss per epoch[/] ({scale})")
+    for key, line in lines.items():
+        values = [v for v in history[key] if v is not None]
+        span = f"{_num(values[0])} → {_num(values[-1])}" if values else ""
+        console.print(f"  {key.split('_')[0]:<5} {line}  {span}", markup=False)
+
+
+@app.command("compare")
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Configs side by side, only the keys that differ; then final, best and test metrics side by side."""
+    from backprop_cli.errors import UserError
+    from backprop_cli.runs.compare import compare_runs
+    from backprop_cli.runs.listing import open_run
+
+    if len(runs) < 2:
+        raise UserError("compare needs two or more runs", fix="backprop runs compare RUN RUN ...")
+    data = compare_runs([open_run(r) for r in runs])
+    if as_json:
+        _print_json(data)
+        return
+    console = _console()
+    console.print(_differences_table(data))
+    console.print(_metrics_table(data))
+
+
+def _differences_table(data: dict):
+    from rich.markup import escape
+    from rich.table import Table
+
+    names = [escape(r["run"]) for r in data["runs"]]
+    table = Table("config key", *names, box=None, header_style="bold", title="config: keys that differ",
+                  title_justify="left", title_style="bold")  # fmt: skip
+    for key, values in data["differences"].items():
+        cells = [escape(_num(v)) for v in values]
+        marked = [f"[bold yellow]{c}[/]" if v != values[0] else c for c, v in zip(cells[1:], values[1:])]
+        table.add_row(escape(key), cells[0], *marked)
+    same = data["identical_keys"]
+    table.caption = f"{same} other key(s) identical" if data["differences"] else f"identical configs ({same} keys)"
+    table.caption_justify = "left"
+    return table
+
+
+def _metrics_table(data: dict):
+    from rich.markup import escape
+    from rich.table import Table
+
+    from backprop_cli.runs.compare import better
+
+    names = [escape(r["run"]) for r in data["runs"]]
+    table = Table("metric", *names, box=None, header_style="bold", title="\nmetrics", title_justify="left",
+                  title_style="bold")  # fmt: skip
+    for key, values in data["metrics"].items():
+        cells = [_status(v) if key == "status" else _duration(v) if key == "wall_time_s" else _num(v) for v in values]
+        best = _best_index(values, better(key))
+        if best is not None:
+            cells[best] = f"[bold green]{cells[best]}[/]"
+        table.add_row(key, *cells)
+    return table
+
+
+def _best_index(values: list, mode: str | None) -> int | None:
+    numbers = [(v, i) for i, v in enumerate(values) if isinstance(v, (int, float))]
+    if mode is None or len(numbers) < 2 or len({v for v, _ in numbers}) == 1:
+        return None
+    return (max if mode == "max" else min)(numbers)[1]

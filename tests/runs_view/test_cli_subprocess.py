@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,6 @@ BACKPROP = str(Path(sys.executable).with_name("backprop"))
 
 def backprop(*args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([BACKPROP, *map(str, args)], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-@cache
-def _registered() -> bool:
-    try:
-        return all(backprop(*verb, "--help").returncode == 0 for verb in (["runs"], ["plot"]))
-    except OSError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _needs_the_verbs():
-    if not _registered():
-        pytest.skip("`backprop runs` / `backprop plot` are not registered in backprop_cli/cli/__init__.py yet")
 
 
 def test_runs_list_json_through_the_installed_command(runs_dir):

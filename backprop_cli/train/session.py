@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,12 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
         remove_stale_temps(run_dir)
         remove_stale_temps(files.checkpoints)
         atomic_write_text(files.config, config_to_yaml(config))
-        parts = build_parts(config, download_progress=options.download_progress)
+        try:
+            parts = build_parts(config, download_progress=options.download_progress)
+        except BaseException:
+            if resume is None:  # nothing ran: leave no empty run behind
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         parts.trainer.optimizer.threads = options.threads or 1  # the elementwise update splits like BLAS
         return _train(parts, files, options, resume)
 

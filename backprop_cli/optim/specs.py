@@ -48,12 +48,8 @@ class AdamSpec(Spec):
     eps: Eps = 1e-8
 
 
-class AdamWSpec(Spec):
-    type: Literal["adamw"]
-    lr: LearningRate = 0.001
-    beta1: Beta = 0.9
-    beta2: Beta = 0.999
-    eps: Eps = 1e-8
+class AdamWSpec(AdamSpec):
+    type: Literal["adamw"]  # type: ignore[assignment]
     weight_decay: float = Field(0.01, ge=0, le=10)
 
 

@@ -13,9 +13,10 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from backprop_cli.errors import CheckpointError
+from backprop_cli.errors import CheckpointError, ConfigError
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.registry import build_layers, layer_name, validate_layer_spec
+from backprop_cli.nn.windows import window_geometry
 
 ALIGN_BYTES = 64  # each tensor starts on a cache line
 
@@ -193,7 +194,11 @@ def estimate_param_count(layer_specs: Sequence, input_shape: tuple[int, ...], ke
     """The number of parameters build_model would allocate, from specs and shapes alone (no allocation)."""
     total, shape = 0, tuple(input_shape)
     for i, data in enumerate(layer_specs):
-        count, shape = _estimate(validate_layer_spec(data, f"{key_path}.{i}"), shape)
+        try:
+            count, shape = _estimate(validate_layer_spec(data, f"{key_path}.{i}"), shape)
+        except ConfigError as err:  # a shape that does not fit (an image layer after flatten): name the layer
+            err.where = err.where or f"{key_path}.{i}"
+            raise
         total += count
     return total
 
@@ -206,6 +211,12 @@ def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         return 2 * shape[0], shape
     if spec.type == "flatten":
         return 0, (math.prod(shape),)
+    if spec.type == "conv2d":  # W (F, C, k, k) and b (F,)
+        _, out_hw = window_geometry(shape, spec.kernel_size, spec.stride, spec.padding, spec.type)
+        return spec.filters * (shape[0] * spec.kernel_size**2 + spec.use_bias), (spec.filters, *out_hw)
+    if spec.type in ("maxpool2d", "avgpool2d"):
+        _, out_hw = window_geometry(shape, spec.pool_size, spec.stride or spec.pool_size, 0, spec.type)
+        return 0, (shape[0], *out_hw)
     if spec.type == "residual":
         total, out = 0, shape
         for inner in spec.layers:

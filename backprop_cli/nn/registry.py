@@ -10,10 +10,12 @@ from backprop_cli.nn import specs
 from backprop_cli.nn.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.batchnorm import BatchNorm
+from backprop_cli.nn.conv import Conv2D
 from backprop_cli.nn.dense import Dense
 from backprop_cli.nn.dropout import Dropout
 from backprop_cli.nn.flatten import Flatten
 from backprop_cli.nn.initializers import INITIALIZERS
+from backprop_cli.nn.pooling import AvgPool2D, MaxPool2D
 from backprop_cli.nn.residual import Residual
 from backprop_cli.validation import lookup, suggest, validate
 
@@ -25,6 +27,9 @@ LAYERS: dict[str, type[Layer]] = {
     "dropout": Dropout,
     "batchnorm": BatchNorm,
     "flatten": Flatten,
+    "conv2d": Conv2D,
+    "maxpool2d": MaxPool2D,
+    "avgpool2d": AvgPool2D,
     "residual": Residual,
 }
 _SPEC_BY_TYPE = {name: cls for cls in specs.SPEC_CLASSES for name in cls.model_fields["type"].annotation.__args__}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax", "linear")
 INIT_NAMES = (
@@ -19,6 +19,7 @@ ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 InitName = Literal[INIT_NAMES]  # type: ignore[valid-type]
 
 MAX_UNITS = 1_000_000
+MAX_PADDING = 1024
 
 
 class Spec(BaseModel):
@@ -65,19 +66,57 @@ class FlattenSpec(Spec):
     type: Literal["flatten"]
 
 
+class Conv2DSpec(Spec):
+    type: Literal["conv2d"]
+    filters: int = Field(gt=0, le=4096)  # output channels
+    kernel_size: int = Field(gt=0, le=31)  # square kernels: k x k
+    stride: int = Field(1, gt=0, le=1024)
+    padding: Annotated[int, Field(ge=0, le=MAX_PADDING)] | Literal["same"] = 0  # "same": OH = ceil(H / stride)
+    activation: ActivationName | None = None
+    init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+    use_bias: bool = True
+
+    @field_validator("padding", mode="before")
+    @classmethod
+    def _one_message_for_padding(cls, value):
+        """One clear message, rather than one per member of the union."""
+        if value == "same" or (type(value) is int and 0 <= value <= MAX_PADDING):
+            return value
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as YAML wrote it
+        raise ValueError(f"must be a whole number from 0 to {MAX_PADDING}, or 'same' (got {shown})")
+
+    @field_validator("activation")
+    @classmethod
+    def _no_softmax_over_image_width(cls, value):
+        if value == "softmax":  # it normalizes over the last axis, which is an image's width here
+            raise ValueError("softmax is not an activation for conv2d; end with flatten and a dense layer")
+        return value
+
+
+class Pool2DSpec(Spec):
+    type: Literal["maxpool2d", "avgpool2d"]
+    pool_size: int = Field(2, gt=0, le=1024)
+    stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
+
+
 class ResidualSpec(Spec):
     type: Literal["residual"]
     layers: list[LayerSpec] = Field(min_length=1)
 
 
 LayerSpec = Annotated[
-    Union[DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec, ResidualSpec],
+    Union[
+        DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec,
+        Conv2DSpec, Pool2DSpec, ResidualSpec,
+    ],
     Field(discriminator="type"),
 ]
 ResidualSpec.model_rebuild()
 
 SPEC_CLASSES: tuple[type[Spec], ...] = (
-    DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec, ResidualSpec,
+    DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec,
+    Conv2DSpec, Pool2DSpec, ResidualSpec,
 )
 
 

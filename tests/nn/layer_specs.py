@@ -15,6 +15,9 @@ LAYER_SPECS = [
     {"type": "dropout", "rate": 0.5},
     {"type": "batchnorm"},
     {"type": "flatten"},
+    {"type": "conv2d", "filters": 3, "kernel_size": 3, "padding": 1, "activation": "tanh"},
+    {"type": "maxpool2d"},
+    {"type": "avgpool2d", "pool_size": 3, "stride": 1},
     {
         "type": "residual",
         "layers": [{"type": "dense", "units": 5, "activation": "relu"}, {"type": "dense", "units": 5}],
@@ -22,5 +25,13 @@ LAYER_SPECS = [
 ]
 
 
+IMAGE_LAYERS = {"conv2d", "maxpool2d", "avgpool2d"}
+
+
 def spec_id(spec: dict) -> str:
     return spec["type"]
+
+
+def input_shape(spec: dict) -> tuple[int, ...]:
+    """Per-example input of a spec's layer: images (C, H, W) for the image layers, else vectors."""
+    return (2, 5, 6) if spec["type"] in IMAGE_LAYERS else (5,)

@@ -13,19 +13,19 @@ from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.registry import LAYERS, build_layer, build_layers
 from backprop_cli.validation import lookup, validate
 
-from .layer_specs import LAYER_SPECS, spec_id
+from .layer_specs import LAYER_SPECS, input_shape, spec_id
 
 
 @pytest.mark.parametrize("spec", LAYER_SPECS, ids=spec_id)
 def test_layer_keeps_the_contract(spec, rng):
     layer = build_layer(spec)
-    out_shape = layer.build((5,), rng, np.float64)
-    x = rng.standard_normal((3, 5))
+    out_shape = layer.build(input_shape(spec), rng, np.float64)
+    x = rng.standard_normal((3, *input_shape(spec)))
     y = layer.forward(x, training=True)
     assert y.shape == (3, *out_shape)
     grads_before = dict(layer.grads)
     dx = layer.backward(np.ones_like(y))
-    assert dx.shape == (3, 5)
+    assert dx.shape == x.shape
     assert {k: g.shape for k, g in layer.grads.items()} == {k: p.shape for k, p in layer.params.items()}
     assert all(layer.grads[k] is g for k, g in grads_before.items())  # overwritten in place, not rebound
     first = {k: g.copy() for k, g in layer.grads.items()}

@@ -1,0 +1,190 @@
+"""From raw measurements to medians, ratios, the targets of issue 6, and the markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+from bench.common import later_epochs_median
+from bench.workloads import IMPL_LABELS, MLP_WORKLOADS
+
+
+def _spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def aggregate(raw: list[dict]) -> dict:
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in raw:
+        groups[(r["workload"], r["impl"])].append(r)
+    summary: dict = {"mlp": {}, "gemm": None, "digits": {}, "pipelines": {}}
+    for (workload, impl), runs in groups.items():
+        if workload in MLP_WORKLOADS:
+            epoch = _spread([later_epochs_median(r["epoch_times"]) for r in runs])
+            summary["mlp"].setdefault(workload, {})[impl] = {
+                "epoch_s": epoch,
+                "samples_per_s": 60_000 / epoch["median"],
+                "rss_mb": statistics.median(r["rss_mb"] for r in runs),
+                "test_accuracy": statistics.median(r["test_accuracy"] for r in runs),
+                "epochs": len(runs[0]["epoch_times"]),
+                "dtype": runs[0].get("dtype"),
+            }
+        elif workload == "gemm":
+            summary["gemm"] = {
+                "gflops": _spread([r["gflops"] for r in runs]),
+                "bound_s": statistics.median(r["bound_s"] for r in runs),
+                "epoch_gflop": runs[0]["epoch_flops"] / 1e9,
+            }
+        elif workload == "digits":
+            key = "fit_s" if impl == "sklearn-digits" else "wall_s"
+            summary["digits"][impl] = {
+                "time_s": _spread([r[key] for r in runs]),
+                "process_wall_s": statistics.median(r["wall_s"] for r in runs),
+                "rss_mb": statistics.median(r["rss_mb"] for r in runs),
+            }
+        else:
+            summary["pipelines"][impl] = {
+                "wall_s": _spread([r["wall_s"] for r in runs]),
+                "rss_mb": statistics.median(r["rss_mb"] for r in runs),
+            }
+    summary["targets"] = targets(summary)
+    return summary
+
+
+def _epoch(summary: dict, workload: str, impl: str) -> float | None:
+    entry = summary["mlp"].get(workload, {}).get(impl)
+    return entry["epoch_s"]["median"] if entry else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def targets(s: dict) -> list[dict]:
+    """Issue 6's targets, each with the figure measured in this run (None: not measured)."""
+    ours = _epoch(s, "mlp-adam", "backprop-cli")
+    w1 = s["mlp"].get("mlp-adam", {})
+    bound = s["gemm"]["bound_s"] if s["gemm"] else None
+    pipes = s["pipelines"]
+    rows = [
+        ("MLP+Adam epoch ≤ 1.0× PyTorch default Adam (aim 0.8×)", _ratio(ours, _epoch(s, "mlp-adam", "torch")), 1.0),
+        ("MLP+Adam epoch ≤ 0.6× scikit-learn (aim 0.5×)", _ratio(ours, _epoch(s, "mlp-adam", "sklearn")), 0.6),
+        ("MLP+Adam epoch ≤ 2.0× GEMM lower bound", _ratio(ours, bound), 2.0),
+        (
+            "peak RSS below PyTorch's (ratio < 1)",
+            _ratio(w1.get("backprop-cli", {}).get("rss_mb"), w1.get("torch", {}).get("rss_mb")),
+            0.9999,
+        ),
+        (
+            "test accuracy ≥ 0.978 after 10 epochs (workload 1)",
+            w1.get("backprop-cli", {}).get("test_accuracy") if w1.get("backprop-cli", {}).get("epochs") == 10 else None,
+            -0.978,
+        ),
+        (
+            "batch 32 epoch ≤ 1.0× PyTorch",
+            _ratio(_epoch(s, "mlp-adam-b32", "backprop-cli"), _epoch(s, "mlp-adam-b32", "torch")),
+            1.0,
+        ),
+        ("`backprop --version` < 0.3 s", pipes.get("version", {}).get("wall_s", {}).get("median"), 0.3),
+        ("`backprop predict` 10 rows < 0.6 s", pipes.get("predict-10", {}).get("wall_s", {}).get("median"), 0.6),
+    ]
+    out = []
+    for what, value, limit in rows:
+        met = None if value is None else (value >= -limit if limit < 0 else value <= limit)
+        out.append({"target": what, "value": value, "met": met})
+    return out
+
+
+def _f(value, fmt: str = "{:.2f}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def _mlp_table(key: str, rows: dict, s: dict) -> list[str]:
+    torch, sk = _epoch(s, key, "torch"), _epoch(s, key, "sklearn")
+    bound = s["gemm"]["bound_s"] if s["gemm"] and key != "mlp-adam-b32" else None
+    lines = [
+        f"### {MLP_WORKLOADS[key].title}",
+        "",
+        "| implementation | epoch s, median [min–max] | samples/s | peak RSS MB | test acc | "
+        "× PyTorch | × sklearn | × GEMM bound |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for impl in MLP_WORKLOADS[key].impls:
+        if impl not in rows:
+            continue
+        r = rows[impl]
+        e = r["epoch_s"]
+        lines.append(
+            f"| {IMPL_LABELS[impl]} | {e['median']:.3f} [{e['min']:.3f}–{e['max']:.3f}] | "
+            f"{r['samples_per_s']:,.0f} | {r['rss_mb']:.0f} | {r['test_accuracy']:.4f} | "
+            f"{_f(_ratio(e['median'], torch))} | {_f(_ratio(e['median'], sk))} | "
+            f"{_f(_ratio(e['median'], bound))} |"
+        )
+    return lines + [""]
+
+
+def markdown(s: dict, meta: dict) -> str:
+    lines = [
+        f"## backprop benchmark, {meta['date']}",
+        "",
+        f"CPU: {meta['cpu']}. Threads: {meta['threads']} for every implementation. "
+        f"Python {meta['python']}. {meta['repeats']} interleaved repeats, each measurement a fresh process"
+        f"{' (quick mode: fewer epochs)' if meta['quick'] else ''}. Epoch time: per run the median of "
+        "epochs 2..E, then the median [min–max] over the runs.",
+        "",
+    ]
+    for key, rows in s["mlp"].items():
+        lines += _mlp_table(key, rows, s)
+    if s["gemm"]:
+        g = s["gemm"]
+        lines += [
+            "### 6. The ceiling: NumPy float32 matmuls at the shapes of workload 1's step",
+            "",
+            f"{g['gflops']['median']:.1f} GFLOP/s [{g['gflops']['min']:.1f}–{g['gflops']['max']:.1f}]; "
+            f"an epoch is {g['epoch_gflop']:.1f} GFLOP of matmuls, so its lower bound is "
+            f"**{g['bound_s']:.3f} s**.",
+            "",
+        ]
+    if s["digits"]:
+        d = s["digits"]
+        ours, sk = d.get("backprop-cli"), d.get("sklearn-digits")
+        lines += [
+            "### 4. digits end to end (64-128-64-10, Adam, batch 64, 30 epochs)",
+            "",
+            "| | seconds, median [min–max] | peak RSS MB |",
+            "|---|---|---|",
+        ]
+        if ours:
+            t = ours["time_s"]
+            lines.append(
+                f"| `backprop train` (whole command, start-up to exit) | {t['median']:.2f} "
+                f"[{t['min']:.2f}–{t['max']:.2f}] | {ours['rss_mb']:.0f} |"
+            )
+        if sk:
+            t = sk["time_s"]
+            lines.append(
+                f"| scikit-learn `fit` alone (its process: {sk['process_wall_s']:.2f} s) | "
+                f"{t['median']:.2f} [{t['min']:.2f}–{t['max']:.2f}] | {sk['rss_mb']:.0f} |"
+            )
+        lines.append("")
+    if s["pipelines"]:
+        lines += [
+            "### 5. Pipelines (whole process, wall time)",
+            "",
+            "| command | seconds, median [min–max] |",
+            "|---|---|",
+        ]
+        names = {
+            "version": "`backprop --version`",
+            "predict-10": "`backprop predict RUN -` on 10 CSV rows",
+            "predict-10000": "`backprop predict RUN -` on 10,000 CSV rows",
+        }
+        for impl, r in s["pipelines"].items():
+            t = r["wall_s"]
+            lines.append(f"| {names.get(impl, impl)} | {t['median']:.3f} [{t['min']:.3f}–{t['max']:.3f}] |")
+        lines.append("")
+    lines += ["### Targets (issue 6)", "", "| target | measured | met |", "|---|---|---|"]
+    for t in s["targets"]:
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        lines.append(f"| {t['target']} | {_f(t['value'], '{:.3f}')} | {met} |")
+    return "\n".join(lines) + "\n"

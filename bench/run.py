@@ -1,0 +1,218 @@
+"""The benchmark's harness: every measurement in a fresh process, repeats interleaved, medians reported.
+
+    python -m bench            # the full run (about an hour on 2 busy cores)
+    python -m bench --quick    # fewer epochs and repeats, for iterating on a lever
+    python bench/run.py --only mlp-adam --repeats 3
+
+The table goes to stdout and to bench/results/<stamp>.md, every raw figure to bench/results/<stamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, THREADS, child_env, cpu_name, load_digits_csv, write_json  # noqa: E402
+from bench.ours import digits_config, mlp_config  # noqa: E402
+from bench.report import aggregate, markdown  # noqa: E402
+from bench.workloads import MLP_WORKLOADS  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def backprop_argv() -> list[str]:
+    """The installed `backprop` command next to this Python (what a user runs), else `python -m backprop_cli`."""
+    script = Path(sys.executable).parent / "backprop"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_cli"]
+
+
+def measure(argv: list[str], scratch: Path, stdin: Path | None = None) -> dict:
+    """Run argv to completion; its wall time, its peak RSS (from wait4) and its output."""
+    out, err = scratch / "stdout.txt", scratch / "stderr.txt"
+    with open(out, "wb") as fo, open(err, "wb") as fe, open(stdin or os.devnull, "rb") as fi:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=child_env(), cwd=scratch)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    result = {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024, "rc": proc.returncode}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{err.read_text()[-3000:]}")
+    result["stdout"] = out.read_text()
+    return result
+
+
+@dataclass
+class Job:
+    workload: str
+    impl: str
+    run: Callable[[Path], dict]
+
+
+def cli_mlp_job(key: str, epochs: int) -> Job:
+    def run(scratch: Path) -> dict:
+        config = scratch / "config.yaml"
+        config.write_text(mlp_config(MLP_WORKLOADS[key], epochs, THREADS))
+        argv = [
+            *backprop_argv(),
+            "train",
+            str(config),
+            "--runs-dir",
+            str(scratch / "runs"),
+            "--threads",
+            str(THREADS),
+            "--json",
+        ]
+        result = measure(argv, scratch)
+        summary = json.loads(result.pop("stdout"))
+        lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
+        result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
+        result["test_accuracy"] = summary["test"]["accuracy"]
+        result["threads_in_summary"] = summary.get("threads")
+        return result
+
+    return Job(key, "backprop-cli", run)
+
+
+def worker_job(key: str, impl: str, epochs: int) -> Job:
+    def run(scratch: Path) -> dict:
+        out = scratch / "result.json"
+        result = measure([sys.executable, "-m", "bench.worker", impl, key, str(epochs), str(out)], scratch)
+        result.pop("stdout")
+        return {**result, **json.loads(out.read_text())}
+
+    return Job(key, impl, run)
+
+
+def digits_cli_job() -> Job:
+    def run(scratch: Path) -> dict:
+        config = scratch / "digits.yaml"
+        config.write_text(digits_config(THREADS))
+        argv = [
+            *backprop_argv(),
+            "train",
+            str(config),
+            "--runs-dir",
+            str(scratch / "runs"),
+            "--threads",
+            str(THREADS),
+            "--json",
+        ]
+        result = measure(argv, scratch)
+        summary = json.loads(result.pop("stdout"))
+        return {**result, "train_accuracy": summary["final"]["train_accuracy"]}
+
+    return Job("digits", "backprop-cli", run)
+
+
+def pipeline_jobs(run_dir: Path, inputs: dict[str, Path]) -> list[Job]:
+    def version(scratch: Path) -> dict:
+        result = measure([*backprop_argv(), "--version"], scratch)
+        return {**result, "stdout": result["stdout"].strip()}
+
+    def predict(name: str) -> Callable[[Path], dict]:
+        def run(scratch: Path) -> dict:
+            result = measure([*backprop_argv(), "predict", str(run_dir), "-"], scratch, stdin=inputs[name])
+            return {**result, "stdout": f"{len(result['stdout'].splitlines())} lines"}
+
+        return run
+
+    return [
+        Job("pipelines", "version", version),
+        Job("pipelines", "predict-10", predict("predict-10")),
+        Job("pipelines", "predict-10000", predict("predict-10000")),
+    ]
+
+
+def prepare_pipelines(scratch: Path) -> tuple[Path, dict[str, Path]]:
+    """A trained digits run to predict with, and CSV inputs of 10 and 10,000 rows (not measured)."""
+    config = scratch / "digits.yaml"
+    config.write_text(digits_config(THREADS))
+    argv = [*backprop_argv(), "train", str(config), "--runs-dir", str(scratch / "runs"), "--quiet", "--json"]
+    run_dir = Path(json.loads(measure(argv, scratch)["stdout"])["run_dir"])
+    x, _ = load_digits_csv()
+    header = ",".join(f"p{i}" for i in range(x.shape[1]))
+    inputs = {}
+    for n in (10, 10_000):
+        rows = [",".join(str(int(v)) for v in x[i % len(x)]) for i in range(n)]
+        inputs[f"predict-{n}"] = path = scratch / f"rows-{n}.csv"
+        path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return run_dir, inputs
+
+
+def plan(args, run_dir: Path, inputs: dict[str, Path]) -> list[Job]:
+    jobs: list[Job] = []
+    for key, w in MLP_WORKLOADS.items():
+        if args.only and key not in args.only:
+            continue
+        epochs = args.epochs or w.epochs_for(args.quick)
+        for impl in w.impls:
+            jobs.append(cli_mlp_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
+    if not args.only or "gemm" in args.only:
+        jobs.append(worker_job("mlp-adam", "gemm", 0))
+        jobs[-1].workload = "gemm"
+    if not args.only or "digits" in args.only:
+        jobs += [digits_cli_job(), worker_job("mlp-adam", "sklearn-digits", 0)]
+        jobs[-1].workload = "digits"
+    if not args.only or "pipelines" in args.only:
+        jobs += pipeline_jobs(run_dir, inputs)
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 epochs per MLP run, 2 repeats")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5, quick 2)")
+    parser.add_argument("--only", nargs="*", help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")
+    parser.add_argument("--tag", default="", help="appended to the result files' names")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 5)
+    raw: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:
+        scratch_root = Path(tmp)
+        run_dir, inputs = prepare_pipelines(scratch_root)
+        jobs = plan(args, run_dir, inputs)
+        for r in range(repeats):
+            shift = r % len(jobs)  # each repeat starts elsewhere, so no job always runs after the same one
+            for i, job in enumerate(jobs[shift:] + jobs[:shift]):
+                scratch = scratch_root / f"r{r}-{i}"
+                scratch.mkdir()
+                result = {"workload": job.workload, "impl": job.impl, "repeat": r, **job.run(scratch)}
+                raw.append(result)
+                print(
+                    f"[{r + 1}/{repeats}] {job.workload:14} {job.impl:16} wall {result['wall_s']:7.2f}s  "
+                    f"rss {result['rss_mb']:6.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu_name(),
+        "threads": THREADS,
+        "repeats": repeats,
+        "quick": args.quick,
+        "python": sys.version.split()[0],
+    }
+    summary = aggregate(raw)
+    table = markdown(summary, meta)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "") + (f"-{args.tag}" if args.tag else "")
+    RESULTS.mkdir(exist_ok=True)
+    write_json(RESULTS / f"{stamp}.json", {"meta": meta, "summary": summary, "raw": raw})
+    (RESULTS / f"{stamp}.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

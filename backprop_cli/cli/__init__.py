@@ -14,6 +14,7 @@ from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, plot, predict, runs, train
+from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
 app = typer.Typer(
     name="backprop",
@@ -26,7 +27,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"backprop {__version__}")
+        guard_stdout(print)(f"backprop {__version__}")
         raise typer.Exit()
 
 
@@ -45,8 +46,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.command(name="plot")(plot.plot)
-
-EXIT_BROKEN_PIPE = 141  # like coreutils: 128 + SIGPIPE
+for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
+    for _info in _typer.registered_commands:
+        _info.callback = guard_stdout(_info.callback)
 
 
 def main() -> None:
@@ -62,9 +64,11 @@ def main() -> None:
 
             traceback.print_exc()
         print_error(err)
+        if isinstance(err, OutputError):
+            silence_stdout()
         sys.exit(err.exit_code)
-    except BrokenPipeError:
-        _silence_stdout()
+    except (StdoutClosed, BrokenPipeError):
+        silence_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -74,14 +78,3 @@ def print_error(err) -> None:
     """One message: what, where, how to fix. Plain text off a terminal, red 'error:' on one."""
     prefix = "\x1b[1;31merror:\x1b[0m" if sys.stderr.isatty() else "error:"
     print(f"{prefix} {err}", file=sys.stderr)
-
-
-def _silence_stdout() -> None:
-    """After a closed pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass

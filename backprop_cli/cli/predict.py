@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,17 +22,21 @@ def predict(
 
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
+    from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
 
     trained = load_trained(checkpoint)
     rows = read_feature_rows(sys.stdin.buffer.read(), source="<stdin>") if source == "-" else read_feature_rows(source)
     result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
-    _write(result, fmt, proba)
+    with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
+        _write(result, fmt, proba)
 
 
 def _write(result: dict, fmt: str, proba: bool) -> None:
     import numpy as np
+
+    from backprop_cli.cli.output import write_bytes
 
     out = sys.stdout
     if "labels" in result:
@@ -44,12 +48,23 @@ def _write(result: dict, fmt: str, proba: bool) -> None:
         table, header, labels = result["values"], result["target_names"], None
     if fmt == "npy":
         array = np.asarray(labels) if table is None else np.asarray(table)
-        np.save(out.buffer, array, allow_pickle=False)
+        out.flush()
+        write_bytes(out.buffer, _npy_bytes(array))  # not np.save(out.buffer): its errors lose the errno
     elif fmt == "json":
         _write_json_lines(out, labels, table, header)
     else:
         _write_csv(out, labels, table, header)
     out.flush()
+
+
+def _npy_bytes(array) -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _write_csv(out, labels, table, header) -> None:

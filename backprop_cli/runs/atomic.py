@@ -7,9 +7,11 @@ temp, whose name never matches a reader's glob (`*.safetensors`, `*.json`) and w
 
 Test hooks (read once, cheap when unset): `BACKPROP_TEST_KILL_AT=<stage>` SIGKILLs the process at
 that stage, `BACKPROP_TEST_PAUSE_AT=<stage>` announces "backprop-test: paused at <stage> <path>"
-on stderr and sleeps `BACKPROP_TEST_PAUSE_SECONDS` (default 30) there; `BACKPROP_TEST_KILL_MATCH`
-restricts both to paths containing that substring. Stages: see STAGES; `append_line_durable`
-passes through "half_written" and "before_fsync" too.
+on stderr and sleeps `BACKPROP_TEST_PAUSE_SECONDS` (default 30; 0: SIGSTOP until a SIGCONT) there;
+`BACKPROP_TEST_KILL_MATCH` restricts both to paths containing that substring, and both act once:
+at the first matching write, or with `BACKPROP_TEST_HOOK_SKIP=<n>` at the (n+1)-th (so that a test
+can crash the second epoch's checkpoint, not the first).
+Stages: see STAGES; `append_line_durable` passes through "half_written" and "before_fsync" too.
 """
 
 from __future__ import annotations
@@ -28,31 +30,39 @@ from backprop_cli.errors import RunError
 
 STAGES = ("temp_opened", "half_written", "before_fsync", "before_rename", "after_rename")
 _TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]+$")
+_hook_hits: dict[str, int] = {}  # matching writes seen per stage: the hooks act at one of them
 
 
 @functools.lru_cache(maxsize=1)
-def _test_hooks() -> tuple[str | None, str | None, str, float]:
+def _test_hooks() -> tuple[str | None, str | None, str, float, int]:
     env = os.environ
     return (
         env.get("BACKPROP_TEST_KILL_AT"),
         env.get("BACKPROP_TEST_PAUSE_AT"),
         env.get("BACKPROP_TEST_KILL_MATCH", ""),
         float(env.get("BACKPROP_TEST_PAUSE_SECONDS", "30")),
+        int(env.get("BACKPROP_TEST_HOOK_SKIP", "0")),
     )
 
 
 def _crash_point(stage: str, path: Path) -> None:
-    kill_at, pause_at, match, pause_s = _test_hooks()
+    kill_at, pause_at, match, pause_s, skip = _test_hooks()
     if kill_at is None and pause_at is None:
         return
-    if match not in str(path):
+    if match not in str(path) or stage not in (kill_at, pause_at):
+        return
+    _hook_hits[stage] = _hook_hits.get(stage, 0) + 1
+    if _hook_hits[stage] != skip + 1:
         return
     if stage == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
     if stage == pause_at:
         sys.stderr.write(f"backprop-test: paused at {stage} {path}\n")
         sys.stderr.flush()
-        time.sleep(pause_s)  # a signal handler that only sets a flag lets the sleep go on (PEP 475)
+        if pause_s > 0:
+            time.sleep(pause_s)  # a signal handler that only sets a flag lets the sleep go on (PEP 475)
+        else:
+            os.kill(os.getpid(), signal.SIGSTOP)  # stopped until the test has done its part and sends SIGCONT
 
 
 def temp_path_for(path: Path) -> Path:

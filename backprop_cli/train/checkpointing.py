@@ -19,7 +19,7 @@ class Checkpointer(Callback):
     name = "checkpointer"
 
     def __init__(self, files: RunFiles, meta: dict, every: int, monitor: str, mode: str,
-                 callback_states: Callable[[], dict], running_summary: Callable[[object], dict]):
+                 callback_states: Callable[[], dict], running_summary: Callable[..., None]):
         self.files = files
         self.meta = meta  # config, data meta, threads: the same for every checkpoint of the run
         self.every = every
@@ -47,8 +47,19 @@ class Checkpointer(Callback):
             return
         self.save_last(trainer)  # interrupted mid-epoch: step-exact; otherwise the final epoch
 
+    def on_exception(self, trainer, error: BaseException) -> None:
+        """A write failed (or anything else did): say so in summary.json if it can still be written."""
+        if not isinstance(error, Exception):
+            return  # KeyboardInterrupt and friends: not a failure of the run
+        trainer.status, trainer.stop_reason = "failed", str(error)
+        try:
+            self.running_summary(trainer, "failed")
+        except RunError:
+            pass  # the disk is full: summary.json keeps saying "running", the error message says why
+
     def save_last(self, trainer) -> None:
-        self._guard(trainer.epoch + 1, lambda: save_checkpoint(self.files.last, trainer.tensors(),
+        epoch = trainer.epoch + (1 if trainer.batch_in_epoch else 0)  # mid-epoch: the one in progress
+        self._guard(epoch, lambda: save_checkpoint(self.files.last, trainer.tensors(),
                                                               self._meta(trainer, "last")))
         self.last_saved_step, self.last_saved_epoch = trainer.step, trainer.epoch
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from backprop_cli.train.callbacks import Callback
 
 
@@ -9,17 +11,22 @@ def fit(trainer, callbacks: Callback) -> None:
     """Epochs of shuffled mini-batches until the last epoch or a stop request (checked between steps)."""
     callbacks.on_train_begin(trainer)
     try:
-        while trainer.epoch < trainer.epochs and not trainer.stop_requested:
-            trainer.begin_epoch()
-            callbacks.on_epoch_begin(trainer)
-            for xb, yb in trainer.epoch_batches():
-                loss = trainer.train_step(xb, yb)
-                callbacks.on_batch_end(trainer, loss)
-                if trainer.stop_requested:
-                    break
-            if trainer.epoch_finished and trainer.status != "diverged":
-                callbacks.on_epoch_end(trainer, trainer.end_epoch())
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the divergence guard reports these
+            _epochs(trainer, callbacks)
+        callbacks.on_train_end(trainer)  # the final save can fail too
     except BaseException as error:
         callbacks.on_exception(trainer, error)
         raise
-    callbacks.on_train_end(trainer)
+
+
+def _epochs(trainer, callbacks: Callback) -> None:
+    while trainer.epoch < trainer.epochs and not trainer.stop_requested:
+        trainer.begin_epoch()
+        callbacks.on_epoch_begin(trainer)
+        for xb, yb in trainer.epoch_batches():
+            loss = trainer.train_step(xb, yb)
+            callbacks.on_batch_end(trainer, loss)
+            if trainer.stop_requested:
+                break
+        if trainer.epoch_finished and trainer.status != "diverged":
+            callbacks.on_epoch_end(trainer, trainer.end_epoch())

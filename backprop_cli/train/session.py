@@ -87,8 +87,8 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     callback_list = CallbackList(callbacks)
     summary_base = {"run_dir": str(files.root), "name": config.name, "threads": options.threads}
 
-    def running_summary(t) -> None:
-        write_summary(files.root, _summary(summary_base, t, checkpointer, started, status="running"))
+    def running_summary(t, status: str = "running") -> None:
+        write_summary(files.root, _summary(summary_base, t, checkpointer, started, status=status))
 
     checkpointer = Checkpointer(files, meta, config.output.checkpoint_every, monitor, mode,
                                 callback_states=lambda: callback_list.state_dict(),

@@ -50,6 +50,21 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     return n_params
 
 
+def check_output_layer(config: Config, model, loss, data) -> None:
+    """The loss's check of the model's output, naming the exact key to change when the class count is off."""
+    try:
+        loss.check_output(model.output_shape, data.n_classes)
+    except ConfigError:
+        n, layers = data.n_classes, config.model.layers
+        units = {"cross_entropy": n, "binary_cross_entropy": 1 if n == 2 else None}.get(loss.name)
+        last = next((i for i in reversed(range(len(layers))) if getattr(layers[i], "units", None)), None)
+        if not units or last is None or len(model.output_shape) != 1 or layers[last].units == units:
+            raise
+        key = f"model.layers.{last}.units"
+        what = f"the data has {n} classes but the last layer has {layers[last].units} units"
+        raise ConfigError(what, where=key, fix=f"set `{key}={units}`") from None
+
+
 def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     """Everything a run needs, built from the config (and the data, when already loaded).
 
@@ -62,7 +77,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     model_rng, shuffle_rng = generators(config.seed)
     model = build_model(config.model.layers, data.input_shape, model_rng, dtype)
     loss = build_loss(config.loss)
-    loss.check_output(model.output_shape, data.n_classes)
+    check_output_layer(config, model, loss, data)
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
     reg = config.regularization
     trainer = Trainer(

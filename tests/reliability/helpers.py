@@ -1,0 +1,192 @@
+"""Real `backprop` processes for the FAULTS.md scenarios: run, signal, wait, and compare what they leave.
+
+Every command goes through the installed `backprop` script with `--threads 1` for training, so that
+"bit-identical" compares runs made with the same thread count (FAULTS.md: the thread count changes
+floating-point results).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+from safetensors.numpy import load_file
+
+from backprop_cli.runs.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "datasets"
+_SCRIPT = Path(sys.executable).with_name("backprop")
+BACKPROP = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "backprop_cli"]
+TRAIN_FLAGS = ("--threads", "1", "--quiet")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROP_TEST_")}
+    env.setdefault("BACKPROP_DATA_DIR", str(SHARED_DATA))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def backprop(*args, env: dict[str, str] | None = None, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+    """Run `backprop ARGS...` to completion; text stdout and stderr captured."""
+    return subprocess.run(
+        [*BACKPROP, *map(str, args)],
+        env=env or environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def start(*args, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    """Start `backprop ARGS...` in the background; stderr is a pipe unless given."""
+    kwargs.setdefault("stdout", subprocess.DEVNULL)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([*BACKPROP, *map(str, args)], env=env or environment(), text=True, **kwargs)
+
+
+def train(config: Path, runs_dir: Path, *sets: str, env: dict[str, str] | None = None, **kwargs):
+    """`backprop train CONFIG --runs-dir D [--set ...]` to completion."""
+    return backprop("train", config, "--runs-dir", runs_dir, *TRAIN_FLAGS, *_sets(sets), env=env, **kwargs)
+
+
+def start_train(config: Path, runs_dir: Path, *sets: str, env: dict[str, str] | None = None, **kwargs):
+    return start("train", config, "--runs-dir", runs_dir, *TRAIN_FLAGS, *_sets(sets), env=env, **kwargs)
+
+
+def resume(run: Path, *extra, env: dict[str, str] | None = None, **kwargs):
+    """`backprop train --resume RUN` to completion."""
+    return backprop("train", "--resume", run, *TRAIN_FLAGS, *extra, env=env, **kwargs)
+
+
+def _sets(sets: Iterable[str]) -> list[str]:
+    return [arg for item in sets for arg in ("--set", item)]
+
+
+def run_all(commands: list[tuple], env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Several `backprop` commands at once (they are mostly start-up time); results in order."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda args: backprop(*args, env=env, cwd=cwd), commands))
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30, what: str = "the condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.005)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_for_line(stream, needle: str, timeout: float = 30) -> str:
+    """Read a child's stderr until a line containing `needle` (the test hooks announce their pauses)."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"no line with {needle!r} on stderr; got: {''.join(seen)[-2000:]}")
+
+
+def wait_stopped(proc: subprocess.Popen, announced: str) -> None:
+    """Wait for a child that the pause hook (BACKPROP_TEST_PAUSE_SECONDS=0) stops with SIGSTOP;
+    a SIGCONT sent before it has stopped would be lost, and the child would then stop for good."""
+    wait_for_line(proc.stderr, announced)
+    wait_until(lambda: _process_state(proc.pid) == "T", what=f"process {proc.pid} to stop")
+
+
+def _process_state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def only_run(runs_dir: Path) -> Path:
+    runs = [p for p in Path(runs_dir).iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def n_metric_lines(run: Path) -> int:
+    try:
+        return (run / "metrics.jsonl").read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def runs_in(runs_dir: Path) -> list[Path]:
+    return [p for p in Path(runs_dir).iterdir() if p.is_dir()] if Path(runs_dir).is_dir() else []
+
+
+# ---- what a run leaves ------------------------------------------------------------------------------
+def state_bytes(run_or_file: Path) -> dict[str, tuple[str, tuple, bytes]]:
+    """Every model.* and optimizer.* tensor of the last checkpoint as (dtype, shape, raw bytes)."""
+    path = run_or_file if run_or_file.is_file() else run_or_file / "checkpoints" / "last.safetensors"
+    tensors = load_file(str(path))
+    kept = {k: v for k, v in tensors.items() if k.startswith(("model.", "optimizer."))}
+    return {k: (str(v.dtype), v.shape, v.tobytes()) for k, v in kept.items()}
+
+
+def metrics(run: Path) -> list[dict]:
+    """metrics.jsonl, each line strictly parsed (NaN/Infinity are not JSON), without epoch_time_s."""
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line, parse_constant=_no_constants) for line in lines]
+    return [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in records]
+
+
+def _no_constants(name: str):
+    raise AssertionError(f"metrics.jsonl holds {name}, which is not JSON")
+
+
+def assert_same_run(reference: Path, run: Path) -> None:
+    """Bit-identical: every model/optimizer tensor byte for byte, and every metrics line but its time."""
+    expected, got = state_bytes(reference), state_bytes(run)
+    assert any(k.startswith("optimizer.") for k in expected), sorted(expected)
+    assert sorted(got) == sorted(expected)
+    different = [k for k in expected if got[k] != expected[k]]
+    assert not different, f"tensors differ: {different}"
+    assert metrics(run) == metrics(reference)
+
+
+def summary(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
+def assert_whole_files(run: Path) -> None:
+    """Every file under the run parses; no final name holds a partial write (temps are hidden names)."""
+    yaml.safe_load((run / "config.yaml").read_text())
+    if (run / "metrics.jsonl").exists():
+        data = (run / "metrics.jsonl").read_bytes()
+        assert not data or data.endswith(b"\n"), "metrics.jsonl ends in a torn line"
+        metrics(run)
+    if (run / "summary.json").exists():
+        summary(run)
+    for checkpoint in (run / "checkpoints").glob("*.safetensors"):
+        load_checkpoint(checkpoint)
+
+
+def temps(run: Path) -> list[Path]:
+    return [p for p in [*run.iterdir(), *(run / "checkpoints").iterdir()] if ".tmp-" in p.name]
+
+
+def assert_user_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
+    """One message on stderr holding each fragment, the exit code, and never a traceback."""
+    detail = f"exit {result.returncode}\nstdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-3000:]}"
+    assert result.returncode == code, detail
+    assert "Traceback" not in result.stderr, detail
+    for fragment in fragments:
+        assert fragment in result.stderr, f"{fragment!r} not in stderr\n{detail}"

@@ -1,0 +1,346 @@
+"""FAULTS.md A (scenarios 1-10): real training processes interrupted by real signals, resumed, compared.
+
+"Identical" is strict: every model.* and optimizer.* tensor byte for byte (which also tells -0.0 from
+0.0) and every metrics.jsonl line except epoch_time_s, against an uninterrupted run of the same config.
+The atomic writer's test hooks (BACKPROP_TEST_KILL_AT / PAUSE_AT, see runs/atomic.py) put a SIGKILL or
+a pause at an exact point of an exact write, so that those scenarios do not depend on timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import time
+
+import pytest
+
+from backprop_cli.runs.atomic import STAGES
+from backprop_cli.runs.checkpoint import load_checkpoint
+
+from .helpers import (
+    assert_same_run,
+    assert_user_error,
+    assert_whole_files,
+    backprop,
+    environment,
+    metrics,
+    n_metric_lines,
+    only_run,
+    resume,
+    run_all,
+    runs_in,
+    start,
+    start_train,
+    summary,
+    temps,
+    train,
+    wait_for_line,
+    wait_until,
+)
+
+
+def hooks(**settings) -> dict[str, str]:
+    """The environment for the atomic writer's test hooks: kill_at, pause_at, match, skip, pause_seconds."""
+    return environment(**{f"BACKPROP_TEST_{k.upper()}": str(v) for k, v in settings.items()})
+
+
+def kill_at(stage: str, match: str, skip: int = 0) -> dict[str, str]:
+    return hooks(kill_at=stage, kill_match=match, hook_skip=skip)
+
+
+def pause_at(stage: str, match: str, skip: int = 0, seconds: float = 30) -> dict[str, str]:
+    return hooks(pause_at=stage, kill_match=match, hook_skip=skip, pause_seconds=seconds)
+
+
+def checkpoint_epoch(run, name: str = "last") -> tuple[int, int]:
+    """(completed epochs, batches into the next) of a checkpoint."""
+    progress = load_checkpoint(run / "checkpoints" / f"{name}.safetensors").meta["progress"]
+    return progress["epoch"], progress["batch_in_epoch"]
+
+
+def signal_mid_epoch(config, runs_dir, signum: int):
+    """Start a run, send `signum` a little after its first epoch was logged; (run dir, process)."""
+    proc = start_train(config, runs_dir)
+    run = wait_until(lambda: [r for r in runs_in(runs_dir) if n_metric_lines(r) >= 1], what="epoch 1")[0]
+    time.sleep(0.04)  # the first epoch's checkpoint writes take a few ms; then the second epoch's steps
+    proc.send_signal(signum)
+    proc.communicate(timeout=60)
+    return run, proc
+
+
+# ---- 1, 2: SIGINT and SIGTERM ----------------------------------------------------------------------
+def test_sigint_mid_epoch_saves_a_step_exact_checkpoint_exits_130_and_resumes_bit_identical(
+    configs, reference, tmp_path
+):
+    for attempt in range(4):  # a signal that happens to land between two epochs proves less: try again
+        run, proc = signal_mid_epoch(configs["slow"], tmp_path / f"try{attempt}", signal.SIGINT)
+        assert proc.returncode == -signal.SIGINT  # died by SIGINT: the shell reports 130
+        if checkpoint_epoch(run)[1] > 0:
+            break
+    epoch, batch = checkpoint_epoch(run)
+    assert batch > 0, "the signal never landed inside an epoch"
+    assert summary(run)["status"] == "interrupted"
+    assert n_metric_lines(run) == epoch  # the partial epoch is not logged
+    assert_whole_files(run)
+    result = resume(run)
+    assert result.returncode == 0, result.stderr
+    assert_same_run(reference("slow"), run)
+    assert summary(run)["status"] == "completed"
+
+
+def test_sigterm_saves_exits_143_and_resumes_bit_identical(configs, reference, tmp_path):
+    run, proc = signal_mid_epoch(configs["slow"], tmp_path, signal.SIGTERM)
+    assert proc.returncode == -signal.SIGTERM  # the shell reports 143
+    assert summary(run)["status"] == "interrupted"
+    assert "SIGTERM" in summary(run)["stop_reason"]
+    assert resume(run).returncode == 0
+    assert_same_run(reference("slow"), run)
+
+
+# ---- 3: a second Ctrl-C during the save ------------------------------------------------------------
+def test_second_sigint_during_a_save_exits_at_once_leaving_whole_files_and_resume_stays_identical(
+    configs, reference, tmp_path
+):
+    env = pause_at("half_written", "last.safetensors", skip=1)  # epoch 2's checkpoint, half written
+    proc = start_train(configs["fast"], tmp_path, env=env)
+    wait_for_line(proc.stderr, "backprop-test: paused at half_written")
+    proc.send_signal(signal.SIGINT)  # the first: finish the step, save, stop
+    time.sleep(0.3)  # let its handler run before the second arrives (pending signals merge)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)  # the second: die now
+    proc.communicate(timeout=20)
+    assert proc.returncode == -signal.SIGINT
+    assert time.monotonic() - sent < 5, "the second Ctrl-C did not end the process at once"
+    run = only_run(tmp_path)
+    assert checkpoint_epoch(run) == (1, 0)  # last: the previous complete checkpoint
+    assert [t.name.startswith(".last.safetensors.tmp-") for t in temps(run)] == [True]
+    assert_whole_files(run)
+    assert resume(run).returncode == 0
+    assert temps(run) == []  # the dead writer's temp was removed at the next start
+    assert_same_run(reference("fast"), run)
+
+
+# ---- 4: SIGKILL between epochs ---------------------------------------------------------------------
+def test_sigkill_between_epochs_resumes_without_duplicated_or_missing_epochs(configs, reference, tmp_path):
+    result = train(configs["fast"], tmp_path, env=kill_at("after_rename", "summary.json", skip=1))
+    assert result.returncode == -signal.SIGKILL
+    run = only_run(tmp_path)
+    assert summary(run)["status"] == "running"  # nobody got to say otherwise
+    assert checkpoint_epoch(run) == (2, 0)
+    assert resume(run).returncode == 0  # the kernel released the dead process's lock
+    assert [m["epoch"] for m in metrics(run)] == [1, 2, 3]
+    assert_same_run(reference("fast"), run)
+
+
+# ---- 5: SIGKILL inside a checkpoint write, at each crash point -------------------------------------
+@pytest.fixture(scope="module")
+def killed_in_a_write(configs, tmp_path_factory):
+    """For each crash point: a run SIGKILLed inside its second epoch's write of last.safetensors,
+    what it left, then `eval RUN` and `--resume` on it; all stages at once."""
+    base = tmp_path_factory.mktemp("killed-in-write")
+    killed = run_all_trains(configs["fast"], {s: (base / s, kill_at(s, "last.safetensors", skip=1)) for s in STAGES})
+    left = {}
+    for stage in STAGES:
+        run = only_run(base / stage)
+        left[stage] = {"code": killed[stage].returncode, "last": checkpoint_epoch(run), "temps": len(temps(run))}
+        assert_whole_files(run)
+    evals = dict(zip(STAGES, run_all([("eval", only_run(base / s), "--json") for s in STAGES])))
+    resumed = dict(
+        zip(STAGES, run_all([("train", "--resume", only_run(base / s), "--threads", "1", "--quiet") for s in STAGES]))
+    )
+    return {s: (only_run(base / s), left[s], evals[s], resumed[s]) for s in STAGES}
+
+
+def run_all_trains(config, plans: dict) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {key: pool.submit(train, config, runs_dir, env=env) for key, (runs_dir, env) in plans.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sigkill_inside_a_checkpoint_write_leaves_the_old_or_new_whole_file_and_resumes_identical(
+    killed_in_a_write, reference, stage
+):
+    run, left, evaluated, resumed = killed_in_a_write[stage]
+    assert left["code"] == -signal.SIGKILL
+    assert left["last"] == ((2, 0) if stage == "after_rename" else (1, 0))
+    assert left["temps"] == (0 if stage == "after_rename" else 1)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["epoch"] in (1, 2)
+    assert resumed.returncode == 0, resumed.stderr
+    assert temps(run) == []
+    assert_same_run(reference("fast"), run)
+
+
+# ---- 6: SIGKILL while appending a metrics line -----------------------------------------------------
+def test_a_torn_metrics_line_is_ignored_by_readers_and_repaired_on_resume(configs, reference, tmp_path):
+    result = train(configs["fast"], tmp_path, env=kill_at("half_written", "metrics.jsonl", skip=1))
+    assert result.returncode == -signal.SIGKILL
+    run = only_run(tmp_path)
+    data = (run / "metrics.jsonl").read_bytes()
+    assert data.count(b"\n") == 1 and not data.endswith(b"\n")  # epoch 1 whole, epoch 2 torn
+    shown, plotted = run_all([("runs", "show", run), ("plot", run, "-o", tmp_path / "curves.png")])
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert plotted.returncode == 0 and "Traceback" not in plotted.stderr, plotted.stderr
+    assert resume(run).returncode == 0
+    assert (run / "metrics.jsonl").read_bytes().endswith(b"\n")
+    assert_same_run(reference("fast"), run)  # valid JSONL, epochs 1, 2, 3 once each
+
+
+# ---- 7: resume edge cases ---------------------------------------------------------------------------
+def file_digests(run) -> dict[str, str]:
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
+
+
+def test_resuming_a_completed_run_says_so_exits_0_and_changes_no_byte(reference, tmp_path):
+    run = shutil.copytree(reference("fast"), tmp_path / "done")
+    before = file_digests(run)
+    result = resume(run)
+    assert result.returncode == 0, result.stderr
+    assert "already completed (epoch 3/3)" in result.stderr
+    assert result.stdout.strip() == str(run)
+    assert file_digests(run) == before
+
+
+def test_resuming_with_a_changed_config_lists_every_difference_and_changes_nothing(reference, tmp_path):
+    run = shutil.copytree(reference("fast"), tmp_path / "done")
+    before = file_digests(run)
+    changed, fewer = run_all(
+        [
+            ("train", "--resume", run, "--set", "optimizer.lr=0.5", "--set", "training.batch_size=16"),
+            ("train", "--resume", run, "--set", "training.epochs=2"),
+        ]
+    )
+    assert_user_error(
+        changed, 2, "optimizer.lr: 0.05 -> 0.5", "training.batch_size: 8 -> 16", "only a larger training.epochs"
+    )
+    assert_user_error(fewer, 2, "training.epochs: 3 -> 2")
+    assert file_digests(run) == before
+
+
+def test_resuming_something_that_is_not_a_run_is_a_usage_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    empty, missing = run_all([("train", "--resume", tmp_path / "empty"), ("train", "--resume", tmp_path / "nope")])
+    assert_user_error(empty, 2, "is not a run directory")
+    assert_user_error(missing, 2, "is not a run directory")
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_resuming_a_run_that_never_saved_a_checkpoint_starts_from_scratch_identical_to_a_fresh_run(
+    configs, reference, tmp_path
+):
+    result = train(configs["fast"], tmp_path, env=kill_at("temp_opened", "last.safetensors"))
+    assert result.returncode == -signal.SIGKILL
+    run = only_run(tmp_path)
+    assert not (run / "checkpoints" / "last.safetensors").exists()
+    assert n_metric_lines(run) == 1  # logged, but never checkpointed: resume drops it
+    assert resume(run).returncode == 0
+    assert_same_run(reference("fast"), run)
+
+
+def test_config_and_resume_together_with_more_epochs_continue_bit_identical_to_the_longer_run(
+    configs, reference, tmp_path
+):
+    constant = "schedule.type=constant"  # a cosine schedule's shape depends on the total epochs
+    assert train(configs["fast"], tmp_path, constant, "training.epochs=2").returncode == 0
+    run = only_run(tmp_path)
+    result = backprop(
+        "train",
+        configs["fast"],
+        "--resume",
+        run,
+        "--set",
+        constant,
+        "--set",
+        "training.epochs=4",
+        "--threads",
+        "1",
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert [m["epoch"] for m in metrics(run)] == [1, 2, 3, 4]
+    assert summary(run)["epochs_run"] == 4
+    assert_same_run(reference("fast", constant, "training.epochs=4"), run)
+
+
+# ---- 8: two --resume of the same run ---------------------------------------------------------------
+def test_a_second_resume_of_a_run_in_use_is_refused_naming_the_pid_and_a_sigkilled_holder_leaves_no_lock(
+    configs, reference, tmp_path
+):
+    assert train(configs["fast"], tmp_path, env=kill_at("after_rename", "summary.json")).returncode < 0
+    run = only_run(tmp_path)
+    first = start("train", "--resume", run, "--threads", "1", "--quiet", env=pause_at("before_rename", "summary.json"))
+    wait_for_line(first.stderr, "backprop-test: paused at")
+    started = time.monotonic()
+    second = resume(run)
+    assert_user_error(second, 2, f"is in use by PID {first.pid}")
+    assert time.monotonic() - started < 10
+    assert first.poll() is None  # the first is unaffected
+    first.kill()
+    first.communicate(timeout=20)
+    third = resume(run)
+    assert third.returncode == 0, third.stderr
+    assert_same_run(reference("fast"), run)
+
+
+# ---- 9: two runs, same name, same second -----------------------------------------------------------
+def test_runs_started_together_under_one_name_get_distinct_whole_directories(configs, tmp_path):
+    results = run_all(
+        [
+            (
+                "train",
+                configs["fast"],
+                "--runs-dir",
+                tmp_path,
+                "--run-name",
+                "same",
+                "--set",
+                "training.epochs=1",
+                "--threads",
+                "1",
+                "--quiet",
+            )
+        ]
+        * 3
+    )
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
+    printed = {r.stdout.strip() for r in results}
+    runs = runs_in(tmp_path)
+    assert len(printed) == len(runs) == 3
+    assert {str(r) for r in runs} == printed
+    for run in runs:
+        assert run.name.startswith("same-")
+        assert_whole_files(run)
+        assert summary(run)["run_dir"] == str(run)
+        assert [m["epoch"] for m in metrics(run)] == [1]
+
+
+# ---- 10: eval and predict on a run that is still training ------------------------------------------
+def test_eval_and_predict_on_a_run_still_training_read_a_whole_checkpoint_and_name_its_epoch(configs, tmp_path):
+    trainer = start_train(configs["fast"], tmp_path / "runs", env=pause_at("before_rename", "last.safetensors", 1))
+    try:
+        wait_for_line(trainer.stderr, "backprop-test: paused at before_rename")
+        run = only_run(tmp_path / "runs")
+        assert len(temps(run)) == 1  # epoch 2's checkpoint is written but not yet in place
+        (tmp_path / "rows.csv").write_text("x0,x1\n0.1,0.2\n-0.5,0.3\n")
+        scored, last, predicted = run_all(
+            [
+                ("eval", run, "--json"),
+                ("eval", run / "checkpoints" / "last.safetensors"),
+                ("predict", run, tmp_path / "rows.csv"),
+            ]
+        )
+        assert trainer.poll() is None
+    finally:
+        trainer.kill()
+        trainer.communicate(timeout=20)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["epoch"] == 1
+    assert last.returncode == 0, last.stderr
+    assert "(epoch 1)" in last.stdout
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.splitlines()) == 2

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from backprop_cli.nn.specs import Spec
 
-LearningRate = Annotated[float, Field(gt=0, le=1e6)]
+LearningRate = Annotated[float, Field(gt=0, le=1e12)]  # huge on purpose: users watch divergence
 Beta = Annotated[float, Field(ge=0, lt=1)]
 Eps = Annotated[float, Field(gt=0, le=1)]
 

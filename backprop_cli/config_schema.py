@@ -81,8 +81,10 @@ class TrainingConfig(Spec):
 
 
 class DiagnosticsConfig(Spec):
+    monitor: bool = True  # per-layer gradient-flow statistics in metrics.jsonl
     monitor_every_n_steps: int | None = Field(None, gt=0, le=10_000_000)  # None: once per epoch
     warnings: bool = True
+    exploding_grad_norm: float = Field(1000.0, gt=0)  # a global gradient norm above this warns
 
 
 class OutputConfig(Spec):

@@ -21,6 +21,7 @@ from backprop_cli.train.early_stopping import EarlyStopping
 from backprop_cli.train.evaluate import score_split
 from backprop_cli.train.improvement import resolve_mode
 from backprop_cli.train.loop import fit
+from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
@@ -78,14 +79,16 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data),
             "threads": options.threads}
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
-    callbacks: list[Callback] = []
+    flow = gradient_monitor(config.diagnostics)  # first: it adds logs["layers"] before the checkpointer writes
+    callbacks: list[Callback] = [flow] if flow else []
     if config.schedule.type == "plateau":
         callbacks.append(PlateauFeeder(trainer.schedule))
     es = config.training.early_stopping
     if es is not None:
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
     callback_list = CallbackList(callbacks)
-    summary_base = {"run_dir": str(files.root), "name": config.name, "threads": options.threads}
+    summary_base = {"run_dir": str(files.root), "name": config.name, "threads": options.threads,
+                    "warnings": flow.warnings if flow else []}  # the monitor's list, growing as the run goes
 
     def running_summary(t, status: str = "running") -> None:
         write_summary(files.root, _summary(summary_base, t, checkpointer, started, status=status))
@@ -140,7 +143,7 @@ def _summary(base: dict, trainer, checkpointer: Checkpointer, started: float, st
 
 def _divergence_message(trainer, checkpointer: Checkpointer, config: Config) -> str:
     d = trainer.divergence
-    layer = f" (first non-finite gradient in layer {d.layer})" if d and d.layer else ""
+    layer = f" (first non-finite value: {d.layer})" if d and d.layer else ""
     last = checkpointer.last_saved_epoch
     where_last = f"last finite checkpoint: epoch {last}" if last else "no checkpoint was saved"
     return (f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop_cli.diagnostics.nonfinite import locate_nonfinite
 from backprop_cli.optim.regularization import add_penalties, clip_by_global_norm, clip_by_value, global_norm
 from backprop_cli.train.evaluate import predicted_classes, score_split
 
@@ -36,7 +37,7 @@ class Divergence:
     epoch: int
     step: int
     what: str
-    layer: str | None = None
+    layer: str | None = None  # where the first non-finite value appeared: "layer 0 (dense(relu)) output"
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Trainer:
         loss += self._penalize()
         grad_norm = self._clip()
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-            self._diverge(loss, grad_norm)  # the update is skipped: the weights stay finite
+            self._diverge(loss, grad_norm, xb)  # the update is skipped: the weights stay finite
             return loss
         self.optimizer.step([self.model.flat_params], [self.model.flat_grads], self.lr)
         self._accumulate(pred, yb, loss, grad_norm)
@@ -163,10 +164,10 @@ class Trainer:
         if self.classification:
             sums.correct += int(np.count_nonzero(predicted_classes(pred) == yb))
 
-    def _diverge(self, loss: float, grad_norm: float) -> None:
+    def _diverge(self, loss: float, grad_norm: float, xb: np.ndarray) -> None:
         what = f"train loss is {loss}" if not math.isfinite(loss) else f"gradient norm is {grad_norm}"
         self.divergence = Divergence(epoch=self.epoch + 1, step=self.step + 1, what=what,
-                                     layer=first_nonfinite_layer(self.model))
+                                     layer=locate_nonfinite(self.model, xb))
         self.request_stop(f"diverged at epoch {self.epoch + 1} step {self.step + 1}: {what}", "diverged")
 
     # ---- resumable state ------------------------------------------------------------------------
@@ -198,11 +199,3 @@ class Trainer:
         self.shuffle_rng.bit_generator.state = progress["shuffle_state"]
         self.model_rng.bit_generator.state = progress["model_rng_state"]
         self.schedule.load_state_dict(progress["schedule"])
-
-
-def first_nonfinite_layer(model) -> str | None:
-    """The layer nearest the output whose gradients (or weights) hold a non-finite value."""
-    for name, param, grad in reversed(list(model.named_params())):
-        if not (np.isfinite(grad).all() and np.isfinite(param).all()):
-            return name.rsplit(".", 1)[0]
-    return None

@@ -1,0 +1,37 @@
+"""Real subprocesses of the CLI, and the example and acceptance configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs"
+ACCEPTANCE = ROOT.parent / "shared" / "acceptance" / "configs"
+
+
+def backprop(*args: str, code: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`backprop ARGS` in a fresh process (text output); `code` runs first in that process (to inject a bug)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", "OPENBLAS_NUM_THREADS": "1"}
+    if code is None:
+        command = [sys.executable, "-m", "backprop_cli", *args]
+    else:
+        main = "import sys; from backprop_cli.cli import main; sys.argv = ['backprop', *sys.argv[1:]]; main()"
+        command = [sys.executable, "-c", f"{code}\n{main}", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Tiny matmuls only wait on BLAS threads, badly so on a busy machine (threadpoolctl is a bench extra)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield

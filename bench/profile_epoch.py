@@ -1,9 +1,12 @@
 """Where one epoch of workload 1 goes, through the real `backprop train` path (run directory, checkpoints,
-progress lines): `python -m bench.profile_epoch [--epochs 3] [--batch 128]`.
+progress lines): `python -m bench.profile_epoch [--epochs 4] [--batch 128]`.
 
-Each part of the step is wrapped with a timer (a wrapper costs well under a microsecond); the table
-shows epoch 2..E's medians. "loop, rest" is the epoch's time not inside any wrapped part: the loop
-itself, the train_step frame, divergence checks.
+Each part of the step is wrapped with a timer (a wrapper costs well under a microsecond). The host is
+shared, so the steps are cut into windows of --window steps, and a window during which other processes
+used more than 10% of a core (/proc/stat busy time less our own CPU time) is left out: the per-step
+parts are the mean over the clean windows, times the epoch's steps. The once-per-epoch parts
+(validation, checkpoints) are the median over epochs 2..E. "loop, rest" is the time not inside any
+wrapped part: the loop itself, the train_step frame, the divergence check.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench.ab import _host_busy
 from bench.common import THREAD_VARS, THREADS, data_dir
 
 CALLBACK_PARTS = {
@@ -24,7 +28,7 @@ CALLBACK_PARTS = {
     "LiveProgress": "progress",
     "Checkpointer": "checkpointer: metrics.jsonl + checkpoints (fsync)",
 }
-PARTS = (
+STEP_PARTS = (
     "gather",
     "lr",
     "forward",
@@ -33,32 +37,51 @@ PARTS = (
     "clip/penalties",
     "optimizer",
     "accumulate",
-    "end_epoch (validation)",
     "progress",
-    "checkpointer: metrics.jsonl + checkpoints (fsync)",
     "other callbacks",
 )
+EPOCH_PARTS = ("end_epoch (validation)", "checkpointer: metrics.jsonl + checkpoints (fsync)")
+DIRTY = 0.1  # cores used by other processes during a window that spoil it (/proc/stat counts in 10 ms ticks)
 
 
 class Clock:
-    def __init__(self):
+    def __init__(self, window: int):
+        self.window = window
+        self.spent: dict[str, float] = defaultdict(float)
+        self.windows: list[dict] = []  # clean windows: part -> seconds, plus "wall" and "steps"
+        self.epoch_parts: list[dict] = []
+        self.dirty = 0
+        self.open_window()
+
+    def open_window(self) -> None:
         self.spent = defaultdict(float)
+        self.steps, self.t0, self.cpu0, self.busy0 = 0, time.perf_counter(), time.process_time(), _host_busy()
+
+    def close_window(self) -> None:
+        wall = time.perf_counter() - self.t0
+        others = max(_host_busy() - self.busy0 - (time.process_time() - self.cpu0), 0.0) / wall
+        if others <= DIRTY:
+            self.windows.append({**self.spent, "wall": wall, "steps": self.steps})
+        else:
+            self.dirty += 1
+        self.open_window()
+
+    def step_done(self) -> None:
+        self.steps += 1
+        if self.steps == self.window:
+            self.close_window()
 
     def wrap(self, part: str, fn):
-        spent = self.spent
-
         def timed(*args, **kwargs):
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                spent[part] += time.perf_counter() - started
+                self.spent[part] += time.perf_counter() - started
 
         return timed
 
     def wrap_iter(self, part: str, make_iter):
-        spent = self.spent
-
         def timed(*args, **kwargs):
             it = make_iter(*args, **kwargs)
             while True:
@@ -68,20 +91,20 @@ class Clock:
                 except StopIteration:
                     return
                 finally:
-                    spent[part] += time.perf_counter() - started
+                    self.spent[part] += time.perf_counter() - started
                 yield item
 
         return timed
 
 
-def instrument(trainer, callbacks, clock: Clock, epochs: list[dict]) -> None:
-    loader, loss = trainer.loader, trainer.loss
-    loader.batches = clock.wrap_iter("gather", loader.batches)
+def instrument(trainer, callbacks, clock: Clock) -> None:
+    model, loss = trainer.model, trainer.loss
+    trainer.loader.batches = clock.wrap_iter("gather", trainer.loader.batches)
     trainer.schedule.lr_at = clock.wrap("lr", trainer.schedule.lr_at)
-    trainer.model.forward = clock.wrap("forward", trainer.model.forward)
+    model.forward = clock.wrap("forward", model.forward)
     loss.forward = clock.wrap("loss", loss.forward)
     loss.backward = clock.wrap("loss", loss.backward)
-    trainer.model.backward = clock.wrap("backward", trainer.model.backward)
+    model.backward = clock.wrap("backward", model.backward)
     trainer._penalize = clock.wrap("clip/penalties", trainer._penalize)
     trainer._clip = clock.wrap("clip/penalties", trainer._clip)
     trainer.optimizer.step = clock.wrap("optimizer", trainer.optimizer.step)
@@ -91,21 +114,31 @@ def instrument(trainer, callbacks, clock: Clock, epochs: list[dict]) -> None:
         kind = CALLBACK_PARTS.get(type(cb).__name__, "other callbacks")
         cb.on_batch_end = clock.wrap(kind, cb.on_batch_end)
         cb.on_epoch_end = clock.wrap(kind, cb.on_epoch_end)
-    begin, end = callbacks.on_epoch_begin, callbacks.on_epoch_end
+    begin, batch_end, epoch_end = callbacks.on_epoch_begin, callbacks.on_batch_end, callbacks.on_epoch_end
 
     def on_epoch_begin(t):
-        clock.spent.clear()
-        clock.started, clock.first_step = time.perf_counter(), t.step
         begin(t)
+        clock.open_window()  # windows never span an epoch's end
+
+    def on_batch_end(t, value):
+        batch_end(t, value)
+        clock.step_done()
 
     def on_epoch_end(t, logs):
-        end(t, logs)
-        epochs.append({**clock.spent, "total": time.perf_counter() - clock.started, "steps": t.step - clock.first_step})
+        before = {part: clock.spent.get(part, 0.0) for part in EPOCH_PARTS}
+        epoch_end(t, logs)
+        clock.epoch_parts.append({part: clock.spent.get(part, 0.0) - before[part] for part in EPOCH_PARTS})
+        clock.epoch_parts[-1]["steps"] = t.step // t.epoch
+        clock.epoch_parts[-1]["epoch_time_s"] = logs["epoch_time_s"]
 
-    callbacks.on_epoch_begin, callbacks.on_epoch_end = on_epoch_begin, on_epoch_end
+    callbacks.on_epoch_begin, callbacks.on_batch_end, callbacks.on_epoch_end = (
+        on_epoch_begin,
+        on_batch_end,
+        on_epoch_end,
+    )
 
 
-def profile(epochs: int, batch: int) -> list[dict]:
+def profile(epochs: int, batch: int, window: int) -> Clock:
     from backprop_cli.cli.progress import PlainLines
     from backprop_cli.config import load_config
     from backprop_cli.train import session
@@ -113,38 +146,52 @@ def profile(epochs: int, batch: int) -> list[dict]:
     from bench.ours import mlp_config
     from bench.workloads import MLP_WORKLOADS
 
-    records: list[dict] = []
-    clock = Clock()
+    clock = Clock(window)
 
     def timed_fit(trainer, callbacks):
-        instrument(trainer, callbacks, clock, records)
+        instrument(trainer, callbacks, clock)
         fit(trainer, callbacks)
 
     session.fit = timed_fit
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "w1.yaml"
         w = MLP_WORKLOADS["mlp-adam"]
-        config_path.write_text(mlp_config(w, epochs, THREADS).replace(f"batch_size: {w.batch}", f"batch_size: {batch}"))
+        text = mlp_config(w, epochs, THREADS).replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
+        config_path.write_text(text)
         options = session.RunOptions(runs_dir=tmp, threads=THREADS, extra_callbacks=[PlainLines()])
         session.run_training(load_config(config_path).config, options)
-    return records
+    return clock
 
 
-def table(records: list[dict]) -> str:
-    later = records[1:] or records
-    total = statistics.median(r["total"] for r in later)
+def table(clock: Clock) -> str:
+    windows = clock.windows
+    later = clock.epoch_parts[1:] or clock.epoch_parts
     steps = later[0]["steps"]
+    if not windows:
+        return "no clean window: the host was busy all along; try again, or with more --epochs"
+    n_steps = sum(w["steps"] for w in windows)
+    per_step = {part: sum(w.get(part, 0.0) for w in windows) / n_steps for part in STEP_PARTS}
+    step_wall = sum(w["wall"] for w in windows) / n_steps
+    epoch_parts = {part: statistics.median(e[part] for e in later) for part in EPOCH_PARTS}
+    total = step_wall * steps + sum(epoch_parts.values())
+    raw = statistics.median(e["epoch_time_s"] for e in later)
     lines = [
-        f"epoch {total:.3f} s (median of epochs 2..{len(records)}), {steps} steps, {1e3 * total / steps:.3f} ms/step",
+        f"clean windows: {len(windows)} of {len(windows) + clock.dirty} ({n_steps} steps); "
+        f"{1e3 * step_wall:.3f} ms/step there, so an epoch of {steps} steps is {total:.3f} s with its "
+        f"end-of-epoch work (the epochs as timed, noise and all: median {raw:.3f} s)",
         "",
         "| part | ms/epoch | ms/step | share |",
         "|---|---|---|---|",
     ]
     accounted = 0.0
-    for part in PARTS:
-        ms = 1e3 * statistics.median(r.get(part, 0.0) for r in later)
+    for part in STEP_PARTS:
+        ms = 1e3 * per_step[part] * steps
         accounted += ms
         lines.append(f"| {part} | {ms:.1f} | {ms / steps:.4f} | {ms / 10 / total:.1f}% |")
+    for part in EPOCH_PARTS:
+        ms = 1e3 * epoch_parts[part]
+        accounted += ms
+        lines.append(f"| {part} (once per epoch) | {ms:.1f} | {ms / steps:.4f} | {ms / 10 / total:.1f}% |")
     rest = 1e3 * total - accounted
     lines.append(f"| loop, rest | {rest:.1f} | {rest / steps:.4f} | {rest / 10 / total:.1f}% |")
     return "\n".join(lines)
@@ -152,10 +199,11 @@ def table(records: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_epoch")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--window", type=int, default=50, help="steps per noise window")
     args = parser.parse_args()
-    print(table(profile(args.epochs, args.batch)))
+    print(table(profile(args.epochs, args.batch, args.window)))
 
 
 if __name__ == "__main__":

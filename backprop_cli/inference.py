@@ -9,10 +9,11 @@ import numpy as np
 
 from backprop_cli.config import config_from_dict, parse_override
 from backprop_cli.config_schema import Config, DataConfig
+from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
-from backprop_cli.runs.checkpoint import load_checkpoint, resolve_checkpoint
+from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
     classification_report,
     mean_loss,
@@ -45,15 +46,19 @@ def load_trained(path: str | Path) -> Trained:
     meta = checkpoint.meta
     try:
         config = config_from_dict(meta["config"], source=str(checkpoint.path))
-        data_meta = meta["data"]
+        data_meta = check_meta(meta["data"])
+        scalers_of(data_meta)  # damaged statistics are refused here, not met halfway through predict
         input_shape = tuple(data_meta["input_shape"])
-    except (KeyError, TypeError, ConfigError) as err:
+        epoch = int(meta.get("epoch", 0))
+    except (KeyError, TypeError, ValueError, ConfigError, CheckpointError) as err:
         raise CheckpointError(f"checkpoint metadata is incomplete ({err})", where=str(checkpoint.path)) from None
     dtype = np.dtype(config.training.dtype)
     model = build_model(config.model.layers, input_shape, np.random.default_rng(0), dtype)
+    expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
+    check_tensors_match({f"model.{k}": v for k, v in checkpoint.section("model").items()}, expected, checkpoint.path)
     model.load_state_tensors(checkpoint.section("model"))
     return Trained(model=model, loss=build_loss(config.loss), config=config, data_meta=data_meta,
-                   path=checkpoint.path, epoch=int(meta.get("epoch", 0)))
+                   path=checkpoint.path, epoch=epoch)
 
 
 def data_config_with(config: Config, overrides: list[str]) -> DataConfig:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from backprop_cli.config import load_config
 from backprop_cli.config_schema import Config
-from backprop_cli.errors import ConfigError, RunDirError
-from backprop_cli.runs.checkpoint import Checkpoint, load_checkpoint
+from backprop_cli.errors import CheckpointError, ConfigError, RunDirError
+from backprop_cli.runs.checkpoint import Checkpoint, check_tensors_match, load_checkpoint
 from backprop_cli.runs.metrics_log import repair_metrics
 from backprop_cli.runs.rundir import RunFiles, is_run_dir
 from backprop_cli.runs.summary import read_summary
@@ -37,8 +37,11 @@ def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
     config = stored if given is None else _accept_changes(stored, given)
     summary = read_summary(run_dir) or {}
     checkpoint = load_checkpoint(files.last) if files.last.is_file() else None
-    done = checkpoint is not None and checkpoint.meta.get("progress", {}).get("batch_in_epoch", 0) == 0
-    if summary.get("status") in FINISHED and config.training.epochs <= summary.get("epochs_run", 0) and done:
+    progress = checkpoint.meta.get("progress") if checkpoint is not None else None
+    at_epoch_end = isinstance(progress, dict) and progress.get("batch_in_epoch", 0) == 0
+    epochs_run = summary.get("epochs_run")
+    all_run = isinstance(epochs_run, int) and config.training.epochs <= epochs_run
+    if summary.get("status") in FINISHED and all_run and at_epoch_end:
         return ResumePoint(run_dir, config, checkpoint, already_finished=summary)
     return ResumePoint(run_dir, config, checkpoint)
 
@@ -74,11 +77,24 @@ def restore(resume: ResumePoint, trainer, callbacks, checkpointer, files: RunFil
         repair_metrics(files.metrics, 0, None)
         return
     meta = checkpoint.meta
-    trainer.load(checkpoint.tensors, meta["progress"])
-    callbacks.load_state_dict(meta.get("callbacks", {}))
+    _check_model_tensors(checkpoint, trainer.model)
+    try:
+        trainer.load(checkpoint.tensors, meta["progress"])
+        callbacks.load_state_dict(meta.get("callbacks", {}))
+    except (KeyError, TypeError, ValueError, AttributeError) as err:  # a valid checksum over foreign state
+        raise CheckpointError(f"its resume state is incomplete or malformed ({type(err).__name__}: {err})",
+                              where=str(checkpoint.path), fix="start a new run; this one cannot be continued") from None
     checkpointer.last_record = meta.get("metrics")
     checkpointer.last_saved_step, checkpointer.last_saved_epoch = trainer.step, trainer.epoch
     if files.best.is_file():
         best = load_checkpoint(files.best)
+        _check_model_tensors(best, trainer.model)
         checkpointer.best_model_tensors = best.section("model")
     repair_metrics(files.metrics, trainer.epoch, meta.get("metrics"))
+
+
+def _check_model_tensors(checkpoint: Checkpoint, model) -> None:
+    """Names, shapes and dtypes exactly as the model has them: a float64 tensor is not silently cast."""
+    expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
+    found = {name: t for name, t in checkpoint.tensors.items() if name.startswith("model.")}
+    check_tensors_match(found, expected, checkpoint.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ model:
 loss: cross_entropy
 optimizer: {type: adam, lr: 0.003}
 schedule: {type: cosine}
-training: {epochs: 4, batch_size: 4}
+training: {epochs: 3, batch_size: 4}
 """
 
 # Regression whose learning rate ramps up until it diverges, in the second epoch.
@@ -69,18 +70,29 @@ def configs(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+# The references the tests ask for, made at once (two cores) on first use.
+REFERENCES = [("fast", ()), ("slow", ()), ("fast", ("schedule.type=constant", "training.epochs=4"))]
+
+
 @pytest.fixture(scope="session")
 def reference(configs, tmp_path_factory):
     """reference(name, *sets) -> the run dir of an uninterrupted run of that config, made once."""
     made: dict[tuple, Path] = {}
 
+    def make(key: tuple) -> Path:
+        name, sets = key
+        runs_dir = tmp_path_factory.mktemp(f"reference-{name}")
+        result = train(configs[name], runs_dir, *sets)
+        assert result.returncode == 0, result.stderr
+        return only_run(runs_dir)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        made.update(zip(REFERENCES, pool.map(make, REFERENCES)))
+
     def get(name: str, *sets: str) -> Path:
         key = (name, sets)
         if key not in made:
-            runs_dir = tmp_path_factory.mktemp(f"reference-{name}")
-            result = train(configs[name], runs_dir, *sets)
-            assert result.returncode == 0, result.stderr
-            made[key] = only_run(runs_dir)
+            made[key] = make(key)
         return made[key]
 
     return get

@@ -7,6 +7,8 @@ floating-point results).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -48,6 +50,29 @@ def backprop(*args, env: dict[str, str] | None = None, timeout: float = 60, **kw
     )
 
 
+def in_process(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`backprop ARGS...` through the same `main()` in this process: stdout, stderr and the exit code.
+
+    For the long tables of bad inputs, whose every row takes the same path through the CLI; each
+    scenario also has rows run as real processes. The environment (threads) is restored afterwards.
+    """
+    from backprop_cli.cli import main
+
+    out, err, saved_env, saved_argv = io.StringIO(), io.StringIO(), dict(os.environ), sys.argv
+    code = 0
+    try:
+        with contextlib.chdir(cwd or Path.cwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            sys.argv = ["backprop", *map(str, args)]
+            main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["backprop", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
 def start(*args, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
     """Start `backprop ARGS...` in the background; stderr is a pipe unless given."""
     kwargs.setdefault("stdout", subprocess.DEVNULL)
@@ -73,10 +98,29 @@ def _sets(sets: Iterable[str]) -> list[str]:
     return [arg for item in sets for arg in ("--set", item)]
 
 
-def run_all(commands: list[tuple], env: dict[str, str] | None = None, cwd: Path | None = None):
+def run_all(commands: list[tuple], env: dict[str, str] | None = None, **kwargs) -> list[subprocess.CompletedProcess]:
     """Several `backprop` commands at once (they are mostly start-up time); results in order."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda args: backprop(*args, env=env, cwd=cwd), commands))
+        return list(pool.map(lambda args: backprop(*args, env=env, **kwargs), commands))
+
+
+def timed_all(commands: list[tuple], **kwargs) -> list[tuple[subprocess.CompletedProcess, float]]:
+    """run_all, each result with its wall time in seconds."""
+
+    def one(args):
+        started = time.monotonic()
+        result = backprop(*args, **kwargs)
+        return result, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, commands))
+
+
+def limit_memory(limit: int = 256 * 2**20) -> Callable[[], None]:
+    """A preexec_fn capping the child's address space (numpy and the CLI start well within 256 MiB)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30, what: str = "the condition") -> object:

@@ -13,6 +13,9 @@ import json
 import shutil
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,7 @@ from .helpers import (
     assert_whole_files,
     backprop,
     environment,
+    in_process,
     metrics,
     n_metric_lines,
     only_run,
@@ -37,6 +41,7 @@ from .helpers import (
     temps,
     train,
     wait_for_line,
+    wait_stopped,
     wait_until,
 )
 
@@ -90,13 +95,20 @@ def test_sigint_mid_epoch_saves_a_step_exact_checkpoint_exits_130_and_resumes_bi
     assert summary(run)["status"] == "completed"
 
 
-def test_sigterm_saves_exits_143_and_resumes_bit_identical(configs, reference, tmp_path):
-    run, proc = signal_mid_epoch(configs["slow"], tmp_path, signal.SIGTERM)
+def test_sigterm_during_a_save_lets_it_finish_exits_143_and_resumes_bit_identical(configs, reference, tmp_path):
+    proc = start_train(configs["fast"], tmp_path, env=pause_at("temp_opened", "last.safetensors", seconds=0))
+    wait_stopped(proc, "backprop-test: paused at temp_opened")  # inside epoch 1's checkpoint write
+    proc.send_signal(signal.SIGTERM)  # delivered when it continues: the handler only sets a flag
+    proc.send_signal(signal.SIGCONT)
+    proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGTERM  # the shell reports 143
+    run = only_run(tmp_path)
+    assert checkpoint_epoch(run) == (1, 0)  # the save it was in finished; nothing more ran
+    assert_whole_files(run)
     assert summary(run)["status"] == "interrupted"
     assert "SIGTERM" in summary(run)["stop_reason"]
     assert resume(run).returncode == 0
-    assert_same_run(reference("slow"), run)
+    assert_same_run(reference("fast"), run)
 
 
 # ---- 3: a second Ctrl-C during the save ------------------------------------------------------------
@@ -122,73 +134,103 @@ def test_second_sigint_during_a_save_exits_at_once_leaving_whole_files_and_resum
     assert_same_run(reference("fast"), run)
 
 
-# ---- 4: SIGKILL between epochs ---------------------------------------------------------------------
-def test_sigkill_between_epochs_resumes_without_duplicated_or_missing_epochs(configs, reference, tmp_path):
-    result = train(configs["fast"], tmp_path, env=kill_at("after_rename", "summary.json", skip=1))
-    assert result.returncode == -signal.SIGKILL
-    run = only_run(tmp_path)
-    assert summary(run)["status"] == "running"  # nobody got to say otherwise
-    assert checkpoint_epoch(run) == (2, 0)
-    assert resume(run).returncode == 0  # the kernel released the dead process's lock
-    assert [m["epoch"] for m in metrics(run)] == [1, 2, 3]
-    assert_same_run(reference("fast"), run)
+# ---- 4, 5, 6 (and 7's run without a checkpoint): SIGKILL at exact points, all runs at once -------------
+# name -> (stage, file, matching writes let through): where the test hook SIGKILLs the run
+KILLS = {
+    **{stage: (stage, "last.safetensors", 1) for stage in STAGES},  # inside epoch 2's checkpoint write
+    "between epochs": ("after_rename", "summary.json", 1),  # epoch 2 fully written, epoch 3 not begun
+    "torn metrics line": ("half_written", "metrics.jsonl", 1),  # half of epoch 2's line appended
+    "no checkpoint yet": ("temp_opened", "last.safetensors", 0),  # epoch 1 logged, never checkpointed
+}
 
 
-# ---- 5: SIGKILL inside a checkpoint write, at each crash point -------------------------------------
+@dataclass
+class Killed:
+    run: Path
+    code: int
+    last: tuple[int, int] | None  # (epochs, batches) of last.safetensors after the kill
+    temps: int
+    status: str | None
+    metrics_bytes: bytes
+    readers: dict  # what eval / runs show / plot said about the run as the kill left it
+    resumed: object = None
+
+
 @pytest.fixture(scope="module")
-def killed_in_a_write(configs, tmp_path_factory):
-    """For each crash point: a run SIGKILLed inside its second epoch's write of last.safetensors,
-    what it left, then `eval RUN` and `--resume` on it; all stages at once."""
-    base = tmp_path_factory.mktemp("killed-in-write")
-    killed = run_all_trains(configs["fast"], {s: (base / s, kill_at(s, "last.safetensors", skip=1)) for s in STAGES})
-    left = {}
-    for stage in STAGES:
-        run = only_run(base / stage)
-        left[stage] = {"code": killed[stage].returncode, "last": checkpoint_epoch(run), "temps": len(temps(run))}
-        assert_whole_files(run)
-    evals = dict(zip(STAGES, run_all([("eval", only_run(base / s), "--json") for s in STAGES])))
-    resumed = dict(
-        zip(STAGES, run_all([("train", "--resume", only_run(base / s), "--threads", "1", "--quiet") for s in STAGES]))
-    )
-    return {s: (only_run(base / s), left[s], evals[s], resumed[s]) for s in STAGES}
-
-
-def run_all_trains(config, plans: dict) -> dict:
-    from concurrent.futures import ThreadPoolExecutor
-
+def killed(configs, tmp_path_factory) -> dict[str, Killed]:
+    """Each KILLS run as a real process, killed by the hook; what it left; readers; then --resume."""
+    base = tmp_path_factory.mktemp("killed")
+    plans = {name: (base / name.replace(" ", "-"), kill_at(*where)) for name, where in KILLS.items()}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {key: pool.submit(train, config, runs_dir, env=env) for key, (runs_dir, env) in plans.items()}
-        return {key: f.result() for key, f in futures.items()}
+        futures = {name: pool.submit(train, configs["fast"], d, env=env) for name, (d, env) in plans.items()}
+        codes = {name: f.result().returncode for name, f in futures.items()}
+    out = {}
+    for name in KILLS:
+        run = only_run(plans[name][0])
+        last = checkpoint_epoch(run) if (run / "checkpoints" / "last.safetensors").exists() else None
+        status = summary(run)["status"] if (run / "summary.json").exists() else None
+        readers = {}
+        if name in STAGES:
+            readers["eval"] = in_process("eval", run, "--json")  # the CLI's own code, without a start-up
+        if name == "torn metrics line":
+            readers["runs show"] = in_process("runs", "show", run)
+            readers["plot"] = backprop("plot", run, "-o", base / "curves.png")
+        out[name] = Killed(
+            run, codes[name], last, len(temps(run)), status, (run / "metrics.jsonl").read_bytes(), readers
+        )
+        if name != "torn metrics line":
+            assert_whole_files(run)
+    resumed = run_all([("train", "--resume", k.run, "--threads", "1", "--quiet") for k in out.values()])
+    for k, result in zip(out.values(), resumed):
+        k.resumed = result
+    return out
+
+
+def assert_resumed_identical(k: Killed, reference: Path) -> None:
+    assert k.resumed.returncode == 0, k.resumed.stderr
+    assert temps(k.run) == []  # the dead writer's temp was removed at the next start
+    assert [m["epoch"] for m in metrics(k.run)] == [1, 2, 3]  # no epoch duplicated or missing
+    assert_same_run(reference, k.run)
+
+
+def test_sigkill_between_epochs_resumes_without_duplicated_or_missing_epochs(killed, reference):
+    k = killed["between epochs"]
+    assert k.code == -signal.SIGKILL
+    assert k.status == "running"  # nobody got to say otherwise
+    assert k.last == (2, 0)
+    assert_resumed_identical(k, reference("fast"))  # and the kernel released the dead process's lock
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_sigkill_inside_a_checkpoint_write_leaves_the_old_or_new_whole_file_and_resumes_identical(
-    killed_in_a_write, reference, stage
+    killed, reference, stage
 ):
-    run, left, evaluated, resumed = killed_in_a_write[stage]
-    assert left["code"] == -signal.SIGKILL
-    assert left["last"] == ((2, 0) if stage == "after_rename" else (1, 0))
-    assert left["temps"] == (0 if stage == "after_rename" else 1)
+    k = killed[stage]
+    assert k.code == -signal.SIGKILL
+    assert k.last == ((2, 0) if stage == "after_rename" else (1, 0))  # the old complete file or the new one
+    assert k.temps == (0 if stage == "after_rename" else 1)
+    evaluated = k.readers["eval"]
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["epoch"] in (1, 2)
-    assert resumed.returncode == 0, resumed.stderr
-    assert temps(run) == []
-    assert_same_run(reference("fast"), run)
+    assert_resumed_identical(k, reference("fast"))
 
 
-# ---- 6: SIGKILL while appending a metrics line -----------------------------------------------------
-def test_a_torn_metrics_line_is_ignored_by_readers_and_repaired_on_resume(configs, reference, tmp_path):
-    result = train(configs["fast"], tmp_path, env=kill_at("half_written", "metrics.jsonl", skip=1))
-    assert result.returncode == -signal.SIGKILL
-    run = only_run(tmp_path)
-    data = (run / "metrics.jsonl").read_bytes()
-    assert data.count(b"\n") == 1 and not data.endswith(b"\n")  # epoch 1 whole, epoch 2 torn
-    shown, plotted = run_all([("runs", "show", run), ("plot", run, "-o", tmp_path / "curves.png")])
-    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
-    assert plotted.returncode == 0 and "Traceback" not in plotted.stderr, plotted.stderr
-    assert resume(run).returncode == 0
-    assert (run / "metrics.jsonl").read_bytes().endswith(b"\n")
-    assert_same_run(reference("fast"), run)  # valid JSONL, epochs 1, 2, 3 once each
+def test_a_torn_metrics_line_is_ignored_by_readers_and_repaired_on_resume(killed, reference):
+    k = killed["torn metrics line"]
+    assert k.code == -signal.SIGKILL
+    assert k.metrics_bytes.count(b"\n") == 1 and not k.metrics_bytes.endswith(b"\n")  # epoch 2's line is torn
+    for name, result in k.readers.items():
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (name, result.stderr)
+    assert (k.run / "metrics.jsonl").read_bytes().endswith(b"\n")
+    assert_resumed_identical(k, reference("fast"))  # valid JSONL again, epochs 1, 2, 3 once each
+
+
+def test_resuming_a_run_that_never_saved_a_checkpoint_starts_from_scratch_identical_to_a_fresh_run(killed, reference):
+    k = killed["no checkpoint yet"]
+    assert k.code == -signal.SIGKILL
+    assert k.last is None
+    assert k.metrics_bytes.count(b"\n") == 1  # logged, but never checkpointed: resume drops the line
+    assert_resumed_identical(k, reference("fast"))
 
 
 # ---- 7: resume edge cases ---------------------------------------------------------------------------
@@ -199,7 +241,7 @@ def file_digests(run) -> dict[str, str]:
 def test_resuming_a_completed_run_says_so_exits_0_and_changes_no_byte(reference, tmp_path):
     run = shutil.copytree(reference("fast"), tmp_path / "done")
     before = file_digests(run)
-    result = resume(run)
+    result = resume(run)  # a real process: it must not even take the lock
     assert result.returncode == 0, result.stderr
     assert "already completed (epoch 3/3)" in result.stderr
     assert result.stdout.strip() == str(run)
@@ -209,12 +251,8 @@ def test_resuming_a_completed_run_says_so_exits_0_and_changes_no_byte(reference,
 def test_resuming_with_a_changed_config_lists_every_difference_and_changes_nothing(reference, tmp_path):
     run = shutil.copytree(reference("fast"), tmp_path / "done")
     before = file_digests(run)
-    changed, fewer = run_all(
-        [
-            ("train", "--resume", run, "--set", "optimizer.lr=0.5", "--set", "training.batch_size=16"),
-            ("train", "--resume", run, "--set", "training.epochs=2"),
-        ]
-    )
+    changed = in_process("train", "--resume", run, "--set", "optimizer.lr=0.5", "--set", "training.batch_size=16")
+    fewer = in_process("train", "--resume", run, "--set", "training.epochs=2")
     assert_user_error(
         changed, 2, "optimizer.lr: 0.05 -> 0.5", "training.batch_size: 8 -> 16", "only a larger training.epochs"
     )
@@ -224,22 +262,10 @@ def test_resuming_with_a_changed_config_lists_every_difference_and_changes_nothi
 
 def test_resuming_something_that_is_not_a_run_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    empty, missing = run_all([("train", "--resume", tmp_path / "empty"), ("train", "--resume", tmp_path / "nope")])
+    empty, missing = in_process("train", "--resume", tmp_path / "empty"), backprop("train", "--resume", tmp_path / "no")
     assert_user_error(empty, 2, "is not a run directory")
     assert_user_error(missing, 2, "is not a run directory")
     assert list((tmp_path / "empty").iterdir()) == []
-
-
-def test_resuming_a_run_that_never_saved_a_checkpoint_starts_from_scratch_identical_to_a_fresh_run(
-    configs, reference, tmp_path
-):
-    result = train(configs["fast"], tmp_path, env=kill_at("temp_opened", "last.safetensors"))
-    assert result.returncode == -signal.SIGKILL
-    run = only_run(tmp_path)
-    assert not (run / "checkpoints" / "last.safetensors").exists()
-    assert n_metric_lines(run) == 1  # logged, but never checkpointed: resume drops it
-    assert resume(run).returncode == 0
-    assert_same_run(reference("fast"), run)
 
 
 def test_config_and_resume_together_with_more_epochs_continue_bit_identical_to_the_longer_run(
@@ -327,13 +353,8 @@ def test_eval_and_predict_on_a_run_still_training_read_a_whole_checkpoint_and_na
         run = only_run(tmp_path / "runs")
         assert len(temps(run)) == 1  # epoch 2's checkpoint is written but not yet in place
         (tmp_path / "rows.csv").write_text("x0,x1\n0.1,0.2\n-0.5,0.3\n")
-        scored, last, predicted = run_all(
-            [
-                ("eval", run, "--json"),
-                ("eval", run / "checkpoints" / "last.safetensors"),
-                ("predict", run, tmp_path / "rows.csv"),
-            ]
-        )
+        scored, predicted = run_all([("eval", run, "--json"), ("predict", run, tmp_path / "rows.csv")])
+        last = in_process("eval", run / "checkpoints" / "last.safetensors")
         assert trainer.poll() is None
     finally:
         trainer.kill()

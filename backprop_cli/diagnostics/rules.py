@@ -11,6 +11,7 @@ The rules read a sample of layer_stats; they keep no arrays, only which conditio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 VANISHING_RATIO = 1e-3
@@ -97,6 +98,11 @@ class WarningRules:
             what = f"the gradient norm rose {rise:.0f}-fold to {s.grad_norm:.3g}"
         else:
             return None
+        norms = {n: st["grad_norm"] or 0.0 for n, st in s.stats.items()}  # after clipping, if any
+        total = math.sqrt(sum(v * v for v in norms.values()))
+        if total > 0:  # a layer's share of the norm survives clipping by norm: scale it to the norm before
+            top = max(norms, key=norms.get)
+            what += f", largest in layer {top} (about {norms[top] / total * s.grad_norm:.3g})"
         return f"exploding gradients: {what}; lower the learning rate or set regularization.grad_clip_norm (e.g. 1.0)"
 
     def _dead(self, s: Sample) -> str | None:

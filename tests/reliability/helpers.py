@@ -50,16 +50,18 @@ def backprop(*args, env: dict[str, str] | None = None, timeout: float = 60, **kw
     )
 
 
-def in_process(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def in_process(*args, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`backprop ARGS...` through the same `main()` in this process: stdout, stderr and the exit code.
 
     For the long tables of bad inputs, whose every row takes the same path through the CLI; each
-    scenario also has rows run as real processes. The environment (threads) is restored afterwards.
+    scenario also has rows run as real processes. `env` is added to the environment, which is
+    restored afterwards (training also caps the thread count there).
     """
     from backprop_cli.cli import main
 
     out, err, saved_env, saved_argv = io.StringIO(), io.StringIO(), dict(os.environ), sys.argv
     code = 0
+    os.environ.update(env or {})
     try:
         with contextlib.chdir(cwd or Path.cwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             sys.argv = ["backprop", *map(str, args)]

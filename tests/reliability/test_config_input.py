@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import string
+import time
 
 import pytest
 import yaml
@@ -144,8 +145,8 @@ CASES = {
 }
 # Run as real processes (under a 256 MiB address-space limit): one or more of each scenario, and
 # every resource bomb; the whole table also goes through the same main() in-process.
-AS_PROCESSES = ("tab.yaml", "lrr.yaml", "duplicate.yaml", "bomb.yaml", "deep.yaml", "python-tag.yaml")
-TRAIN_TOO = ("tab.yaml", "bomb.yaml")
+AS_PROCESSES = ("tab.yaml", "bomb.yaml", "deep.yaml", "python-tag.yaml")
+TRAIN_TOO = ("bomb.yaml",)
 
 
 def write_cases(base) -> None:
@@ -216,15 +217,14 @@ def test_1e_minus_3_is_a_number_and_a_huge_model_is_refused_by_its_size_estimate
     (tmp_path / "lr.yaml").write_text(edit("lr: 0.5", "lr: 1e-3"))
     huge = edit("units: 8, activation: tanh}", "units: 1000000}\n    - {type: dense, units: 1000000}")
     (tmp_path / "huge.yaml").write_text(huge)
-    (shown, _), (trained, seconds) = timed_all(
-        [("config", "show", "lr.yaml"), ("train", "huge.yaml", "--runs-dir", "runs")],
-        cwd=tmp_path,
-        preexec_fn=limit_memory(),
-    )
+    shown = in_process("config", "show", "lr.yaml", cwd=tmp_path)
+    started = time.monotonic()
+    trained = in_process("train", "huge.yaml", "--runs-dir", "runs", cwd=tmp_path)
+    seconds = time.monotonic() - started
     assert shown.returncode == 0, shown.stderr
     assert yaml.safe_load(shown.stdout)["optimizer"]["lr"] == 0.001
     assert_user_error(trained, 2, "model.layers: the model has 1,000,006,000,002 parameters and would need about")
-    assert seconds < 5  # refused by arithmetic, not by a MemoryError after trying
+    assert seconds < 2  # refused by arithmetic, not by a MemoryError after trying
     assert not list((tmp_path / "runs").glob("*"))
 
 

@@ -28,7 +28,7 @@ from backprop_cli.errors import CheckpointError
 from backprop_cli.inference import load_trained
 from backprop_cli.runs.checkpoint import checkpoint_digest, load_checkpoint, save_checkpoint
 
-from .helpers import assert_user_error, backprop, in_process, limit_memory, run_all, timed_all
+from .helpers import assert_user_error, backprop, in_process, limit_memory, timed_all
 
 PICKLED = "not a backprop checkpoint (invalid safetensors header); pickled files are never loaded"
 PICKLED_DATA = "holds Python objects (dtype object) that would need unpickling; pickled data is never loaded"
@@ -145,17 +145,9 @@ CHECKPOINTS = {
 
 
 EXTRA = {"100 MB header": "claims 104857600 bytes (limit 16777216)", "pickle as a run's best": PICKLED}
-# Run as real processes under a 256 MiB address-space limit: the pickles, every hostile size, and one
-# of each kind of damage; every case also goes through the same main() in-process.
-AS_PROCESSES = (
-    "pickle",
-    "pickle as a run's best",
-    "bit flip",
-    "wrong dtype",
-    "header length 2**63",
-    "100 MB header",
-    "shape past its offsets",
-)
+# Run as real processes under a 256 MiB address-space limit: the pickles and the hostile sizes; every
+# case also goes through the same main() in-process.
+AS_PROCESSES = ("pickle", "pickle as a run's best", "header length 2**63", "100 MB header")
 
 
 def expected_message(name: str) -> str:
@@ -222,7 +214,7 @@ def test_eval_of_a_directory_that_is_not_a_run_and_of_a_run_without_checkpoints(
     for checkpoint in (run / "checkpoints").iterdir():
         checkpoint.unlink()
     (tmp_path / "plain").mkdir()
-    young, plain = run_all([("eval", run), ("eval", tmp_path / "plain")])
+    young, plain = in_process("eval", run), in_process("eval", tmp_path / "plain")
     assert_user_error(young, 2, "has no checkpoint yet")
     assert_user_error(plain, 2, "is a directory, not a run directory or a checkpoint")
 
@@ -283,14 +275,11 @@ def test_pickled_and_oversized_data_files_are_refused_and_never_run(reference, t
 
     (tmp_path / "evil.yaml").write_text(config.format("evil.npz"))
     (tmp_path / "bomb.yaml").write_text(config.format("bomb.npz"))
-    commands = [
-        ("predict", run, "evil.npy"),
-        ("train", "evil.yaml", "--runs-dir", "runs"),
-        ("predict", run, "huge.npy"),
-        ("train", "bomb.yaml", "--runs-dir", "runs"),
-    ]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        evil_npy, evil_npz, huge, bomb = pool.map(job, commands)
+    commands = [("train", "evil.yaml", "--runs-dir", "runs"), ("train", "bomb.yaml", "--runs-dir", "runs")]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # real processes: a payload or an allocation would show
+        evil_npz, bomb = pool.map(job, commands)
+    evil_npy = in_process("predict", run, "evil.npy", cwd=tmp_path)
+    huge = in_process("predict", run, "huge.npy", cwd=tmp_path)
     raw = in_process("predict", run, "raw-pickle.npy", cwd=tmp_path)
     assert_user_error(evil_npy, 2, "evil.npy: " + PICKLED_DATA)
     assert_user_error(evil_npz, 2, "evil.npz[x.npy]: " + PICKLED_DATA)

@@ -94,6 +94,9 @@ def test_exploding_gradients_are_clipped_as_configured_and_never_spam_numpy_warn
         assert result.returncode in (0, 1), result.stderr  # 1: the divergence guard stopped it, once
         assert not any(noise in result.stderr for noise in NOISE), result.stderr
     assert clipped.returncode == 0
+    warned = [line for line in clipped.stderr.splitlines() if "exploding gradients" in line]
+    assert len(warned) == 1  # once, not once per step
+    assert "the gradient norm is" in warned[0] and "largest in layer" in warned[0]
     logged = metrics(only_run(tmp_path / "a"))
     assert [m["epoch"] for m in logged] == [1, 2, 3]
     assert all(np.isfinite(m["train_loss"]) for m in logged)

@@ -24,6 +24,7 @@ from .helpers import (
     assert_whole_files,
     backprop,
     environment,
+    in_process,
     only_run,
     resume,
     start_train,
@@ -153,7 +154,7 @@ def test_a_read_only_runs_dir_is_refused_with_the_reason(tmp_path):
     try:
         config = tmp_path / "needs-data.yaml"
         config.write_text("data: {path: missing.csv, target: label}\nmodel: {layers: [{type: dense, units: 2}]}\n")
-        result = backprop("train", config, "--runs-dir", mount_point / "runs")
+        result = in_process("train", config, "--runs-dir", mount_point / "runs")
         assert_user_error(result, 2, "cannot create run directory", "Read-only file system", "--runs-dir")
         assert list(mount_point.iterdir()) == []
     finally:

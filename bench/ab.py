@@ -109,13 +109,17 @@ def serve(workload: str, batch: int, threads: int) -> None:
     from bench.ours import mlp_config
     from bench.workloads import MLP_WORKLOADS
 
+    if os.environ.get("BENCH_FLUSH_SUBNORMALS"):
+        from backprop_cli.cli.options import subnormals_flushed
+
+        assert subnormals_flushed().__enter__()  # for the rest of this process
     w = MLP_WORKLOADS[workload]
     text = mlp_config(w, 1000, threads)
     if batch:
         text = text.replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
     parts = build_parts(config_from_dict(yaml.safe_load(text), source="ab"))
     trainer = parts.trainer
-    trainer.optimizer.threads = threads
+    trainer.optimizer.threads = int(os.environ.get("BENCH_OPTIMIZER_THREADS", threads))
     batches = iter(())
     for line in sys.stdin:
         steps = int(line)

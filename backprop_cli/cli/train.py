@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads
+from backprop_cli.cli.options import cap_threads, subnormals_flushed
 
 
 def train(
@@ -33,7 +33,8 @@ def train(
     loaded = load_config(config, overrides) if config is not None else None
     wanted = loaded.config if loaded else None
     threads = cap_threads(threads or (wanted.training.threads if wanted else None))
-    _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads)
+    with subnormals_flushed():  # subnormals are slow on some CPUs; off again on the way out
+        _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads)
 
 
 def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:

@@ -178,6 +178,26 @@ def runs_in(runs_dir: Path) -> list[Path]:
     return [p for p in Path(runs_dir).iterdir() if p.is_dir()] if Path(runs_dir).is_dir() else []
 
 
+# ---- the atomic writer's test hooks (runs/atomic.py) ----------------------------------------------
+def hooks(**settings) -> dict[str, str]:
+    """The environment for the atomic writer's test hooks: kill_at, pause_at, match, skip, pause_seconds."""
+    return environment(**{f"BACKPROP_TEST_{k.upper()}": str(v) for k, v in settings.items()})
+
+
+def kill_at(stage: str, match: str, skip: int = 0) -> dict[str, str]:
+    return hooks(kill_at=stage, kill_match=match, hook_skip=skip)
+
+
+def pause_at(stage: str, match: str, skip: int = 0, seconds: float = 30) -> dict[str, str]:
+    return hooks(pause_at=stage, kill_match=match, hook_skip=skip, pause_seconds=seconds)
+
+
+def checkpoint_epoch(run, name: str = "last") -> tuple[int, int]:
+    """(completed epochs, batches into the next) of a checkpoint."""
+    progress = load_checkpoint(run / "checkpoints" / f"{name}.safetensors").meta["progress"]
+    return progress["epoch"], progress["batch_in_epoch"]
+
+
 # ---- what a run leaves ------------------------------------------------------------------------------
 def state_bytes(run_or_file: Path) -> dict[str, tuple[str, tuple, bytes]]:
     """Every model.* and optimizer.* tensor of the last checkpoint as (dtype, shape, raw bytes)."""

@@ -20,18 +20,19 @@ from pathlib import Path
 import pytest
 
 from backprop_cli.runs.atomic import STAGES
-from backprop_cli.runs.checkpoint import load_checkpoint
 
 from .helpers import (
     assert_same_run,
     assert_user_error,
     assert_whole_files,
     backprop,
-    environment,
+    checkpoint_epoch,
     in_process,
+    kill_at,
     metrics,
     n_metric_lines,
     only_run,
+    pause_at,
     resume,
     run_all,
     runs_in,
@@ -44,25 +45,6 @@ from .helpers import (
     wait_stopped,
     wait_until,
 )
-
-
-def hooks(**settings) -> dict[str, str]:
-    """The environment for the atomic writer's test hooks: kill_at, pause_at, match, skip, pause_seconds."""
-    return environment(**{f"BACKPROP_TEST_{k.upper()}": str(v) for k, v in settings.items()})
-
-
-def kill_at(stage: str, match: str, skip: int = 0) -> dict[str, str]:
-    return hooks(kill_at=stage, kill_match=match, hook_skip=skip)
-
-
-def pause_at(stage: str, match: str, skip: int = 0, seconds: float = 30) -> dict[str, str]:
-    return hooks(pause_at=stage, kill_match=match, hook_skip=skip, pause_seconds=seconds)
-
-
-def checkpoint_epoch(run, name: str = "last") -> tuple[int, int]:
-    """(completed epochs, batches into the next) of a checkpoint."""
-    progress = load_checkpoint(run / "checkpoints" / f"{name}.safetensors").meta["progress"]
-    return progress["epoch"], progress["batch_in_epoch"]
 
 
 def signal_mid_epoch(config, runs_dir, signum: int):

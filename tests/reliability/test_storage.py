@@ -23,16 +23,17 @@ from .helpers import (
     assert_user_error,
     assert_whole_files,
     backprop,
+    checkpoint_epoch,
     environment,
     in_process,
     only_run,
+    pause_at,
     resume,
     start_train,
     summary,
     temps,
     wait_stopped,
 )
-from .test_interrupts import checkpoint_epoch, pause_at
 
 
 def ignore_sigxfsz() -> None:
@@ -145,6 +146,8 @@ def test_an_unusable_runs_dir_is_refused_before_any_data_is_loaded_and_nothing_i
     under_a_file = backprop("train", config, "--runs-dir", tmp_path / "a-file" / "runs")
     assert_user_error(under_a_file, 2, "cannot create run directory", "Not a directory", "choose another --runs-dir")
     assert sorted(tmp_path.rglob("*")) == before
+    not_permitted = in_process("train", config, "--runs-dir", "/sys/backprop-runs")  # EPERM even for root
+    assert_user_error(not_permitted, 2, "cannot create run directory /sys/backprop-runs/", "choose another --runs-dir")
 
 
 @needs_mount

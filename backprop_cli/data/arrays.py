@@ -20,6 +20,11 @@ from backprop_cli.errors import DataError
 
 NPY_MAGIC = b"\x93NUMPY"
 MAX_DEFLATE_RATIO = 1032  # deflate cannot expand one byte into more than ~1032
+# A zip bomb tells the truth about its size: 400 MB of zeros deflate to 400 KB. Real numeric data
+# compresses far less than 100x, so a big member that expands more is refused; saved uncompressed
+# (np.savez) any size is read, as an .npy would be.
+MAX_BOMB_RATIO = 100
+BOMB_MIN_BYTES = 64 * 2**20
 _PICKLE_FIX = "pickled data is never loaded; save numbers or strings (np.save with a numeric or str dtype)"
 
 
@@ -46,6 +51,8 @@ def read_npy(fp: BinaryIO, size: int, source: str) -> np.ndarray:
         data = fp.read(n_bytes)
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"cannot read the array data ({err})", where=source) from None
+    except MemoryError:
+        raise DataError(f"not enough memory to read its {n_bytes:,} bytes of array data", where=source) from None
     if len(data) != n_bytes:
         raise DataError(f"truncated: {len(data)} of {n_bytes} data bytes", where=source)
     order = "F" if fortran_order else "C"
@@ -93,6 +100,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -
             "more than compression allows",
             where=where,
             fix="the file is corrupted or hostile; save it again with np.savez",
+        )
+    if not stored and info.file_size > max(BOMB_MIN_BYTES, MAX_BOMB_RATIO * info.compress_size):
+        raise DataError(
+            f"zip entry expands {info.compress_size} compressed bytes to {info.file_size}, over "
+            f"{MAX_BOMB_RATIO} times: a zip bomb, or data that is almost all one value",
+            where=where,
+            fix="save it uncompressed (np.savez, not np.savez_compressed)",
         )
     if not stored and info.compress_type != zipfile.ZIP_DEFLATED:
         raise DataError("uses a zip compression other than deflate", where=where, fix="save it with np.savez")

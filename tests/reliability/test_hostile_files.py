@@ -266,6 +266,12 @@ def test_pickled_and_oversized_data_files_are_refused_and_never_run(reference, t
     with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("x.npy", npy_header((100_000_000,)) + b"\0" * 400_000)  # declares 400 MB, holds 400 KB
         archive.writestr("y.npy", npy_header((1,), "<i8") + b"\0" * 8)
+    with zipfile.ZipFile(tmp_path / "real-bomb.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("x.npy", "w", force_zip64=True) as member:  # 100 MB of zeros, truthfully declared
+            member.write(npy_header((25_000_000,)))
+            for _ in range(25):
+                member.write(bytes(4_000_000))
+        archive.writestr("y.npy", npy_header((1,), "<i8") + b"\0" * 8)
     config = "data: {{path: {}}}\nmodel: {{layers: [{{type: dense, units: 2}}]}}\n"
     run = reference("fast")
     from concurrent.futures import ThreadPoolExecutor
@@ -275,9 +281,10 @@ def test_pickled_and_oversized_data_files_are_refused_and_never_run(reference, t
 
     (tmp_path / "evil.yaml").write_text(config.format("evil.npz"))
     (tmp_path / "bomb.yaml").write_text(config.format("bomb.npz"))
-    commands = [("train", "evil.yaml", "--runs-dir", "runs"), ("train", "bomb.yaml", "--runs-dir", "runs")]
-    with ThreadPoolExecutor(max_workers=2) as pool:  # real processes: a payload or an allocation would show
-        evil_npz, bomb = pool.map(job, commands)
+    (tmp_path / "real-bomb.yaml").write_text(config.format("real-bomb.npz"))
+    commands = [("train", f"{name}.yaml", "--runs-dir", "runs") for name in ("evil", "bomb", "real-bomb")]
+    with ThreadPoolExecutor(max_workers=3) as pool:  # real processes: a payload or an allocation would show
+        evil_npz, bomb, real_bomb = pool.map(job, commands)
     evil_npy = in_process("predict", run, "evil.npy", cwd=tmp_path)
     huge = in_process("predict", run, "huge.npy", cwd=tmp_path)
     raw = in_process("predict", run, "raw-pickle.npy", cwd=tmp_path)
@@ -286,6 +293,7 @@ def test_pickled_and_oversized_data_files_are_refused_and_never_run(reference, t
     assert_user_error(raw, 2, "raw-pickle.npy: not a valid .npy array")
     assert_user_error(huge, 2, "huge.npy: header declares shape (100000000000,)")
     assert_user_error(bomb, 2, "bomb.npz[x.npy]: header declares shape (100000000,)")
+    assert_user_error(real_bomb, 2, "real-bomb.npz[x.npy]: zip entry expands", "over 100 times: a zip bomb")
     assert not marker.exists()
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 

@@ -17,6 +17,7 @@ from backprop_cli.errors import DataError
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_DEFLATE_RATIO = 1032  # deflate cannot expand one byte into more than ~1032
+MAX_BOMB_RATIO, BOMB_MIN_BYTES = 100, 64 * 2**20  # MNIST's images gunzip ~5x; a truthful bomb ~1000x
 _FIX = "delete it and run `backprop data download` again, or copy a good file there"
 
 
@@ -52,13 +53,18 @@ def _read(stream, path: Path, ndim: int, limit: int, size: int, gzipped: bool) -
     total = 4 + 4 * ndim + n_bytes
     if gzipped and total > size * MAX_DEFLATE_RATIO:
         _refuse(path, dims, dtype, total, f"a {size}-byte gzip file cannot hold that many")
+    if gzipped and total > max(BOMB_MIN_BYTES, size * MAX_BOMB_RATIO):
+        _refuse(path, dims, dtype, total, f"a {size}-byte gzip file expanding {total // size} times is a gzip bomb")
     if gzipped and total % 2**32 != limit:
         # the trailer disagrees: decompress and discard (no allocation) to learn what is really there
         held = 4 + 4 * ndim + _count(stream, n_bytes + 1)
         _refuse(path, dims, dtype, total, f"the file holds {held}")
     if not gzipped and total != limit:
         _refuse(path, dims, dtype, total, f"the file holds {limit}")
-    data = stream.read(n_bytes)
+    try:
+        data = stream.read(n_bytes)
+    except MemoryError:
+        raise DataError(f"not enough memory to read its {n_bytes:,} bytes of data", where=str(path)) from None
     if len(data) < n_bytes:
         raise DataError(f"truncated: {len(data)} of {n_bytes} data bytes", where=str(path), fix=_FIX)
     if stream.read(1):  # also makes gzip check its CRC

@@ -12,6 +12,7 @@ import http.server
 import struct
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,14 @@ def fake_mnist(directory: Path, n_train: int = 40, n_test: int = 10) -> Path:
     return mnist
 
 
+def gzip_bomb(n_images: int = 200_000) -> bytes:
+    """A truthful IDX header over 157 MB of zeros, gzipped to under 1 MB."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+    out = [packer.compress(bytes([0, 0, 0x08, 3]) + struct.pack(">3I", n_images, 28, 28))]
+    out += [packer.compress(bytes(28 * 28 * 10_000)) for _ in range(n_images // 10_000)]
+    return b"".join(out) + packer.flush()
+
+
 IMAGES = "train-images-idx3-ubyte.gz"
 LABELS = "train-labels-idx1-ubyte.gz"
 # name -> (file to damage, how, what stderr must say)
@@ -157,6 +166,7 @@ IDX_FAULTS = {
         lambda raw: gzip.compress(gzip.decompress(raw)[:-784]),
         "header declares 40 x 28 x 28 items of 1 byte(s)",
     ),
+    "gzip bomb": (IMAGES, lambda raw: gzip_bomb(), "times is a gzip bomb"),
     "counts differ": (
         LABELS,
         lambda raw: gzip.compress(idx_bytes(np.arange(39) % 10)),

@@ -177,7 +177,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")
     parser.add_argument("--tag", default="", help="appended to the result files' names")
+    parser.add_argument("--report", type=Path, help="re-render the table of a results JSON; measure nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        table = markdown(aggregate(saved["raw"]), saved["meta"])
+        args.report.with_suffix(".md").write_text(table)
+        print(table)
+        return
     repeats = args.repeats or (2 if args.quick else 5)
     raw: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:

@@ -100,7 +100,7 @@ def parse_override(item: str) -> tuple[KeyPath, object]:
         raise ConfigError(
             f"{key!r} is not a dotted key path", where=where, fix="for example model.layers.0.units"
         )
-    path = tuple(int(p) if p.isdigit() else p for p in parts)
+    path = tuple(int(p) if p.isdecimal() else p for p in parts)  # isdigit() admits '²', which int() refuses
     return path, parse_yaml(raw, where).data
 
 

@@ -86,7 +86,7 @@ def to_config_error(exc: ValidationError, schema: Any, data: Any, *, prefix: Key
 def _line_number(place: str | None) -> int:
     """Order problems as they stand in the file; overrides and unplaced ones last."""
     parts = (place or "").split(":")
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10**9
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdecimal() else 10**9
 
 
 def _clean_path(schema: Any, data: Any, loc: Sequence) -> KeyPath:

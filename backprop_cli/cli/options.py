@@ -14,7 +14,7 @@ def cap_threads(threads: int | None) -> int | None:
     """Cap the BLAS threads; effective only before NumPy is first imported, which the verbs ensure."""
     if threads is None:
         current = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-        return int(current) if current and current.isdigit() else os.cpu_count()
+        return int(current) if current and current.isdecimal() else os.cpu_count()
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     return threads

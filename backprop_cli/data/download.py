@@ -126,7 +126,7 @@ def _stream(url: str, out, name: str, progress: Progress | None) -> None:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
+            expected = int(length) if length and length.isdecimal() else None
             if expected is not None and expected > MAX_BYTES:
                 raise _Failed(f"the server offers {expected} bytes, more than any file of this dataset")
             done = _copy(response, out, name, expected, progress)
@@ -166,7 +166,7 @@ def _remove_stale_temps(directory: Path) -> None:
     """Temp files left by a download that was killed (its process is gone)."""
     for tmp in directory.glob(".*.tmp-*-*"):
         pid = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdecimal() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
 

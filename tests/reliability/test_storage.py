@@ -119,7 +119,8 @@ def test_a_write_error_exits_1_naming_the_file_and_last_good_checkpoint_and_the_
     )
     wait_stopped(trainer, f"backprop-test: paused at {stage}")
     run = only_run(runs_dir)
-    # a limit that the file being written cannot meet, but that a "failed" summary.json can
+    # checkpoint: 2 KiB, under a checkpoint (~4 KiB) but over a "failed" summary.json (~0.7 KiB);
+    # metrics line: the size the log has now, half a line in; summary: 16 bytes
     limit = 2048 if fault == "checkpoint" else (run / match).stat().st_size if fault == "metrics line" else 16
     resource.prlimit(trainer.pid, resource.RLIMIT_FSIZE, (limit, limit))
     trainer.send_signal(signal.SIGCONT)

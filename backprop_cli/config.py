@@ -97,9 +97,7 @@ def parse_override(item: str) -> tuple[KeyPath, object]:
         raise ConfigError("expected KEY=VALUE", where=where, fix="for example --set optimizer.lr=0.01")
     parts = key.strip().split(".")
     if any(not p for p in parts):
-        raise ConfigError(
-            f"{key!r} is not a dotted key path", where=where, fix="for example model.layers.0.units"
-        )
+        raise ConfigError(f"{key!r} is not a dotted key path", where=where, fix="for example model.layers.0.units")
     path = tuple(int(p) if p.isdecimal() else p for p in parts)  # isdigit() admits '²', which int() refuses
     return path, parse_yaml(raw, where).data
 

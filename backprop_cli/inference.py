@@ -57,8 +57,9 @@ def load_trained(path: str | Path) -> Trained:
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
     check_tensors_match({f"model.{k}": v for k, v in checkpoint.section("model").items()}, expected, checkpoint.path)
     model.load_state_tensors(checkpoint.section("model"))
-    return Trained(model=model, loss=build_loss(config.loss), config=config, data_meta=data_meta,
-                   path=checkpoint.path, epoch=epoch)
+    return Trained(
+        model=model, loss=build_loss(config.loss), config=config, data_meta=data_meta, path=checkpoint.path, epoch=epoch
+    )
 
 
 def data_config_with(config: Config, overrides: list[str]) -> DataConfig:
@@ -82,31 +83,40 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     x, y = _split_arrays(data, split)
     if x is None:
         available = [s for s in SPLITS if _split_arrays(data, s)[0] is not None]
-        raise DataError(f"the data has no {split} split", where=data.source,
-                        fix=f"choose --split {' or '.join(available)}")
+        raise DataError(
+            f"the data has no {split} split", where=data.source, fix=f"choose --split {' or '.join(available)}"
+        )
     pred = predict_raw(trained.model, x)
-    result = {"checkpoint": str(trained.path), "epoch": trained.epoch, "split": split, "n": int(len(x)),
-              "loss": mean_loss(trained.loss, pred, y)}
+    result = {
+        "checkpoint": str(trained.path),
+        "epoch": trained.epoch,
+        "split": split,
+        "n": int(len(x)),
+        "loss": mean_loss(trained.loss, pred, y),
+    }
     if trained.classification:
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
     else:
-        result.update(regression_report(_original_units(data.target_scaler, y), _original_units(
-            data.target_scaler, trained.loss.link(pred))))
+        result.update(
+            regression_report(
+                _original_units(data.target_scaler, y), _original_units(data.target_scaler, trained.loss.link(pred))
+            )
+        )
     return result
 
 
 def _split_arrays(data, split: str):
-    return {"train": (data.x_train, data.y_train), "val": (data.x_val, data.y_val),
-            "test": (data.x_test, data.y_test)}[split]
+    return {"train": (data.x_train, data.y_train), "val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test)}[
+        split
+    ]
 
 
 def _original_units(target_scaler, y: np.ndarray) -> np.ndarray:
     return y if target_scaler is None else target_scaler.inverse_transform(y)
 
 
-def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None, source: str,
-                 proba: bool) -> dict:
+def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None, source: str, proba: bool) -> dict:
     """Predictions for raw feature rows: labels (or class probabilities), or values in original units."""
     from backprop_cli.data import prepare_features
     from backprop_cli.data.meta import scalers_of

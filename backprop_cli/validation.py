@@ -62,8 +62,9 @@ def _adapter(schema: Any) -> TypeAdapter:
     return cached[1]
 
 
-def to_config_error(exc: ValidationError, schema: Any, data: Any, *, prefix: KeyPath = (),
-                    where: Callable[[KeyPath], str] | None = None) -> ConfigError:
+def to_config_error(
+    exc: ValidationError, schema: Any, data: Any, *, prefix: KeyPath = (), where: Callable[[KeyPath], str] | None = None
+) -> ConfigError:
     """One ConfigError for all problems; each names its key path (and, given `where`, its file line)."""
     problems = []
     for err in exc.errors(include_url=False)[:12]:
@@ -78,8 +79,10 @@ def to_config_error(exc: ValidationError, schema: Any, data: Any, *, prefix: Key
     if len(problems) == 1:
         place, dotted, text = problems[0]
         return ConfigError(f"{dotted}: {text}" if where else text, where=place)
-    lines = [f"  {place + ': ' if where and place != first_place else ''}{dotted}: {text}"
-             for place, dotted, text in problems]
+    lines = [
+        f"  {place + ': ' if where and place != first_place else ''}{dotted}: {text}"
+        for place, dotted, text in problems
+    ]
     return ConfigError(f"{len(problems)} problems:\n" + "\n".join(lines), where=first_place)
 
 

@@ -28,9 +28,7 @@ _FALSE = {"false", "False", "FALSE"}
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 _SPECIAL_FLOATS = {".nan": float("nan"), ".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf")}
 _PLAIN = "!backprop/plain"
-_STANDARD_TAGS = {_PLAIN} | {
-    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
-}
+_STANDARD_TAGS = {_PLAIN} | {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
 class _Loader(yaml.SafeLoader):
@@ -86,9 +84,7 @@ def read_yaml_file(path: str | Path) -> YamlDoc:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"not UTF-8 text (byte {err.start})", where=str(path), fix="save the file as UTF-8"
-        ) from None
+        raise ConfigError(f"not UTF-8 text (byte {err.start})", where=str(path), fix="save the file as UTF-8") from None
     return parse_yaml(text, str(path))
 
 
@@ -102,9 +98,7 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {err}", where=source) from None
     except RecursionError:
-        raise ConfigError(
-            "nesting is too deep", where=source, fix=f"keep it under {MAX_DEPTH} levels"
-        ) from None
+        raise ConfigError("nesting is too deep", where=source, fix=f"keep it under {MAX_DEPTH} levels") from None
     builder = _Builder(source)
     data = None if node is None else builder.build(node, (), 0)
     return YamlDoc(data, builder.lines, source)
@@ -183,9 +177,7 @@ class _Builder:
         first_line: dict = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ConfigError(
-                    "merge keys (<<) are not supported", where=_mark(self.source, key_node.start_mark)
-                )
+                raise ConfigError("merge keys (<<) are not supported", where=_mark(self.source, key_node.start_mark))
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise ConfigError("keys must be plain names", where=_mark(self.source, key_node.start_mark))

@@ -29,8 +29,11 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
     from backprop_cli.config import load_config
 
     loaded = load_config(config, set_ or [])
-    print(f"{config}: valid ({len(loaded.config.model.layers)} layers, loss {loaded.config.loss.type}, "
-          f"optimizer {loaded.config.optimizer.type})", file=sys.stderr)
+    print(
+        f"{config}: valid ({len(loaded.config.model.layers)} layers, loss {loaded.config.loss.type}, "
+        f"optimizer {loaded.config.optimizer.type})",
+        file=sys.stderr,
+    )
 
 
 @app.command()

@@ -10,7 +10,9 @@ import typer
 
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
-    split: Annotated[Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")] = None,
+    split: Annotated[
+        Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")
+    ] = None,
     data: Annotated[Optional[list[str]], typer.Option("--data", help="Change a data key: path=other.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -46,8 +48,9 @@ def _print_report(result: dict) -> None:
         for column in ("class", "precision", "recall", "f1", "support"):
             table.add_column(column, justify="right")
         for name, row in zip(names, result["per_class"]):
-            table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
-                          str(row["support"]))
+            table.add_row(
+                name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"])
+            )
         console.print(table)
         matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
         matrix.add_column("")

@@ -51,8 +51,13 @@ class LiveProgress(Callback):
 
         self.console = Console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"), console=self.console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=self.console,
+            transient=True,
         )
         self.epochs = self.progress.add_task("epochs", total=trainer.epochs, completed=trainer.epoch, info="")
         self.batches = self.progress.add_task("batches", total=len(trainer.loader), info="")
@@ -61,8 +66,7 @@ class LiveProgress(Callback):
 
     def on_epoch_begin(self, trainer) -> None:
         self._epoch_start, self._start_batch = time.perf_counter(), trainer.batch_in_epoch
-        self.progress.update(self.batches, completed=trainer.batch_in_epoch,
-                             description=f"epoch {trainer.epoch + 1}")
+        self.progress.update(self.batches, completed=trainer.batch_in_epoch, description=f"epoch {trainer.epoch + 1}")
 
     def on_batch_end(self, trainer, loss: float) -> None:
         now = time.perf_counter()
@@ -71,8 +75,9 @@ class LiveProgress(Callback):
         self._last = now
         done = trainer.batch_in_epoch - self._start_batch
         rate = done * trainer.loader.batch_size / max(now - self._epoch_start, 1e-9)
-        self.progress.update(self.batches, completed=trainer.batch_in_epoch,
-                             info=f"loss {loss:.4f}  {rate:,.0f} samples/s")
+        self.progress.update(
+            self.batches, completed=trainer.batch_in_epoch, info=f"loss {loss:.4f}  {rate:,.0f} samples/s"
+        )
 
     def on_epoch_end(self, trainer, logs: dict) -> None:
         self.progress.update(self.epochs, completed=trainer.epoch)

@@ -48,13 +48,21 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
     point = prepare_resume(resume, wanted) if resume is not None else None
     if point is not None and point.already_finished is not None:
         summary = point.already_finished
-        print(f"run {point.run_dir} already {summary['status'].replace('_', ' ')} "
-              f"(epoch {summary.get('epochs_run')}/{point.config.training.epochs})", file=sys.stderr)
+        print(
+            f"run {point.run_dir} already {summary['status'].replace('_', ' ')} "
+            f"(epoch {summary.get('epochs_run')}/{point.config.training.epochs})",
+            file=sys.stderr,
+        )
         print(dumps(summary) if as_json else point.run_dir)
         return
     config = point.config if point is not None else wanted
-    options = RunOptions(runs_dir=runs_dir, run_name=run_name, threads=threads,
-                         extra_callbacks=[make_progress(quiet)], download_progress=_DownloadNotice())
+    options = RunOptions(
+        runs_dir=runs_dir,
+        run_name=run_name,
+        threads=threads,
+        extra_callbacks=[make_progress(quiet)],
+        download_progress=_DownloadNotice(),
+    )
     result = run_training(config, options, point)
     if not quiet:
         _print_summary(result.summary)

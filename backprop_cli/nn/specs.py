@@ -12,8 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax", "linear")
 INIT_NAMES = (
-    "zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
-    "he_uniform", "he_normal", "lecun_normal",
+    "zeros",
+    "constant",
+    "normal",
+    "uniform",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_normal",
 )
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 InitName = Literal[INIT_NAMES]  # type: ignore[valid-type]
@@ -107,16 +114,32 @@ class ResidualSpec(Spec):
 
 LayerSpec = Annotated[
     Union[
-        DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec,
-        Conv2DSpec, Pool2DSpec, ResidualSpec,
+        DenseSpec,
+        ActivationSpec,
+        LeakyReluSpec,
+        EluSpec,
+        DropoutSpec,
+        BatchNormSpec,
+        FlattenSpec,
+        Conv2DSpec,
+        Pool2DSpec,
+        ResidualSpec,
     ],
     Field(discriminator="type"),
 ]
 ResidualSpec.model_rebuild()
 
 SPEC_CLASSES: tuple[type[Spec], ...] = (
-    DenseSpec, ActivationSpec, LeakyReluSpec, EluSpec, DropoutSpec, BatchNormSpec, FlattenSpec,
-    Conv2DSpec, Pool2DSpec, ResidualSpec,
+    DenseSpec,
+    ActivationSpec,
+    LeakyReluSpec,
+    EluSpec,
+    DropoutSpec,
+    BatchNormSpec,
+    FlattenSpec,
+    Conv2DSpec,
+    Pool2DSpec,
+    ResidualSpec,
 )
 
 

@@ -18,8 +18,16 @@ class Checkpointer(Callback):
 
     name = "checkpointer"
 
-    def __init__(self, files: RunFiles, meta: dict, every: int, monitor: str, mode: str,
-                 callback_states: Callable[[], dict], running_summary: Callable[..., None]):
+    def __init__(
+        self,
+        files: RunFiles,
+        meta: dict,
+        every: int,
+        monitor: str,
+        mode: str,
+        callback_states: Callable[[], dict],
+        running_summary: Callable[..., None],
+    ):
         self.files = files
         self.meta = meta  # config, data meta, threads: the same for every checkpoint of the run
         self.every = every
@@ -59,8 +67,7 @@ class Checkpointer(Callback):
 
     def save_last(self, trainer) -> None:
         epoch = trainer.epoch + (1 if trainer.batch_in_epoch else 0)  # mid-epoch: the one in progress
-        self._guard(epoch, lambda: save_checkpoint(self.files.last, trainer.tensors(),
-                                                              self._meta(trainer, "last")))
+        self._guard(epoch, lambda: save_checkpoint(self.files.last, trainer.tensors(), self._meta(trainer, "last")))
         self.last_saved_step, self.last_saved_epoch = trainer.step, trainer.epoch
 
     def _meta(self, trainer, kind: str) -> dict:
@@ -80,8 +87,11 @@ class Checkpointer(Callback):
         try:
             write()
         except RunError as err:
-            raise RunError(f"{err.what} (epoch {epoch}); last good checkpoint: epoch {self.last_saved_epoch}",
-                           where=err.where, fix=err.fix) from None
+            raise RunError(
+                f"{err.what} (epoch {epoch}); last good checkpoint: epoch {self.last_saved_epoch}",
+                where=err.where,
+                fix=err.fix,
+            ) from None
 
     def state_dict(self) -> dict:
         return {"best": self.best.state_dict(), "last_saved_epoch": self.last_saved_epoch}

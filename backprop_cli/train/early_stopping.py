@@ -22,7 +22,8 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             trainer.request_stop(
                 f"{self.tracker.monitor} has not improved for {self.wait} epochs "
-                f"(best {self.tracker.best:.6g} at epoch {self.tracker.best_epoch})", "early_stopped",
+                f"(best {self.tracker.best:.6g} at epoch {self.tracker.best_epoch})",
+                "early_stopped",
             )
 
     def state_dict(self) -> dict:

@@ -30,8 +30,10 @@ def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
     """Check that `run_dir` is a run we may continue with `given` (or its own config)."""
     run_dir = Path(run_dir)
     if not is_run_dir(run_dir):
-        raise RunDirError(f"{run_dir} is not a run directory (no config.yaml and metrics.jsonl)",
-                          fix="give the directory that `backprop train` printed")
+        raise RunDirError(
+            f"{run_dir} is not a run directory (no config.yaml and metrics.jsonl)",
+            fix="give the directory that `backprop train` printed",
+        )
     files = RunFiles(run_dir)
     stored = load_config(files.config).config
     config = stored if given is None else _accept_changes(stored, given)
@@ -53,10 +55,12 @@ def _accept_changes(stored: Config, given: Config) -> Config:
     unsafe = [c for c in changes if not (c[0] == ("training", "epochs") and c[2] > c[1])]
     if unsafe:
         lines = "\n".join(f"  {'.'.join(map(str, p))}: {a!r} -> {b!r}" for p, a, b in unsafe)
-        raise ConfigError(f"the config differs from the run's:\n{lines}", where="--resume",
-                          fix="only a larger training.epochs may change; start a new run for the rest")
-    return stored.model_copy(update={"training": stored.training.model_copy(
-        update={"epochs": given.training.epochs})})
+        raise ConfigError(
+            f"the config differs from the run's:\n{lines}",
+            where="--resume",
+            fix="only a larger training.epochs may change; start a new run for the rest",
+        )
+    return stored.model_copy(update={"training": stored.training.model_copy(update={"epochs": given.training.epochs})})
 
 
 def _differences(old, new, path: tuple = ()):
@@ -82,8 +86,11 @@ def restore(resume: ResumePoint, trainer, callbacks, checkpointer, files: RunFil
         trainer.load(checkpoint.tensors, meta["progress"])
         callbacks.load_state_dict(meta.get("callbacks", {}))
     except (KeyError, TypeError, ValueError, AttributeError) as err:  # a valid checksum over foreign state
-        raise CheckpointError(f"its resume state is incomplete or malformed ({type(err).__name__}: {err})",
-                              where=str(checkpoint.path), fix="start a new run; this one cannot be continued") from None
+        raise CheckpointError(
+            f"its resume state is incomplete or malformed ({type(err).__name__}: {err})",
+            where=str(checkpoint.path),
+            fix="start a new run; this one cannot be continued",
+        ) from None
     checkpointer.last_record = meta.get("metrics")
     checkpointer.last_saved_step, checkpointer.last_saved_epoch = trainer.step, trainer.epoch
     if files.best.is_file():

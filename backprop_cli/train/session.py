@@ -76,8 +76,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
 def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoint | None) -> RunResult:
     config, trainer = parts.config, parts.trainer
     started = time.time()
-    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data),
-            "threads": options.threads}
+    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": options.threads}
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
     flow = gradient_monitor(config.diagnostics)  # first: it adds logs["layers"] before the checkpointer writes
     callbacks: list[Callback] = [flow] if flow else []
@@ -87,15 +86,25 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     if es is not None:
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
     callback_list = CallbackList(callbacks)
-    summary_base = {"run_dir": str(files.root), "name": config.name, "threads": options.threads,
-                    "warnings": flow.warnings if flow else []}  # the monitor's list, growing as the run goes
+    summary_base = {
+        "run_dir": str(files.root),
+        "name": config.name,
+        "threads": options.threads,
+        "warnings": flow.warnings if flow else [],
+    }  # the monitor's list, growing as the run goes
 
     def running_summary(t, status: str = "running") -> None:
         write_summary(files.root, _summary(summary_base, t, checkpointer, started, status=status))
 
-    checkpointer = Checkpointer(files, meta, config.output.checkpoint_every, monitor, mode,
-                                callback_states=lambda: callback_list.state_dict(),
-                                running_summary=running_summary)
+    checkpointer = Checkpointer(
+        files,
+        meta,
+        config.output.checkpoint_every,
+        monitor,
+        mode,
+        callback_states=lambda: callback_list.state_dict(),
+        running_summary=running_summary,
+    )
     callback_list.callbacks.append(checkpointer)
     callback_list.callbacks.extend(options.extra_callbacks)
     if resume is not None:
@@ -146,5 +155,7 @@ def _divergence_message(trainer, checkpointer: Checkpointer, config: Config) -> 
     layer = f" (first non-finite value: {d.layer})" if d and d.layer else ""
     last = checkpointer.last_saved_epoch
     where_last = f"last finite checkpoint: epoch {last}" if last else "no checkpoint was saved"
-    return (f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) "
-            "or set `regularization.grad_clip_norm`")
+    return (
+        f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) "
+        "or set `regularization.grad_clip_norm`"
+    )

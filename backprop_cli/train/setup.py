@@ -44,7 +44,8 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     if needed > available:
         raise ConfigError(
             f"the model has {n_params:,} parameters and would need about {needed / 2**30:.1f} GiB "
-            f"(this machine allows {available / 2**30:.1f} GiB)", where="model.layers",
+            f"(this machine allows {available / 2**30:.1f} GiB)",
+            where="model.layers",
             fix="use fewer or smaller layers",
         )
     return n_params
@@ -81,11 +82,17 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
     reg = config.regularization
     trainer = Trainer(
-        model=model, loss=loss, loader=loader, epochs=config.training.epochs,
+        model=model,
+        loss=loss,
+        loader=loader,
+        epochs=config.training.epochs,
         optimizer=build_optimizer(config.optimizer, decay_params=[model.flat_weights]),
         schedule=build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, len(loader)),
-        model_rng=model_rng, shuffle_rng=shuffle_rng, classification=data.task == "classification",
+        model_rng=model_rng,
+        shuffle_rng=shuffle_rng,
+        classification=data.task == "classification",
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
-        x_val=data.x_val, y_val=data.y_val,
+        x_val=data.x_val,
+        y_val=data.y_val,
     )
     return Parts(config=config, data=data, model=model, loss=loss, trainer=trainer)

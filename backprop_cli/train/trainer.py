@@ -166,8 +166,9 @@ class Trainer:
 
     def _diverge(self, loss: float, grad_norm: float, xb: np.ndarray) -> None:
         what = f"train loss is {loss}" if not math.isfinite(loss) else f"gradient norm is {grad_norm}"
-        self.divergence = Divergence(epoch=self.epoch + 1, step=self.step + 1, what=what,
-                                     layer=locate_nonfinite(self.model, xb))
+        self.divergence = Divergence(
+            epoch=self.epoch + 1, step=self.step + 1, what=what, layer=locate_nonfinite(self.model, xb)
+        )
         self.request_stop(f"diverged at epoch {self.epoch + 1} step {self.step + 1}: {what}", "diverged")
 
     # ---- resumable state ------------------------------------------------------------------------

@@ -16,8 +16,14 @@ CONFIGS = ROOT / "configs"
 def backprop(*args: str, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 120):
     """Run `backprop ARGS` as a user would; returns the CompletedProcess (text stderr, bytes stdout)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "backprop_cli", *args], input=stdin, capture_output=True,
-                          cwd=cwd, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "backprop_cli", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def out(result) -> str:

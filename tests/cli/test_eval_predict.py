@@ -14,8 +14,9 @@ from tests.cli.conftest import CONFIGS, backprop, err, out
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    result = backprop("train", str(CONFIGS / "iris.yaml"), "--runs-dir", str(runs), "--quiet",
-                      "--set", "training.epochs=60")
+    result = backprop(
+        "train", str(CONFIGS / "iris.yaml"), "--runs-dir", str(runs), "--quiet", "--set", "training.epochs=60"
+    )
     assert result.returncode == 0, err(result)
     return out(result).strip()
 
@@ -23,8 +24,15 @@ def iris_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    result = backprop("train", str(CONFIGS / "sine-regression.yaml"), "--runs-dir", str(runs), "--quiet",
-                      "--set", "training.epochs=15")
+    result = backprop(
+        "train",
+        str(CONFIGS / "sine-regression.yaml"),
+        "--runs-dir",
+        str(runs),
+        "--quiet",
+        "--set",
+        "training.epochs=15",
+    )
     assert result.returncode == 0, err(result)
     return out(result).strip()
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 from safetensors.numpy import load_file
 
 from tests.cli.conftest import CONFIGS, backprop, err, out
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints/last.safetensors",
-             "checkpoints/best.safetensors")
+RUN_FILES = (
+    "config.yaml",
+    "metrics.jsonl",
+    "summary.json",
+    "checkpoints/last.safetensors",
+    "checkpoints/best.safetensors",
+)
 
 
 def train(config, tmp_path, *extra):
@@ -35,8 +39,7 @@ def test_metrics_hold_one_record_per_epoch_with_the_documented_keys(tiny_config,
     run = out(train(tiny_config, tmp_path, "--quiet")).strip()
     records = [json.loads(line) for line in open(f"{run}/metrics.jsonl")]
     assert [r["epoch"] for r in records] == [1, 2, 3, 4]
-    for key in ("step", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s",
-                "grad_norm"):
+    for key in ("step", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s", "grad_norm"):
         assert all(key in r for r in records), key
     summary = json.load(open(f"{run}/summary.json"))
     assert summary["status"] == "completed" and summary["epochs_run"] == 4
@@ -54,8 +57,19 @@ def test_progress_off_a_terminal_is_plain_lines_for_every_epoch(tiny_config, tmp
 
 
 def test_set_overrides_reach_the_resolved_config(tiny_config, tmp_path):
-    run = out(train(tiny_config, tmp_path, "--quiet", "--set", "optimizer.lr=0.005",
-                    "--set", "model.layers.0.units=8", "--set", "training.epochs=2")).strip()
+    run = out(
+        train(
+            tiny_config,
+            tmp_path,
+            "--quiet",
+            "--set",
+            "optimizer.lr=0.005",
+            "--set",
+            "model.layers.0.units=8",
+            "--set",
+            "training.epochs=2",
+        )
+    ).strip()
     resolved = open(f"{run}/config.yaml").read()
     assert "lr: 0.005" in resolved and "units: 8" in resolved
     assert load_file(f"{run}/checkpoints/last.safetensors")["model.0.W"].shape == (2, 8)
@@ -72,9 +86,18 @@ def test_the_same_seed_gives_bit_identical_weights(tiny_config, tmp_path):
 
 def test_early_stopping_stops_and_restores_the_best_weights(tmp_path):
     # lr far too high for adam on digits: val_loss gets worse after the first epochs
-    result = train(CONFIGS / "quickstart.yaml", tmp_path, "--quiet", "--json", "--set", "optimizer.lr=0.5",
-                   "--set", "training.epochs=30",
-                   "--set", "training.early_stopping={monitor: val_loss, patience: 2, restore_best: true}")
+    result = train(
+        CONFIGS / "quickstart.yaml",
+        tmp_path,
+        "--quiet",
+        "--json",
+        "--set",
+        "optimizer.lr=0.5",
+        "--set",
+        "training.epochs=30",
+        "--set",
+        "training.early_stopping={monitor: val_loss, patience: 2, restore_best: true}",
+    )
     summary = json.loads(out(result))
     assert summary["status"] == "early_stopped"
     assert summary["epochs_run"] == summary["best_epoch"] + 2

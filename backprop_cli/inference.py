@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from backprop_cli.config import config_from_dict, parse_override
-from backprop_cli.config_schema import Config, DataConfig
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
 from backprop_cli.nn.losses import build_loss
-from backprop_cli.nn.model import build_model
+from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
     classification_report,
@@ -21,49 +21,92 @@ from backprop_cli.train.evaluate import (
     predicted_classes,
     regression_report,
 )
-from backprop_cli.validation import validate
 
 SPLITS = ("test", "val", "train")
+DTYPES = ("float32", "float64")
+# what a damaged config can raise while its model is built (memory: sizes far beyond the stored tensors)
+METADATA_ERRORS = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    MemoryError,
+    RecursionError,
+    ConfigError,
+    CheckpointError,
+)
 
 
 @dataclass
 class Trained:
-    model: object
-    loss: object
-    config: Config
+    """A checkpoint's model, built from its resolved config; the config itself is validated only when asked."""
+
+    model: Any
+    loss: Any
+    resolved_config: dict
     data_meta: dict
     path: Path
     epoch: int
+    dtype: np.dtype
 
     @property
     def classification(self) -> bool:
         return self.data_meta.get("task") == "classification"
 
+    @cached_property
+    def config(self):
+        """The pydantic Config (for `eval`, which reloads data); `predict` never needs it."""
+        from backprop_cli.config import config_from_dict
+
+        try:
+            return config_from_dict(self.resolved_config, source=str(self.path))
+        except ConfigError as err:
+            raise _incomplete(self.path, err) from None
+
+
+def _incomplete(path: Path, err: Exception) -> CheckpointError:
+    return CheckpointError(f"checkpoint metadata is damaged or incomplete ({err})", where=str(path))
+
+
+def _checked_dtype(name: Any) -> str:
+    if name not in DTYPES:
+        raise ValueError(f"training.dtype is {name!r}, not one of {', '.join(DTYPES)}")
+    return name
+
 
 def load_trained(path: str | Path) -> Trained:
-    """The model of a checkpoint file, or of a run directory's best (else last) checkpoint."""
+    """The model of a checkpoint file, or of a run directory's best (else last) checkpoint.
+
+    The model is built from the checkpoint's resolved config as it stands: it was validated before it was
+    saved and the checkpoint's digest covers it; a damaged or foreign one still ends in a CheckpointError.
+    """
     checkpoint = load_checkpoint(resolve_checkpoint(path))
     meta = checkpoint.meta
     try:
-        config = config_from_dict(meta["config"], source=str(checkpoint.path))
+        config = meta["config"]
         data_meta = check_meta(meta["data"])
         scalers_of(data_meta)  # damaged statistics are refused here, not met halfway through predict
-        input_shape = tuple(data_meta["input_shape"])
+        dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
-    except (KeyError, TypeError, ValueError, ConfigError, CheckpointError) as err:
-        raise CheckpointError(f"checkpoint metadata is incomplete ({err})", where=str(checkpoint.path)) from None
-    dtype = np.dtype(config.training.dtype)
-    model = build_model(config.model.layers, input_shape, np.random.default_rng(0), dtype)
+        layers, input_shape = config["model"]["layers"], tuple(data_meta["input_shape"])
+        if estimate_param_count(layers, input_shape, resolved=True) > sum(t.size for t in checkpoint.tensors.values()):
+            raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
+        model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)
+        loss = build_loss(config["loss"], resolved=True)
+    except METADATA_ERRORS as err:
+        raise _incomplete(checkpoint.path, err) from None
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
     check_tensors_match({f"model.{k}": v for k, v in checkpoint.section("model").items()}, expected, checkpoint.path)
     model.load_state_tensors(checkpoint.section("model"))
-    return Trained(
-        model=model, loss=build_loss(config.loss), config=config, data_meta=data_meta, path=checkpoint.path, epoch=epoch
-    )
+    return Trained(model, loss, config, data_meta, checkpoint.path, epoch, dtype)
 
 
-def data_config_with(config: Config, overrides: list[str]) -> DataConfig:
+def data_config_with(config, overrides: list[str]):
     """The training data section with `--data KEY=VALUE` changes (e.g. path=other.csv)."""
+    from backprop_cli.config import parse_override
+    from backprop_cli.config_schema import DataConfig
+    from backprop_cli.validation import validate
+
     data = config.data.model_dump(mode="json")
     for item in overrides:
         key_path, value = parse_override(item)
@@ -77,8 +120,7 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
 
     config = trained.config
     data_cfg = data_config_with(config, data_overrides or [])
-    dtype = np.dtype(config.training.dtype)
-    data = load_data(data_cfg, config.seed, dtype, meta=trained.data_meta)
+    data = load_data(data_cfg, config.seed, trained.dtype, meta=trained.data_meta)
     split = split or next(s for s in SPLITS if _split_arrays(data, s)[0] is not None)
     x, y = _split_arrays(data, split)
     if x is None:
@@ -121,8 +163,7 @@ def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None,
     from backprop_cli.data import prepare_features
     from backprop_cli.data.meta import scalers_of
 
-    dtype = np.dtype(trained.config.training.dtype)
-    x = prepare_features(x_raw, trained.data_meta, dtype, columns=columns, source=source)
+    x = prepare_features(x_raw, trained.data_meta, trained.dtype, columns=columns, source=source)
     out = trained.loss.link(predict_raw(trained.model, x))
     if trained.classification:
         names = [str(n) for n in trained.data_meta["class_names"]]

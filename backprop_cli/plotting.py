@@ -69,7 +69,7 @@ def _layer_series(run: Run, stat: str) -> dict[str, tuple[list[float], list[floa
 
 
 def _layer_order(name: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split("."))
+    return tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in name.split("."))
 
 
 def _float(value: Any) -> float:

@@ -15,8 +15,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from backprop_cli.errors import ConfigError
+from backprop_cli.names import lookup, show_value, suggest
 
 KeyPath = tuple
+__all__ = ["KeyPath", "fields_at", "lookup", "suggest", "to_config_error", "validate"]
 
 _TYPE_WORDS = {
     "int_type": "a whole number",
@@ -44,7 +46,7 @@ _BOUNDS = {
 def validate(schema: Any, data: Any, *, prefix: KeyPath | str = (), where: Callable[[KeyPath], str] | None = None):
     """Validate `data` against a pydantic model or type; a failure is one ConfigError listing each problem."""
     if isinstance(prefix, str):
-        prefix = tuple(int(p) if p.isdigit() else p for p in prefix.split(".") if p)
+        prefix = tuple(int(p) if p.isdecimal() else p for p in prefix.split(".") if p)
     try:
         return _adapter(schema).validate_python(data)
     except ValidationError as exc:
@@ -134,9 +136,9 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
         return "needs a `type:` key", None
     if kind in _BOUNDS:
         sign, key = _BOUNDS[kind]
-        return f"must be {sign} {_bound(ctx.get(key))} (got {_show(value)})", None
+        return f"must be {sign} {_bound(ctx.get(key))} (got {show_value(value)})", None
     if kind == "finite_number":
-        return f"must be a finite number (got {_show(value)})", None
+        return f"must be a finite number (got {show_value(value)})", None
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)", None
     if kind == "too_long":
@@ -144,41 +146,15 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
     if kind == "string_pattern_mismatch":
         return f"{value!r} is not allowed here", "use letters, digits, '.', '_' and '-' (64 at most)"
     if kind in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[kind]} (got {_show(value)})", None
+        return f"must be {_TYPE_WORDS[kind]} (got {show_value(value)})", None
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, "), None
     return str(err["msg"]), None
 
 
-def suggest(name: str, choices) -> str:
-    """A fix for a misspelt name: the closest choice, else the list of choices."""
-    choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}"
-
-
-def lookup(table, kind: str, name: Any, key_path: str) -> Any:
-    """`table[name]`, or a ConfigError naming the key path with a did-you-mean."""
-    if isinstance(name, str) and name in table:
-        return table[name]
-    if not isinstance(name, str):
-        raise ConfigError(f"the {kind} must be a name (got {_show(name)})", where=key_path, fix=suggest("", table))
-    raise ConfigError(f"unknown {kind} {name!r}", where=key_path, fix=suggest(name, table))
-
-
 def _bound(value: Any) -> Any:
     """1.0 -> 1 in "must be < 1": a bound reads as the user would write it."""
     return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _suggest(name: str, options: Sequence[str], label: str) -> str:

@@ -43,6 +43,7 @@ class Sample:
 @dataclass
 class WarningRules:
     exploding_grad_norm: float = 1e3
+    grad_clip_norm: float | None = None  # the run's clipping, so the suggestion does not repeat it
     fired: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)  # everything fired so far, in order (for summary.json)
     first_grad_norm: float | None = None
@@ -103,7 +104,11 @@ class WarningRules:
         if total > 0:  # a layer's share of the norm survives clipping by norm: scale it to the norm before
             top = max(norms, key=norms.get)
             what += f", largest in layer {top} (about {norms[top] / total * s.grad_norm:.3g})"
-        return f"exploding gradients: {what}; lower the learning rate or set regularization.grad_clip_norm (e.g. 1.0)"
+        if self.grad_clip_norm is None:
+            fix = "lower the learning rate or set regularization.grad_clip_norm (e.g. 1.0)"
+        else:  # clipping bounds the step, not the gradient: the learning rate is what is left to change
+            fix = f"lower the learning rate (regularization.grad_clip_norm is {self.grad_clip_norm:g} already)"
+        return f"exploding gradients: {what}; {fix}"
 
     def _dead(self, s: Sample) -> str | None:
         dead, worst = _above(s, "dead_fraction", DEAD_FRACTION)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.names import lookup
 from backprop_cli.nn.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.initializers import INITIALIZERS, default_init, initialize
 from backprop_cli.nn.windows import offsets, window_geometry
-from backprop_cli.validation import lookup
 
 
 class Conv2D(Layer):

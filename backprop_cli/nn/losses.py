@@ -11,9 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backprop_cli.config_schema import LossConfig
 from backprop_cli.errors import ConfigError
-from backprop_cli.validation import lookup, validate
+from backprop_cli.names import lookup
 
 WHERE = "model.layers"
 
@@ -229,12 +228,20 @@ LOSSES: dict[str, type[Loss]] = {
 }
 
 
-def build_loss(spec: str | Mapping | LossConfig = "cross_entropy", key_path: str = "loss") -> Loss:
-    """A loss from its config: a name, a dict such as {type: huber, delta: 2.0}, or a LossConfig."""
+def build_loss(spec="cross_entropy", key_path: str = "loss", resolved: bool = False) -> Loss:
+    """A loss from its config: a name, a dict such as {type: huber, delta: 2.0}, or a LossConfig.
+
+    `resolved=True` trusts a dict dumped from a validated LossConfig (a checkpoint's): no pydantic loaded.
+    """
     if isinstance(spec, str):
         spec = {"type": spec}
     if isinstance(spec, Mapping):
-        lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
+        kind = lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
+        if resolved:
+            return kind(delta=spec["delta"]) if kind is Huber else kind()
+        from backprop_cli.config_schema import LossConfig
+        from backprop_cli.validation import validate
+
         spec = validate(LossConfig, dict(spec), prefix=key_path)
     cls = LOSSES[spec.type]
     return cls(delta=spec.delta) if cls is Huber else cls()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -182,25 +183,37 @@ def describe(layer: Layer) -> str:
 
 
 def build_model(
-    layer_specs: Sequence, input_shape: tuple[int, ...], rng: np.random.Generator, dtype="float32"
+    layer_specs: Sequence, input_shape: tuple[int, ...], rng: np.random.Generator, dtype="float32", resolved=False
 ) -> Model:
-    """Build the layers of `model.layers` for inputs of `input_shape` (per example); specs may be dicts."""
-    model = Model(build_layers(layer_specs))
+    """Build the layers of `model.layers` for inputs of `input_shape` (per example); specs may be dicts.
+
+    `resolved=True`: the specs are a validated config dumped to dicts (see nn.registry.build_layer).
+    """
+    model = Model(build_layers(layer_specs, resolved=resolved))
     model.build(tuple(input_shape), rng, dtype)
     return model
 
 
-def estimate_param_count(layer_specs: Sequence, input_shape: tuple[int, ...], key_path: str = "model.layers") -> int:
+def estimate_param_count(
+    layer_specs: Sequence, input_shape: tuple[int, ...], key_path: str = "model.layers", resolved: bool = False
+) -> int:
     """The number of parameters build_model would allocate, from specs and shapes alone (no allocation)."""
     total, shape = 0, tuple(input_shape)
     for i, data in enumerate(layer_specs):
         try:
-            count, shape = _estimate(validate_layer_spec(data, f"{key_path}.{i}"), shape)
+            spec = _attributes(data) if resolved else validate_layer_spec(data, f"{key_path}.{i}")
+            count, shape = _estimate(spec, shape)
         except ConfigError as err:  # a shape that does not fit (an image layer after flatten): name the layer
             err.where = err.where or f"{key_path}.{i}"
             raise
         total += count
     return total
+
+
+def _attributes(data: Mapping) -> SimpleNamespace:
+    """A resolved spec dict read like its pydantic model (spec.units), nested layers included."""
+    fields = {k: [_attributes(inner) for inner in v] if k == "layers" else v for k, v in data.items()}
+    return SimpleNamespace(**fields)
 
 
 def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:

@@ -1,4 +1,8 @@
-"""Name -> class tables, and building layers from their config specs (pydantic models or plain dicts)."""
+"""Name -> class tables, and building layers from their config specs (pydantic models or plain dicts).
+
+The specs (pydantic) are imported only where a dict is validated: a checkpoint's resolved, checksummed
+config builds its layers without them, so that `backprop predict` starts without loading pydantic.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn import specs
+from backprop_cli.names import lookup, suggest
 from backprop_cli.nn.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.batchnorm import BatchNorm
@@ -17,7 +21,6 @@ from backprop_cli.nn.flatten import Flatten
 from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.pooling import AvgPool2D, MaxPool2D
 from backprop_cli.nn.residual import Residual
-from backprop_cli.validation import lookup, suggest, validate
 
 __all__ = ["LAYERS", "build_layer", "build_layers", "layer_name", "lookup"]
 
@@ -32,7 +35,6 @@ LAYERS: dict[str, type[Layer]] = {
     "avgpool2d": AvgPool2D,
     "residual": Residual,
 }
-_SPEC_BY_TYPE = {name: cls for cls in specs.SPEC_CLASSES for name in cls.model_fields["type"].annotation.__args__}
 
 
 def layer_name(layer: Layer) -> str:
@@ -51,7 +53,7 @@ def _check_names(data: Any, key_path: str) -> None:
         raise ConfigError("a layer needs a `type:` key", where=key_path, fix=suggest("", LAYERS))
     kind = data["type"]
     lookup(LAYERS, "layer type", kind, f"{key_path}.type")
-    fields = _SPEC_BY_TYPE[kind].model_fields
+    fields = _spec_class(kind).model_fields
     for key in data:
         if key not in fields:
             where = f"{key_path}.{key}"
@@ -65,23 +67,44 @@ def _check_names(data: Any, key_path: str) -> None:
             _check_names(inner, f"{key_path}.layers.{i}")
 
 
-def validate_layer_spec(data: Any, key_path: str = "layer") -> specs.Spec:
+def _spec_class(kind: str):
+    from backprop_cli.nn import specs
+
+    return next(cls for cls in specs.SPEC_CLASSES if kind in cls.model_fields["type"].annotation.__args__)
+
+
+def validate_layer_spec(data: Any, key_path: str = "layer"):
     """A plain dict (e.g. from YAML) -> its pydantic spec; any problem is a ConfigError at its key path."""
+    from backprop_cli.nn import specs
+    from backprop_cli.validation import validate
+
     if isinstance(data, specs.Spec):
         return data
     _check_names(data, key_path)
     return validate(specs.LayerSpec, data, prefix=key_path)
 
 
-def build_layer(spec: specs.Spec | Mapping, key_path: str = "layer") -> Layer:
-    """An unbuilt layer from its spec: the spec's fields (all but `type`) are the constructor's arguments."""
+def _constructor_args(spec: Any, key_path: str, resolved: bool) -> tuple[str, dict[str, Any]]:
+    """(type, keyword arguments) of a layer spec; a resolved dict is taken as it is, anything else validated."""
+    if resolved and isinstance(spec, Mapping):
+        lookup(LAYERS, "layer type", spec.get("type"), f"{key_path}.type")  # an unknown type: the usual message
+        return spec["type"], {name: value for name, value in spec.items() if name != "type"}
     spec = validate_layer_spec(spec, key_path)
-    kwargs = {name: getattr(spec, name) for name in type(spec).model_fields if name != "type"}
+    return spec.type, {name: getattr(spec, name) for name in type(spec).model_fields if name != "type"}
+
+
+def build_layer(spec: Any, key_path: str = "layer", resolved: bool = False) -> Layer:
+    """An unbuilt layer from its spec: the spec's fields (all but `type`) are the constructor's arguments.
+
+    `resolved=True` trusts a dict that is a dumped, already validated spec with every key present (the
+    config inside a checksummed checkpoint): no pydantic is loaded for it.
+    """
+    kind, kwargs = _constructor_args(spec, key_path, resolved)
     if "layers" in kwargs:  # a container: build its parts first
-        kwargs["layers"] = build_layers(kwargs["layers"], f"{key_path}.layers")
-    return LAYERS[spec.type](**kwargs)
+        kwargs["layers"] = build_layers(kwargs["layers"], f"{key_path}.layers", resolved)
+    return LAYERS[kind](**kwargs)
 
 
-def build_layers(layer_specs: Sequence, key_path: str = "model.layers") -> list[Layer]:
+def build_layers(layer_specs: Sequence, key_path: str = "model.layers", resolved: bool = False) -> list[Layer]:
     """Unbuilt layers from a list of specs; errors name `<key_path>.<i>`."""
-    return [build_layer(spec, f"{key_path}.{i}") for i, spec in enumerate(layer_specs)]
+    return [build_layer(spec, f"{key_path}.{i}", resolved) for i, spec in enumerate(layer_specs)]

@@ -102,7 +102,7 @@ def get_path(data: Any, dotted: str, default: Any = None) -> Any:
     for key in dotted.split("."):
         if isinstance(data, dict) and key in data:
             data = data[key]
-        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+        elif isinstance(data, list) and key.isdecimal() and int(key) < len(data):
             data = data[int(key)]
         else:
             return default
@@ -115,7 +115,7 @@ def process_alive(run_dir: str | os.PathLike[str]) -> bool | None:
         text = RunFiles(run_dir).lock.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
         return None
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or int(text) <= 0:
         return None
     try:
         os.kill(int(text), 0)

@@ -21,10 +21,16 @@ class GradientMonitor(Callback):
 
     name = "gradient_monitor"
 
-    def __init__(self, every_n_steps: int | None = None, warnings: bool = True, exploding_grad_norm: float = 1e3):
+    def __init__(
+        self,
+        every_n_steps: int | None = None,
+        warnings: bool = True,
+        exploding_grad_norm: float = 1e3,
+        grad_clip_norm: float | None = None,
+    ):
         self.every = every_n_steps
         self.warn = warnings
-        self.rules = WarningRules(exploding_grad_norm=exploding_grad_norm)
+        self.rules = WarningRules(exploding_grad_norm=exploding_grad_norm, grad_clip_norm=grad_clip_norm)
         self.warnings = self.rules.warnings  # the run's warnings so far: summary.json shows this list
         self._snapshot: np.ndarray | None = None
         self._snapshot_step = -1  # the step count at which the snapshot was taken
@@ -87,8 +93,10 @@ class GradientMonitor(Callback):
         self.rules.load_state_dict(state)
 
 
-def gradient_monitor(diagnostics) -> GradientMonitor | None:
+def gradient_monitor(diagnostics, grad_clip_norm: float | None = None) -> GradientMonitor | None:
     """The monitor a config's `diagnostics:` section asks for (None when `monitor: false`)."""
     if not diagnostics.monitor:
         return None
-    return GradientMonitor(diagnostics.monitor_every_n_steps, diagnostics.warnings, diagnostics.exploding_grad_norm)
+    return GradientMonitor(
+        diagnostics.monitor_every_n_steps, diagnostics.warnings, diagnostics.exploding_grad_norm, grad_clip_norm
+    )

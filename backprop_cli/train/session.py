@@ -78,7 +78,8 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     started = time.time()
     meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": options.threads}
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
-    flow = gradient_monitor(config.diagnostics)  # first: it adds logs["layers"] before the checkpointer writes
+    # first: the monitor adds logs["layers"] before the checkpointer writes them
+    flow = gradient_monitor(config.diagnostics, config.regularization.grad_clip_norm)
     callbacks: list[Callback] = [flow] if flow else []
     if config.schedule.type == "plateau":
         callbacks.append(PlateauFeeder(trainer.schedule))
@@ -155,7 +156,6 @@ def _divergence_message(trainer, checkpointer: Checkpointer, config: Config) -> 
     layer = f" (first non-finite value: {d.layer})" if d and d.layer else ""
     last = checkpointer.last_saved_epoch
     where_last = f"last finite checkpoint: epoch {last}" if last else "no checkpoint was saved"
-    return (
-        f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) "
-        "or set `regularization.grad_clip_norm`"
-    )
+    clip = config.regularization.grad_clip_norm
+    also = "or set `regularization.grad_clip_norm`" if clip is None else f"(gradients are clipped to norm {clip:g})"
+    return f"{trainer.stop_reason}{layer}; {where_last}; lower `optimizer.lr` ({config.optimizer.lr}) {also}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -61,6 +63,21 @@ def test_predict_reads_csv_from_stdin_and_writes_one_label_per_row(iris_run):
     result = backprop("predict", iris_run, "-", "--format", "csv", stdin=rows)
     assert result.returncode == 0, err(result)
     assert out(result).split() == ["setosa", "virginica", "versicolor"]
+
+
+def test_predict_loads_neither_the_config_schema_nor_yaml(iris_run):
+    """Start-up: predict builds the model from the checkpoint's resolved config, not through validation."""
+    rows = b"5.1,3.5,1.4,0.2\n"
+    plain = backprop("predict", iris_run, "-", stdin=rows)
+    traced = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "backprop_cli", "predict", iris_run, "-"],
+        input=rows,
+        capture_output=True,
+    )
+    assert traced.returncode == 0 and traced.stdout == plain.stdout == b"setosa\n", err(traced)[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in err(traced).splitlines() if line.startswith("import time")}
+    assert "backprop_cli.nn.dense" in imported  # the trace is real
+    assert not imported & {"backprop_cli.config_schema", "backprop_cli.config", "backprop_cli.nn.specs", "yaml"}
 
 
 def test_predict_proba_gives_probabilities_that_sum_to_one(iris_run):

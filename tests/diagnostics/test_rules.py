@@ -47,6 +47,14 @@ def test_exploding_fires_above_the_limit_or_after_a_hundredfold_rise():
     assert "above 50" in limit and "learning rate" in limit
 
 
+def test_exploding_under_clipping_suggests_the_learning_rate_not_the_clipping_already_set():
+    (message,) = WarningRules(exploding_grad_norm=50.0, grad_clip_norm=1.0).check(
+        sample({"0": layer()}, grad_norm=60.0)
+    )
+    assert "lower the learning rate (regularization.grad_clip_norm is 1 already)" in message
+    assert "set regularization.grad_clip_norm" not in message
+
+
 def test_saturated_fires_when_most_sigmoid_activations_sit_in_the_flat_tails():
     (message,) = WarningRules().check(sample({"0": layer(saturated=0.8), "1": layer()}))
     assert message.startswith("saturated units: in layer 0") and "batchnorm" in message

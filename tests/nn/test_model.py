@@ -10,7 +10,7 @@ import pytest
 from backprop_cli.errors import CheckpointError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import ALIGN_BYTES, Model, build_model, estimate_param_count
-from backprop_cli.nn.registry import build_layers
+from backprop_cli.nn.registry import build_layers, validate_layer_spec
 
 LAYERS = [
     {"type": "dense", "units": 6, "activation": "relu"},
@@ -133,6 +133,8 @@ def test_loading_names_a_missing_or_unknown_tensor(model):
 def test_the_parameter_estimate_equals_what_build_allocates(layer_specs, input_shape, rng):
     model = build_model(layer_specs, input_shape, rng, np.float32)
     assert estimate_param_count(layer_specs, input_shape) == model.param_count
+    resolved = [validate_layer_spec(spec).model_dump(mode="json") for spec in layer_specs]  # as a checkpoint has it
+    assert estimate_param_count(resolved, input_shape, resolved=True) == model.param_count
 
 
 def test_the_parameter_estimate_of_an_absurd_model_allocates_nothing():

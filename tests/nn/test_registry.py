@@ -129,3 +129,27 @@ def test_validation_gives_one_message_naming_each_problem_with_its_key_path():
     assert err.where == "model.layers.3.units"
     assert "model.layers.3.units: must be > 0 (got -4)" in err.what
     assert "model.layers.3.init_scale: must be >= 0 (got -1.0)" in err.what
+
+
+def _resolved(spec: dict) -> dict:
+    """What a checkpoint stores: the validated spec dumped with every default filled in."""
+    from backprop_cli.nn.registry import validate_layer_spec
+
+    return validate_layer_spec(spec).model_dump(mode="json")
+
+
+@pytest.mark.parametrize("spec", LAYER_SPECS, ids=spec_id)
+def test_a_resolved_spec_builds_the_same_layer_without_validation(spec):
+    validated, resolved = build_layer(spec), build_layer(_resolved(spec), resolved=True)
+    shapes = [layer.build(input_shape(spec), np.random.default_rng(3), np.float32) for layer in (validated, resolved)]
+    assert type(validated) is type(resolved) and shapes[0] == shapes[1]
+    assert validated.params.keys() == resolved.params.keys()
+    for key, value in validated.params.items():
+        np.testing.assert_array_equal(resolved.params[key], value)
+    x = np.random.default_rng(4).standard_normal((3, *input_shape(spec))).astype(np.float32)
+    np.testing.assert_array_equal(resolved.forward(x, training=False), validated.forward(x, training=False))
+
+
+def test_a_resolved_spec_with_an_unknown_type_is_still_a_config_error():
+    with pytest.raises(ConfigError, match="unknown layer type 'dense2'"):
+        build_layer({"type": "dense2", "units": 3}, resolved=True)

@@ -84,6 +84,10 @@ def _future(tensors, meta):
     meta["format_version"] = 3
 
 
+def _huge_first_layer(tensors, meta):
+    meta["config"]["model"]["layers"][0]["units"] = 10**9  # 4 GB of float32 weights if it were built
+
+
 # name -> (how to make the file from the good checkpoint, what stderr must say)
 CHECKPOINTS = {
     "pickle": (lambda good, tmp: pickle.dumps(Payload(tmp / "PWNED")), PICKLED),
@@ -102,6 +106,10 @@ CHECKPOINTS = {
     ),
     "future format": (lambda good, tmp: resaved(good, _future), "written by format 3; this backprop reads ≤ 1"),
     "missing tensor": (lambda good, tmp: resaved(good, _drop("model.2.W")), "model.2.W"),
+    "config larger than its weights": (
+        lambda good, tmp: resaved(good, _huge_first_layer),
+        "its config describes more parameters than the file holds",
+    ),
     "extra tensor": (
         lambda good, tmp: resaved(good, lambda t, m: t.__setitem__("model.9.W", np.ones(2, np.float32))),
         "model.9.W",
@@ -147,7 +155,13 @@ CHECKPOINTS = {
 EXTRA = {"100 MB header": "claims 104857600 bytes (limit 16777216)", "pickle as a run's best": PICKLED}
 # Run as real processes under a 256 MiB address-space limit: the pickles and the hostile sizes; every
 # case also goes through the same main() in-process.
-AS_PROCESSES = ("pickle", "pickle as a run's best", "header length 2**63", "100 MB header")
+AS_PROCESSES = (
+    "pickle",
+    "pickle as a run's best",
+    "header length 2**63",
+    "100 MB header",
+    "config larger than its weights",
+)
 
 
 def expected_message(name: str) -> str:

@@ -97,6 +97,7 @@ def test_exploding_gradients_are_clipped_as_configured_and_never_spam_numpy_warn
     warned = [line for line in clipped.stderr.splitlines() if "exploding gradients" in line]
     assert len(warned) == 1  # once, not once per step
     assert "the gradient norm is" in warned[0] and "largest in layer" in warned[0]
+    assert "grad_clip_norm is 1 already" in warned[0]  # the suggestion is what is left to try, not the clip
     logged = metrics(only_run(tmp_path / "a"))
     assert [m["epoch"] for m in logged] == [1, 2, 3]
     assert all(np.isfinite(m["train_loss"]) for m in logged)

@@ -124,3 +124,17 @@ def test_a_killed_trainer_not_yet_reaped_by_its_parent_counts_as_gone(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("pid", ["²", "١٢", "-5", "12abc", ""])
+def test_a_lock_holding_no_usable_pid_reads_as_unknown(tmp_path, pid):
+    run_dir = write_run(tmp_path, status="running")
+    RunFiles(run_dir).lock.write_text(pid + "\n")
+    assert process_alive(run_dir) is None  # no PID to ask about: the recorded status stands
+    assert Run(run_dir).status == "running"
+
+
+def test_a_config_lookup_with_a_superscript_index_is_missing_not_a_crash(tmp_path):
+    run = Run(write_run(tmp_path))
+    assert run.config_value("model.layers.0.type") is not None
+    assert run.config_value("model.layers.².type", "absent") == "absent"

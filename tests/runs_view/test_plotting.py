@@ -144,3 +144,16 @@ def test_without_matplotlib_plotting_says_how_to_install_it(two_runs, monkeypatc
     with pytest.raises(UserError) as err:
         write_plot(two_runs)
     assert str(err.value) == NEEDS_MATPLOTLIB == "plotting needs matplotlib: pip install 'backprop-cli[plot]'"
+
+
+def test_layer_names_with_superscript_digits_in_a_hand_edited_log_still_plot(tmp_path):
+    from backprop_cli.runs.metrics_log import append_metrics
+    from tests.runs_view.builders import epoch_record
+
+    run_dir = write_run(tmp_path, status=None, epochs=0)
+    for epoch in (1, 2):
+        record = epoch_record(epoch)
+        record["layers"]["1.²"] = {"dead_fraction": 0.25}
+        append_metrics(run_dir / "metrics.jsonl", record)
+    fig = build_figure([open_run(run_dir)], metric="dead_fraction")
+    assert any("1.²" in line.get_label() for ax in fig.axes for line in ax.get_lines())

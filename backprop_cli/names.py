@@ -1,0 +1,38 @@
+"""Names looked up in a table (a layer type, an activation, a loss), with a did-you-mean on a miss.
+
+Kept apart from the pydantic validation, so that building from a trusted, resolved config loads no pydantic.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from backprop_cli.errors import ConfigError
+
+
+def suggest(name: str, choices) -> str:
+    """A fix for a misspelt name: the closest choice, else the list of choices."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}"
+
+
+def lookup(table, kind: str, name: Any, key_path: str) -> Any:
+    """`table[name]`, or a ConfigError naming the key path with a did-you-mean."""
+    if isinstance(name, str) and name in table:
+        return table[name]
+    if not isinstance(name, str):
+        raise ConfigError(f"the {kind} must be a name (got {show_value(name)})", where=key_path, fix=suggest("", table))
+    raise ConfigError(f"unknown {kind} {name!r}", where=key_path, fix=suggest(name, table))
+
+
+def show_value(value: Any) -> str:
+    """A value as the user wrote it in YAML: true, null, 'text', 3."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value) if isinstance(value, str) else str(value)

@@ -60,21 +60,17 @@ class Job:
     run: Callable[[Path], dict]
 
 
+def train_argv(scratch: Path, name: str, config_text: str) -> list[str]:
+    """`backprop train` on a config written into the scratch folder, with a run directory there."""
+    config = scratch / name
+    config.write_text(config_text)
+    runs = str(scratch / "runs")
+    return [*backprop_argv(), "train", str(config), "--runs-dir", runs, "--threads", str(THREADS), "--json"]
+
+
 def cli_mlp_job(key: str, epochs: int) -> Job:
     def run(scratch: Path) -> dict:
-        config = scratch / "config.yaml"
-        config.write_text(mlp_config(MLP_WORKLOADS[key], epochs, THREADS))
-        argv = [
-            *backprop_argv(),
-            "train",
-            str(config),
-            "--runs-dir",
-            str(scratch / "runs"),
-            "--threads",
-            str(THREADS),
-            "--json",
-        ]
-        result = measure(argv, scratch)
+        result = measure(train_argv(scratch, "config.yaml", mlp_config(MLP_WORKLOADS[key], epochs, THREADS)), scratch)
         summary = json.loads(result.pop("stdout"))
         lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
         result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
@@ -97,19 +93,7 @@ def worker_job(key: str, impl: str, epochs: int) -> Job:
 
 def digits_cli_job() -> Job:
     def run(scratch: Path) -> dict:
-        config = scratch / "digits.yaml"
-        config.write_text(digits_config(THREADS))
-        argv = [
-            *backprop_argv(),
-            "train",
-            str(config),
-            "--runs-dir",
-            str(scratch / "runs"),
-            "--threads",
-            str(THREADS),
-            "--json",
-        ]
-        result = measure(argv, scratch)
+        result = measure(train_argv(scratch, "digits.yaml", digits_config(THREADS)), scratch)
         summary = json.loads(result.pop("stdout"))
         return {**result, "train_accuracy": summary["final"]["train_accuracy"]}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backprop_cli.nn.gradcheck import relative_error
+from backprop_cli.nn.gradcheck import perturbed, relative_error
 
 KINK_MATCH = 0.1  # a kink: the analytic value is this much closer to one one-sided slope than to the central one
 
@@ -57,14 +57,7 @@ def check_tensor(
     """
     a = analytic.reshape(-1)[coords]
     numeric, one_sided = np.empty(len(coords)), np.empty(len(coords))
-    for j, flat in enumerate(coords):
-        idx = np.unravel_index(flat, p.shape)
-        old = p[idx]
-        p[idx] = old + eps
-        f_plus = f()
-        p[idx] = old - eps
-        f_minus = f()
-        p[idx] = old
+    for j, (f_plus, f_minus) in enumerate(perturbed(p, coords, eps, f)):
         numeric[j] = (f_plus - f_minus) / (2.0 * eps)
         one_sided[j] = min(abs(a[j] - (f_plus - f0) / eps), abs(a[j] - (f0 - f_minus) / eps))
     abs_err = np.abs(a - numeric)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.names import lookup
-from backprop_cli.nn.activations import ACTIVATIONS
-from backprop_cli.nn.base import Layer
-from backprop_cli.nn.initializers import INITIALIZERS, default_init, initialize
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.weighted import WeightLayer
 from backprop_cli.nn.windows import offsets, window_geometry
 
 
-class Conv2D(Layer):
+class Conv2D(WeightLayer):
     """y[n, f, i, j] = act(b[f] + sum_{c, p, q} W[f, c, p, q] * x_pad[n, c, s*i + p, s*j + q]).
 
     x: (N, C, H, W) -> y: (N, F, OH, OW), OH = (H + pad_top + pad_bottom - k) // s + 1; W: (F, C, k, k),
@@ -25,9 +23,6 @@ class Conv2D(Layer):
     memory, which the elementwise and pooling layers after it keep.
     """
 
-    regularized = ("W",)
-    input_grad = True  # False: backward skips dx (a model's first layer: the data needs no gradient)
-
     def __init__(
         self,
         filters: int,
@@ -39,17 +34,9 @@ class Conv2D(Layer):
         init_scale: float = 0.05,
         use_bias: bool = True,
     ):
-        super().__init__()
+        super().__init__(activation, init, init_scale, use_bias)
         self.filters, self.kernel_size, self.stride = int(filters), int(kernel_size), int(stride)
         self.padding = padding
-        self.activation = activation
-        self.act = None  # linear: nothing to apply
-        if activation not in (None, "linear"):
-            self.act = lookup(ACTIVATIONS, "activation", activation, "activation")()
-        self.init = init if init is not None else default_init(activation)
-        lookup(INITIALIZERS, "initializer", self.init, "init")  # a typo fails here, not at build()
-        self.init_scale = float(init_scale)
-        self.use_bias = use_bias
 
     def build(self, input_shape, rng, dtype):
         k = self.kernel_size

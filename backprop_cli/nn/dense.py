@@ -6,22 +6,12 @@ import math
 
 import numpy as np
 
-from backprop_cli.names import lookup
-from backprop_cli.nn.activations import ACTIVATIONS
-from backprop_cli.nn.base import Layer
-from backprop_cli.nn.initializers import INITIALIZERS, default_init, initialize
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.weighted import WeightLayer
 
 
-class Dense(Layer):
-    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened.
-
-    The activation is an inner parameter-free layer (not a child), so checkpoint names stay
-    `model.<i>.W` and `model.<i>.b`. `init=None` picks he_normal after the relu family, xavier_uniform
-    otherwise; biases start at zero.
-    """
-
-    regularized = ("W",)
-    input_grad = True  # False: backward skips dx and returns None (a model's first layer: data needs no gradient)
+class Dense(WeightLayer):
+    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened."""
 
     def __init__(
         self,
@@ -31,16 +21,8 @@ class Dense(Layer):
         init_scale: float = 0.05,
         use_bias: bool = True,
     ):
-        super().__init__()
+        super().__init__(activation, init, init_scale, use_bias)
         self.units = int(units)
-        self.activation = activation
-        self.act = None  # linear: nothing to apply
-        if activation not in (None, "linear"):
-            self.act = lookup(ACTIVATIONS, "activation", activation, "activation")()
-        self.init = init if init is not None else default_init(activation)
-        lookup(INITIALIZERS, "initializer", self.init, "init")  # a typo fails here, not at build()
-        self.init_scale = float(init_scale)
-        self.use_bias = use_bias
 
     def build(self, input_shape, rng, dtype):
         fan_in = math.prod(input_shape)

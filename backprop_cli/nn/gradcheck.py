@@ -12,8 +12,9 @@ scale, not against finite-difference rounding noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -124,20 +125,31 @@ def _named_params(layer: Layer):
             yield (f"{name}.{key}" if name else key), p, part.grads[key]
 
 
+def perturbed(p: np.ndarray, coords: np.ndarray, eps: float, f: Callable[[], Any]) -> Iterator[tuple[Any, Any]]:
+    """For each flat index in coords: (f with that entry of p raised by eps, f with it lowered by eps).
+
+    p is changed in place and always restored, also when f raises or the caller stops early.
+    """
+    for flat in coords:
+        idx = np.unravel_index(flat, p.shape)
+        old = p[idx]
+        try:
+            p[idx] = old + eps
+            f_plus = f()
+            p[idx] = old - eps
+            f_minus = f()
+        finally:
+            p[idx] = old
+        yield f_plus, f_minus
+
+
 def _check_tensor(name, p, g, f: Callable[[], np.ndarray], weights, eps, max_coords, aux) -> GradCheckEntry:
     """Perturb each (or each sampled) entry of p by ±eps in place; compare sum((f+ - f-) w) / 2 eps with g."""
     coords = np.arange(p.size)
     if max_coords is not None and p.size > max_coords:
         coords = np.sort(aux.choice(p.size, size=max_coords, replace=False))
     numeric = np.empty(len(coords))
-    for j, flat in enumerate(coords):
-        idx = np.unravel_index(flat, p.shape)
-        old = p[idx]
-        p[idx] = old + eps
-        f_plus = f()
-        p[idx] = old - eps
-        f_minus = f()
-        p[idx] = old
+    for j, (f_plus, f_minus) in enumerate(perturbed(p, coords, eps, f)):
         numeric[j] = float(np.sum((f_plus - f_minus) * weights)) / (2.0 * eps)
     a = g.reshape(-1)[coords]
     return GradCheckEntry(

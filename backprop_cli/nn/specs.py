@@ -112,23 +112,6 @@ class ResidualSpec(Spec):
     layers: list[LayerSpec] = Field(min_length=1)
 
 
-LayerSpec = Annotated[
-    Union[
-        DenseSpec,
-        ActivationSpec,
-        LeakyReluSpec,
-        EluSpec,
-        DropoutSpec,
-        BatchNormSpec,
-        FlattenSpec,
-        Conv2DSpec,
-        Pool2DSpec,
-        ResidualSpec,
-    ],
-    Field(discriminator="type"),
-]
-ResidualSpec.model_rebuild()
-
 SPEC_CLASSES: tuple[type[Spec], ...] = (
     DenseSpec,
     ActivationSpec,
@@ -141,6 +124,8 @@ SPEC_CLASSES: tuple[type[Spec], ...] = (
     Pool2DSpec,
     ResidualSpec,
 )
+LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
+ResidualSpec.model_rebuild()
 
 
 def layer_type_names() -> set[str]:

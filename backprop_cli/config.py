@@ -35,6 +35,15 @@ class LoadedConfig:
         below = [origin for key, origin in self.override_origins.items() if key[: len(path)] == path]
         return below[0] if below else self.doc.where(path)
 
+    def locate(self, err: ConfigError) -> ConfigError:
+        """An error found after validation (model size, class count) whose `where` is a key path of this
+        config: the same error, placed at the file line (or the --set) that wrote that key."""
+        head = (err.where or "").split(".")[0]
+        if head not in Config.model_fields:
+            return err
+        path = tuple(int(p) if p.isdecimal() else p for p in err.where.split("."))
+        return ConfigError(f"{err.where}: {err.what}", where=self.where(path), fix=err.fix)
+
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
     """Read, override and validate a config file as a whole, before anything runs."""

@@ -25,13 +25,25 @@ def show(config: ConfigArg, set_: SetOption = None) -> None:
 
 @app.command()
 def validate(config: ConfigArg, set_: SetOption = None) -> None:
-    """Check a config as a whole; exit 0 when valid, 2 with every problem when not."""
+    """Check a config as a whole; exit 0 when valid, 2 with every problem when not.
+
+    With a built-in dataset, whose input shape is known without loading it, the model's shapes and
+    size are checked too, as `train` checks them."""
     from backprop_cli.config import load_config
+    from backprop_cli.errors import ConfigError
 
     loaded = load_config(config, set_ or [])
+    cfg = loaded.config
+    size = ""
+    if cfg.data.dataset is not None:
+        from backprop_cli.train.setup import builtin_input_shape, check_model_fits
+
+        try:
+            size = f", {check_model_fits(cfg, builtin_input_shape(cfg.data.dataset)):,} parameters"
+        except ConfigError as err:
+            raise loaded.locate(err) from None
     print(
-        f"{config}: valid ({len(loaded.config.model.layers)} layers, loss {loaded.config.loss.type}, "
-        f"optimizer {loaded.config.optimizer.type})",
+        f"{config}: valid ({len(cfg.model.layers)} layers{size}, loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",
         file=sys.stderr,
     )
 

@@ -23,7 +23,7 @@ def train(
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config import load_config
-    from backprop_cli.errors import UserError
+    from backprop_cli.errors import ConfigError, UserError
 
     if config is None and resume is None:
         raise UserError("give a config file, or --resume RUN_DIR", fix="backprop train configs/quickstart.yaml")
@@ -33,8 +33,11 @@ def train(
     loaded = load_config(config, overrides) if config is not None else None
     wanted = loaded.config if loaded else None
     threads = cap_threads(threads or (wanted.training.threads if wanted else None))
-    with subnormals_flushed():  # subnormals are slow on some CPUs; off again on the way out
-        _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads)
+    try:
+        with subnormals_flushed():  # subnormals are slow on some CPUs; off again on the way out
+            _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads)
+    except ConfigError as err:  # found once the data is known (model size, class count): name the line
+        raise loaded.locate(err) if loaded else err from None
 
 
 def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:

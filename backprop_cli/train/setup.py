@@ -51,6 +51,13 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     return n_params
 
 
+def builtin_input_shape(name: str) -> tuple[int, ...]:
+    """A built-in dataset's per-example shape, known without loading it."""
+    from backprop_cli.data.builtin import lookup
+
+    return lookup(name).input_shape
+
+
 def check_output_layer(config: Config, model, loss, data) -> None:
     """The loss's check of the model's output, naming the exact key to change when the class count is off."""
     try:
@@ -73,6 +80,8 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     """
     dtype = np.dtype(config.training.dtype)
     if data is None:
+        if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
+            check_model_fits(config, builtin_input_shape(config.data.dataset))
         data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress)
     check_model_fits(config, data.input_shape)
     model_rng, shuffle_rng = generators(config.seed)

@@ -13,9 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 
 
-def backprop(*args: str, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 120):
-    """Run `backprop ARGS` as a user would; returns the CompletedProcess (text stderr, bytes stdout)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+def backprop(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 120, env: dict | None = None
+):
+    """Run `backprop ARGS` as a user would; returns the CompletedProcess (text stderr, bytes stdout).
+    `env` is added to this process's environment."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "backprop_cli", *args],
         input=stdin,

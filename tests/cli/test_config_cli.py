@@ -35,3 +35,46 @@ def test_validate_exits_2_with_the_file_line_and_key_path(tmp_path):
 def test_schema_is_json_schema_with_every_section():
     schema = json.loads(out(backprop("config", "schema")))
     assert {"data", "model", "optimizer", "training", "loss"} <= set(schema["properties"])
+
+
+HUGE = """\
+data: {dataset: mnist}
+model:
+  layers:
+    - {type: dense, units: 1000000}
+    - {type: dense, units: 1000000}
+    - {type: dense, units: 10}
+"""
+
+
+def test_validate_counts_the_parameters_of_a_model_on_a_builtin_dataset():
+    result = backprop("config", "validate", str(CONFIGS / "mnist-cnn.yaml"))
+    assert result.returncode == 0 and "valid (6 layers, 12,810 parameters," in err(result)
+
+
+def test_validate_refuses_a_model_too_large_for_memory_at_its_line(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text(HUGE)
+    result = backprop("config", "validate", str(path))
+    assert result.returncode == 2, err(result)
+    assert f"{path}:3: model.layers: the model has 1,000,796,000,010 parameters" in err(result)
+
+
+def test_validate_refuses_layer_shapes_that_do_not_fit_the_builtin_data(tmp_path):
+    path = tmp_path / "pool.yaml"
+    path.write_text(
+        "data: {dataset: iris}\nmodel:\n  layers:\n    - {type: maxpool2d}\n    - {type: dense, units: 3}\n"
+    )
+    result = backprop("config", "validate", str(path))
+    assert result.returncode == 2 and f"{path}:4: model.layers.0" in err(result), err(result)
+
+
+def test_train_refuses_a_huge_model_before_looking_for_its_data(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text(HUGE)
+    env_dir = tmp_path / "empty-data-dir"  # no MNIST here, and no network: a download would fail differently
+    env_dir.mkdir()
+    result = backprop("train", str(path), "--runs-dir", str(tmp_path / "runs"), env={"BACKPROP_DATA_DIR": str(env_dir)})
+    assert result.returncode == 2, err(result)
+    assert f"{path}:3: model.layers: the model has" in err(result) and "download" not in err(result)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -110,3 +110,18 @@ def test_regression_is_scored_and_predicted_in_the_targets_units(sine_run):
 def test_eval_of_a_path_that_is_not_a_checkpoint_is_exit_2(tmp_path):
     result = backprop("eval", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "no such checkpoint" in err(result)
+
+
+def test_a_damaged_data_section_stops_eval_with_exit_2_while_predict_needs_only_the_model(iris_run, tmp_path):
+    from backprop_cli.runs.checkpoint import load_checkpoint, save_checkpoint
+
+    good = load_checkpoint(f"{iris_run}/checkpoints/best.safetensors")
+    meta = good.meta
+    meta["config"]["data"]["validation_split"] = 7  # out of range: the pydantic config refuses it
+    damaged = tmp_path / "damaged.safetensors"
+    save_checkpoint(damaged, good.tensors, meta)  # a valid checksum over the damaged metadata
+    evaluated = backprop("eval", str(damaged), "--json")
+    assert evaluated.returncode == 2 and "Traceback" not in err(evaluated)
+    assert "checkpoint metadata is damaged or incomplete" in err(evaluated) and "validation_split" in err(evaluated)
+    predicted = backprop("predict", str(damaged), "-", stdin=b"5.1,3.5,1.4,0.2\n")
+    assert predicted.returncode == 0 and out(predicted) == "setosa\n", err(predicted)

@@ -20,8 +20,7 @@ def gradcheck(
         float, typer.Option("--tolerance", min=0.0, help="Largest relative error that passes.")
     ] = 1e-6,
 ) -> None:
-    """Check every parameter's and every layer input's gradient of CONFIG's network by central differences
-    in float64; exit 1 when one disagrees."""
+    """Check every gradient of CONFIG's network against central differences in float64; exit 1 if one fails."""
     from backprop_cli.cli.options import cap_threads
 
     cap_threads(1)  # batches of a few rows: BLAS threads would only wait on each other (before NumPy loads)

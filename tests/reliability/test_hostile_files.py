@@ -24,7 +24,7 @@ import safetensors.numpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.errors import CheckpointError
+from backprop_cli.errors import CheckpointError, DataError
 from backprop_cli.inference import load_trained
 from backprop_cli.runs.checkpoint import checkpoint_digest, load_checkpoint, save_checkpoint
 
@@ -371,3 +371,52 @@ def test_random_metadata_under_a_valid_checksum_only_ever_raises_checkpoint_erro
         pass
     finally:
         target.unlink()
+
+
+# ---- property: predict builds the model from the stored config without validation: fuzz exactly that --
+LAYER_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.sampled_from(["dense", "relu", "same", "residual", "he_normal", "x", ""])
+    | st.lists(st.integers(-3, 10**7), max_size=3)
+    | st.dictionaries(st.sampled_from(["type", "units", "layers"]), st.integers(-2, 40), max_size=3)
+)
+TRUSTED_PATHS = ("layers", "loss", "dtype", "input_shape")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_model_loss_and_shape_metadata_under_a_valid_checksum_only_ever_raise_checkpoint_error(
+    good_checkpoint, tmp_path, data
+):
+    from backprop_cli.inference import predict_rows
+
+    checkpoint = load_checkpoint(good_checkpoint)
+    meta = checkpoint.meta
+    where = data.draw(st.sampled_from(TRUSTED_PATHS))
+    if where == "layers":
+        layers = meta["config"]["model"]["layers"]
+        node = layers[data.draw(st.integers(0, len(layers) - 1))]
+        node[data.draw(st.sampled_from([*node, "type", "units", "layers", "rate", "extra"]))] = data.draw(LAYER_VALUES)
+    elif where == "loss":
+        meta["config"]["loss"][data.draw(st.sampled_from(["type", "delta"]))] = data.draw(LAYER_VALUES)
+    elif where == "dtype":
+        meta["config"]["training"]["dtype"] = data.draw(LAYER_VALUES)
+    else:
+        meta["data"]["input_shape"] = data.draw(LAYER_VALUES)
+    target = tmp_path / f"t{data.draw(st.integers(0, 10**9))}.safetensors"
+    try:
+        save_checkpoint(target, checkpoint.tensors, meta)
+    except (ValueError, TypeError):
+        return  # not even writable as JSON
+    try:
+        trained = load_trained(target)
+        predict_rows(trained, np.zeros((2, 2)), None, "<rows>", proba=True)  # the fast config reads 2 features
+    except CheckpointError:
+        pass
+    except DataError as err:  # a model that loads but takes other rows than 2 features: the rows' error
+        assert "feature" in str(err) or "expects" in str(err), err
+    finally:
+        target.unlink(missing_ok=True)

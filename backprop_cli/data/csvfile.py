@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -77,13 +78,17 @@ def detect_delimiter(text: str) -> str:
 
 def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
     """Every non-blank row and its line number; a malformed quote or NUL byte is a DataError."""
-    reader = csv.reader(io.StringIO(text), delimiter=detect_delimiter(text))
+    delimiter = detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # strip() only when some cell can hold whitespace: most files have none, and stripping is half the time
+    padded = any(c.isspace() for c in set(text) - {delimiter, "\n", "\r"})
     rows, lines = [], []
     start = 1
     try:
         for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append([cell.strip() for cell in row])
+            cells = [cell.strip() for cell in row] if padded else row
+            if any(cells):
+                rows.append(cells)
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as err:
@@ -143,7 +148,11 @@ def _check_ragged(table: CsvTable) -> None:
 
 def numeric_block(table: CsvTable, columns: list[int]) -> np.ndarray:
     """The given columns as float64 (N, k); the first non-number or non-finite cell is a DataError."""
-    cells = [[row[j] for j in columns] for row in table.cells]
+    if columns == list(range(len(table.cells[0]))):
+        cells = table.cells  # every column, in order: no copy (predict's usual case)
+    else:
+        pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+        cells = [pick(row) for row in table.cells]
     try:
         block = np.array(cells, dtype=np.float64)
     except ValueError:  # numpy's parser is stricter than float() ("1_000"): find the culprit or fall back

@@ -89,3 +89,11 @@ def test_regression_meta_keeps_the_target_scaler():
     ds = load_data(data_cfg(dataset="sine"), seed=0)
     meta = json.loads(json.dumps(dataset_meta(ds)))
     assert meta["target_scaler"]["kind"] == "standard" and meta["class_names"] is None
+
+
+@pytest.mark.parametrize("pad", [" ", "\u2003", "\u00a0"])
+def test_cells_and_names_padded_with_any_whitespace_read_like_unpadded_ones(pad):
+    plain = read_feature_rows(b"a;b\n1;2.5\n-3;4\n", source="plain")
+    padded = read_feature_rows(f"{pad}a{pad};b\n1{pad};{pad}2.5\n{pad}-3;4{pad}\n".encode(), source="padded")
+    np.testing.assert_array_equal(padded.x, plain.x)
+    assert padded.columns == plain.columns == ["a", "b"]

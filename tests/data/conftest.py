@@ -13,11 +13,19 @@ import pytest
 from .helpers import LABELS, MNIST_DIR, SHARED, data_cfg, write_idx
 
 
+def require_mnist() -> None:
+    """These tests read the real files: without them they fail, saying where the files belong."""
+    if not MNIST_DIR.is_dir():
+        pytest.fail(
+            f"the MNIST IDX files are not in {MNIST_DIR}; put the four *-ubyte.gz files there "
+            "(`backprop data download mnist` fetches them into ~/.cache/backprop/mnist)"
+        )
+
+
 @pytest.fixture(scope="session")
 def mnist_raw():
     """MNIST from the shared directory, read once for the whole session (a RawData)."""
-    if not MNIST_DIR.is_dir():
-        pytest.skip("../shared/datasets/mnist is not here")
+    require_mnist()
     from backprop_cli.data.mnist import load_mnist
 
     return load_mnist(data_cfg(dataset="mnist", data_dir=str(SHARED)), 0)
@@ -52,8 +60,7 @@ class Mirror(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def mirror(tmp_path_factory):
     """http://127.0.0.1:PORT with <root>/mnist (good copies) and <root>/bad/mnist (a wrong labels file)."""
-    if not MNIST_DIR.is_dir():
-        pytest.skip("../shared/datasets/mnist is not here")
+    require_mnist()
     root = tmp_path_factory.mktemp("mirror")
     shutil.copytree(MNIST_DIR, root / "mnist")
     (root / "bad" / "mnist").mkdir(parents=True)

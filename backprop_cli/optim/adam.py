@@ -18,16 +18,11 @@ class Adam(Optimizer):
 
     slot_names = ("m", "v")
     scratch_names = ("tmp",)
+    fused_kernel = "adam"
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__()
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-
-    def _update_in_chunks(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
-        if kernel("adam", param, grad, slots["m"], slots["v"]) is not None:
-            self.update(param, grad, slots, lr)  # one fused pass here beats a hand-off to threads (bench/README.md)
-        else:
-            super()._update_in_chunks(param, grad, slots, lr)
 
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         b1, b2, t = self.beta1, self.beta2, self.t
@@ -38,7 +33,7 @@ class Adam(Optimizer):
         root_bc2 = math.sqrt(1.0 - b2**t)
         step_size = lr * root_bc2 / (1.0 - b1**t)
         b1_, c1, b2_, c2, eps_, step_ = self.cast(param, b1, 1.0 - b1, b2, 1.0 - b2, self.eps * root_bc2, step_size)
-        fused = kernel("adam", param, grad, m, v)
+        fused = kernel(self.fused_kernel, param, grad, m, v)
         if fused is not None:  # the same arithmetic in one pass (optim/fused.py): the same bits
             fused(param, grad, m, v, b1_, c1, b2_, c2, eps_, step_)
             return

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from backprop_cli.errors import CheckpointError
+from backprop_cli.optim.fused import kernel
 
 Slots = dict[str, np.ndarray]
 
@@ -30,6 +31,7 @@ class Optimizer:
     """Base of every optimizer: for each (param, grad) pair, update(param, grad, slots, lr) in place."""
 
     slot_names: tuple[str, ...] = ()  # per-parameter state, zeros at the start, saved as "<name>.<i>"
+    fused_kernel: str | None = None  # the kernel in optim/fused.py that `update` calls when it can run
     scratch_names: tuple[str, ...] = ()  # per-parameter work buffers, garbage on entry, never saved
 
     def __init__(self) -> None:
@@ -47,9 +49,10 @@ class Optimizer:
         self.t += 1
         for i, (param, grad) in enumerate(zip(params, grads)):
             slots = {**self.slots[i], **self._scratch[i]}
-            if self.threads > 1 and param.size >= 2 * MIN_CHUNK and param.flags.c_contiguous:
+            fused = self.fused_kernel and kernel(self.fused_kernel, param, grad, *(slots[n] for n in self.slot_names))
+            if self.threads > 1 and param.size >= 2 * MIN_CHUNK and param.flags.c_contiguous and not fused:
                 self._update_in_chunks(param, grad, slots, lr)
-            else:
+            else:  # a fused kernel is one pass here: that beats a hand-off to threads (bench/README.md)
                 self.update(param, grad, slots, lr)
 
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_cli.optim.base import Optimizer, Slots
+from backprop_cli.optim.fused import kernel
 
 
 class SGD(Optimizer):
@@ -30,6 +31,7 @@ class Momentum(Optimizer):
 
     slot_names = ("v",)
     scratch_names = ("tmp",)
+    fused_kernel = "momentum"
 
     def __init__(self, momentum: float = 0.9) -> None:
         super().__init__()
@@ -38,6 +40,10 @@ class Momentum(Optimizer):
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         mu, lr_ = self.cast(param, self.momentum, lr)
         v, tmp = slots["v"], slots["tmp"]
+        fused = kernel(self.fused_kernel, param, grad, v)
+        if fused is not None:  # the same arithmetic in one pass (optim/fused.py): the same bits
+            fused(param, grad, v, mu, lr_)
+            return
         v *= mu
         v += grad  # v <- mu v + g
         np.multiply(v, lr_, out=tmp)
@@ -50,9 +56,15 @@ class Nesterov(Momentum):
     The step looks ahead: it uses the gradient plus the velocity it is about to follow.
     """
 
+    fused_kernel = "nesterov"
+
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         mu, lr_ = self.cast(param, self.momentum, lr)
         v, tmp = slots["v"], slots["tmp"]
+        fused = kernel(self.fused_kernel, param, grad, v)
+        if fused is not None:
+            fused(param, grad, v, mu, lr_)
+            return
         v *= mu
         v += grad  # v <- mu v + g
         np.multiply(v, mu, out=tmp)

@@ -7,12 +7,14 @@ import pytest
 
 from backprop_cli.optim import fused
 from backprop_cli.optim.adam import Adam, AdamW
+from backprop_cli.optim.sgd import Momentum, Nesterov
 
 pytest.importorskip("numba")
 
 
 def steps(opt, n, dtype, use_kernel, monkeypatch, threads=1):
-    """Run 5 Adam steps on a flat buffer of n elements, some gradients exactly zero (as MNIST's border)."""
+    """Run 5 steps on a flat buffer of n elements, some gradients exactly zero (as MNIST's border);
+    returns the parameters and every slot."""
     if use_kernel:
         monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
     else:
@@ -24,17 +26,25 @@ def steps(opt, n, dtype, use_kernel, monkeypatch, threads=1):
         g = (rng.standard_normal(n) * 10.0**-t).astype(dtype)
         g[: n // 10] = 0
         opt.step([p], [g], lr=1e-3)
-    return p, opt.slots[0]["m"], opt.slots[0]["v"]
+    return [p, *(opt.slots[0][name] for name in opt.slot_names)]
+
+
+RULES = {
+    "adam": Adam,
+    "adamw": lambda: AdamW(weight_decay=0.1),
+    "momentum": lambda: Momentum(0.9),
+    "nesterov": lambda: Nesterov(0.9),
+}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("make", [Adam, lambda: AdamW(weight_decay=0.1)], ids=["adam", "adamw"])
+@pytest.mark.parametrize("name", RULES)
 @pytest.mark.parametrize("threads", [1, 2])
-def test_fused_adam_gives_the_numpy_rules_bits(dtype, make, threads, monkeypatch):
+def test_a_fused_kernel_gives_the_numpy_rules_bits(dtype, name, threads, monkeypatch):
     n = 2 * fused.MIN_SIZE + 7  # large enough for the kernel, odd so the thread chunks differ in size
-    reference = steps(make(), n, dtype, use_kernel=False, monkeypatch=monkeypatch, threads=threads)
-    got = steps(make(), n, dtype, use_kernel=True, monkeypatch=monkeypatch, threads=threads)
-    assert fused.kernel("adam", *got[:1], *got) is not None  # the kernel did run
+    reference = steps(RULES[name](), n, dtype, use_kernel=False, monkeypatch=monkeypatch, threads=threads)
+    got = steps(RULES[name](), n, dtype, use_kernel=True, monkeypatch=monkeypatch, threads=threads)
+    assert fused.kernel(RULES[name]().fused_kernel, *got[:1], *got) is not None  # the kernel did run
     for want, have in zip(reference, got):
         np.testing.assert_array_equal(have, want)
 

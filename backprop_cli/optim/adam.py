@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from backprop_cli.optim.base import Optimizer, Slots
-from backprop_cli.optim.fused import kernel
 
 
 class Adam(Optimizer):
@@ -33,9 +32,7 @@ class Adam(Optimizer):
         root_bc2 = math.sqrt(1.0 - b2**t)
         step_size = lr * root_bc2 / (1.0 - b1**t)
         b1_, c1, b2_, c2, eps_, step_ = self.cast(param, b1, 1.0 - b1, b2, 1.0 - b2, self.eps * root_bc2, step_size)
-        fused = kernel(self.fused_kernel, param, grad, m, v)
-        if fused is not None:  # the same arithmetic in one pass (optim/fused.py): the same bits
-            fused(param, grad, m, v, b1_, c1, b2_, c2, eps_, step_)
+        if self.run_fused(param, grad, slots, b1_, c1, b2_, c2, eps_, step_):
             return
         m *= b1_
         np.multiply(grad, c1, out=tmp)

@@ -49,7 +49,7 @@ class Optimizer:
         self.t += 1
         for i, (param, grad) in enumerate(zip(params, grads)):
             slots = {**self.slots[i], **self._scratch[i]}
-            fused = self.fused_kernel and kernel(self.fused_kernel, param, grad, *(slots[n] for n in self.slot_names))
+            fused = self._kernel_for(param, grad, slots) is not None
             if self.threads > 1 and param.size >= 2 * MIN_CHUNK and param.flags.c_contiguous and not fused:
                 self._update_in_chunks(param, grad, slots, lr)
             else:  # a fused kernel is one pass here: that beats a hand-off to threads (bench/README.md)
@@ -58,6 +58,21 @@ class Optimizer:
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         """The rule: change `param` and the slots in place from `grad`; `self.t` is this step's number."""
         raise NotImplementedError
+
+    def _kernel_for(self, param: np.ndarray, grad: np.ndarray, slots: Slots):
+        """This rule's compiled kernel if it can run on these arrays (optim/fused.py), else None."""
+        if self.fused_kernel is None:
+            return None
+        return kernel(self.fused_kernel, param, grad, *(slots[name] for name in self.slot_names))
+
+    def run_fused(self, param: np.ndarray, grad: np.ndarray, slots: Slots, *scalars) -> bool:
+        """Do the update as one compiled pass when a kernel can run: the NumPy rule's arithmetic in the same
+        order, so the same bits. False when the caller must run its NumPy rule."""
+        fused = self._kernel_for(param, grad, slots)
+        if fused is None:
+            return False
+        fused(param, grad, *(slots[name] for name in self.slot_names), *scalars)
+        return True
 
     @staticmethod
     def cast(param: np.ndarray, *values: float) -> tuple:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_cli.optim.base import Optimizer, Slots
-from backprop_cli.optim.fused import kernel
 
 
 class SGD(Optimizer):
@@ -40,9 +39,7 @@ class Momentum(Optimizer):
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         mu, lr_ = self.cast(param, self.momentum, lr)
         v, tmp = slots["v"], slots["tmp"]
-        fused = kernel(self.fused_kernel, param, grad, v)
-        if fused is not None:  # the same arithmetic in one pass (optim/fused.py): the same bits
-            fused(param, grad, v, mu, lr_)
+        if self.run_fused(param, grad, slots, mu, lr_):
             return
         v *= mu
         v += grad  # v <- mu v + g
@@ -61,9 +58,7 @@ class Nesterov(Momentum):
     def update(self, param: np.ndarray, grad: np.ndarray, slots: Slots, lr: float) -> None:
         mu, lr_ = self.cast(param, self.momentum, lr)
         v, tmp = slots["v"], slots["tmp"]
-        fused = kernel(self.fused_kernel, param, grad, v)
-        if fused is not None:
-            fused(param, grad, v, mu, lr_)
+        if self.run_fused(param, grad, slots, mu, lr_):
             return
         v *= mu
         v += grad  # v <- mu v + g

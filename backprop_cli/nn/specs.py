@@ -21,6 +21,7 @@ INIT_NAMES = (
     "he_uniform",
     "he_normal",
     "lecun_normal",
+    "orthogonal",
 )
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 InitName = Literal[INIT_NAMES]  # type: ignore[valid-type]

@@ -124,7 +124,9 @@ class Recurrent(Layer):
             self._marks, self._norms = ({0, length // 2, length - 1} if d == "" else set()), {}
             da, dz = self._unroll(dh_seq, dh_last, cache, p, g)  # (L, N, G*H) each, the direction's order
             if d == "":
-                self.time_grad_norm = {k: self._norms[t] for k, t in (("first", 0), ("middle", length // 2), ("last", length - 1))}
+                self.time_grad_norm = {
+                    k: self._norms[t] for k, t in (("first", 0), ("middle", length // 2), ("last", length - 1))
+                }
             self._weight_grads(d, da, dz, cache[0], g)
             if dxt is not None:
                 dx_dir = (da.reshape(length * n, -1) @ p["W"].T).reshape(length, n, c)  # (L*N, G*H) @ (G*H, C)

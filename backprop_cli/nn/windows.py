@@ -88,6 +88,12 @@ def window_geometry_1d(
     _, length = sequence_shape(input_shape, kind)
     span = dilation * (k - 1) + 1  # the steps one window covers
     pads = same_padding(length, span, s) if padding == "same" else (int(padding),) * 2
+    if span > length + sum(pads):
+        taps = f" ({k} taps, {dilation} apart)" if dilation > 1 else ""
+        raise ConfigError(
+            f"a {kind} window of {span} steps{taps} does not fit an input of {length + sum(pads)} steps",
+            fix="use a smaller kernel_size/pool_size or dilation, padding, or fewer pooling layers before it",
+        )
     return pads, output_size(length + sum(pads), span, s, kind)
 
 

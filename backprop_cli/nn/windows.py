@@ -61,6 +61,18 @@ def offsets(k: int, s: int, out_hw: tuple[int, int]) -> list[tuple[int, int, sli
 # --- sequences (C, L): conv1d and the 1-D pooling layers --------------------------------------------
 
 
+SEQUENCE_LAYERS = ("conv1d", "maxpool1d", "avgpool1d", "rnn", "lstm", "gru")  # layers that read (C, L)
+
+
+def reads_sequences(layer_specs) -> bool:
+    """Whether a model's first layer reads sequences (C, L): then an (N, C, L) data file keeps its shape."""
+    if not layer_specs:
+        return False
+    first = layer_specs[0]
+    kind = first.get("type") if isinstance(first, dict) else getattr(first, "type", None)
+    return kind in SEQUENCE_LAYERS
+
+
 def sequence_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
     """(C, L) of a sequence input; a vector or an image is the user's mistake, with the fix for each."""
     shape = tuple(int(d) for d in input_shape)

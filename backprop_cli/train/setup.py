@@ -13,6 +13,7 @@ from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.windows import reads_sequences
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.trainer import Regularization, Trainer
 
@@ -82,7 +83,14 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     if data is None:
         if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
             check_model_fits(config, builtin_input_shape(config.data.dataset))
-        data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress)
+        data = load_data(
+            config.data,
+            config.seed,
+            dtype,
+            download=True,
+            progress=download_progress,
+            sequences=reads_sequences(config.model.layers),
+        )
     check_model_fits(config, data.input_shape)
     model_rng, shuffle_rng = generators(config.seed)
     model = build_model(config.model.layers, data.input_shape, model_rng, dtype)

@@ -1,6 +1,7 @@
 """Warnings about gradient flow, each fired at most once per run, each with a one-line suggestion.
 
     vanishing   a weight layer's gradient norm below VANISHING_RATIO of the last weight layer's
+    vanishing over time  a recurrent layer's gradient at its first step below VANISHING_RATIO of its last step's
     exploding   the global gradient norm above a limit, or EXPLODING_RISE times its first value
     dead        more than half of a relu layer's units output 0 for the whole batch
     saturated   more than half of a sigmoid/tanh layer's activations have a derivative below 0.01
@@ -56,6 +57,7 @@ class WarningRules:
         for kind, rule in (
             ("symmetry", self._symmetry),
             ("vanishing", self._vanishing),
+            ("vanishing_time", self._vanishing_time),
             ("exploding", self._exploding),
             ("dead", self._dead),
             ("saturated", self._saturated),
@@ -89,6 +91,21 @@ class WarningRules:
             f"vanishing gradients: the gradient norm of {_layers(low)} is below {VANISHING_RATIO:g} of the "
             f"last layer's (down to {worst:.1e}); try relu with he_normal init, batchnorm, or residual "
             "connections"
+        )
+
+    def _vanishing_time(self, s: Sample) -> str | None:
+        """BPTT multiplies the gradient by U·act' once per step back: over many steps it can shrink to nothing."""
+        low = {}
+        for name, st in s.stats.items():
+            norms = st.get("time_grad_norm")
+            if norms and norms["last"] > 0 and norms["first"] < VANISHING_RATIO * norms["last"]:
+                low[name] = norms["first"] / norms["last"]
+        if not low:
+            return None
+        return (
+            f"gradients vanish over time: in {_layers(list(low))} the gradient reaching the first step's hidden "
+            f"state is below {VANISHING_RATIO:g} of the last step's (down to {min(low.values()):.1e}), so what the "
+            "first steps hold barely trains; use lstm or gru, or shorter sequences"
         )
 
     def _exploding(self, s: Sample) -> str | None:

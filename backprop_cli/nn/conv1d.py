@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn.blas import one_blas_thread
 from backprop_cli.nn.initializers import initialize
 from backprop_cli.nn.weighted import WeightLayer
 from backprop_cli.nn.windows import offsets_1d, window_geometry_1d
@@ -66,6 +67,14 @@ class Conv1D(WeightLayer):
         return xp
 
     def forward(self, x, training):
+        with one_blas_thread(self.flops(x.shape[0])[0]):
+            return self._forward(x, training)
+
+    def backward(self, dy):
+        with one_blas_thread(self.flops(dy.shape[0])[0]):
+            return self._backward(dy)
+
+    def _forward(self, x, training):
         xp = self._padded(x)  # (C, Lp, N)
         self._x_shape = x.shape
         k, ol, n = self.kernel_size, self._out_len, x.shape[0]
@@ -79,7 +88,7 @@ class Conv1D(WeightLayer):
         z = z.transpose(2, 0, 1)  # (N, F, OL): a view, batch-last in memory
         return z if self.act is None else self.act.forward(z, training)
 
-    def backward(self, dy):
+    def _backward(self, dy):
         dz = dy if self.act is None else self.act.backward(dy)  # (N, F, OL)
         dz2 = dz.transpose(1, 2, 0).reshape(self.filters, -1)  # (F, OL·N)
         np.matmul(dz2, self._cols.T, out=self.grads["W"].reshape(self.filters, -1))  # (F, OL·N) @ (OL·N, C·k)

@@ -15,13 +15,12 @@ last to first; its outputs are put back in time order and concatenated after the
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 
 import numpy as np
 
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.blas import one_blas_thread
 from backprop_cli.nn.initializers import initialize
 from backprop_cli.nn.windows import sequence_shape
 
@@ -35,24 +34,6 @@ def sigmoid_(a: np.ndarray) -> np.ndarray:
     a += 1.0
     a *= 0.5
     return a
-
-
-@functools.cache
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
-
-
-def one_blas_thread():
-    """A recurrent layer runs on one BLAS thread: its per-step products (N, H) @ (H, G*H) are so small, and
-    even the products over all steps (x·W, dW, dU, dx) so modest, that handing work to a second thread
-    costs more than it saves (backward of a 32-unit LSTM, batch 64, 50 steps: 15 ms on one thread, 180 ms
-    on two on a busy 2-core machine). Needs threadpoolctl (the `fast` extra); without it nothing changes."""
-    controller = _blas_controller()
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 class Recurrent(Layer):

@@ -52,11 +52,13 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     return n_params
 
 
-def builtin_input_shape(name: str) -> tuple[int, ...]:
-    """A built-in dataset's per-example shape, known without loading it."""
+def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
+    """A built-in dataset's per-example shape, known without loading it (a sequence task's data.length too)."""
     from backprop_cli.data.builtin import lookup
 
-    return lookup(name).input_shape
+    shape = lookup(name).input_shape
+    length = getattr(data_cfg, "length", None)
+    return (*shape[:-1], length) if length and "length" in lookup(name).options else shape
 
 
 def check_output_layer(config: Config, model, loss, data) -> None:
@@ -82,7 +84,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     dtype = np.dtype(config.training.dtype)
     if data is None:
         if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
-            check_model_fits(config, builtin_input_shape(config.data.dataset))
+            check_model_fits(config, builtin_input_shape(config.data.dataset, config.data))
         data = load_data(
             config.data,
             config.seed,

@@ -1,10 +1,11 @@
 """Sequence workloads against PyTorch CPU: an LSTM, a GRU and a conv1d network, the same network on each side.
 
-    python -m bench.recurrent                 # 3 interleaved repeats of every workload (~10 minutes)
+    python -m bench.recurrent                 # 3 interleaved repeats of every workload, 2 threads each
+    python -m bench.recurrent --threads 1     # both sides on one thread (a busy host: see bench/README.md)
     python -m bench.recurrent --repeats 1 --epochs 2 --only lstm
 
-Like `python -m bench`: every measurement in a fresh process with 2 threads (the same environment for
-both), repeats interleaved, the median of epochs 2..E; backprop runs as a user runs it (`backprop
+Like `python -m bench`: every measurement in a fresh process with 2 threads (--threads; the same
+environment for both), repeats interleaved, the median of epochs 2..E; backprop runs as a user runs it (`backprop
 train`, monitor and per-epoch checkpoint included), PyTorch as a plain loop over tensors in memory.
 The table goes to stdout and to bench/results/<stamp>-recurrent.md, raw figures to the .json beside it.
 """
@@ -41,7 +42,7 @@ CONV_LAYERS = """\
     - {type: dense, units: 4}"""
 
 
-def config(key: str, epochs: int) -> str:
+def config(key: str, epochs: int, threads: int = THREADS) -> str:
     """The workload as a backprop config."""
     cell = WORKLOADS[key]["cell"]
     if cell:
@@ -63,12 +64,14 @@ model:
 loss: {loss}
 optimizer: {{type: adam, lr: 0.001}}
 schedule: {{type: constant}}
-training: {{epochs: {epochs}, batch_size: 64, threads: {THREADS}}}
+training: {{epochs: {epochs}, batch_size: 64, threads: {threads}}}
 """
 
 
-def ours(key: str, epochs: int, scratch: Path) -> dict:
-    result = measure(train_argv(scratch, "config.yaml", config(key, epochs)), scratch)
+def ours(key: str, epochs: int, scratch: Path, threads: int) -> dict:
+    argv = train_argv(scratch, "config.yaml", config(key, epochs, threads))
+    argv[argv.index("--threads") + 1] = str(threads)
+    result = measure(argv, scratch, threads=threads)
     summary = json.loads(result.pop("stdout"))
     lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
     result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
@@ -76,23 +79,23 @@ def ours(key: str, epochs: int, scratch: Path) -> dict:
     return result
 
 
-def peer(key: str, epochs: int, scratch: Path) -> dict:
+def peer(key: str, epochs: int, scratch: Path, threads: int) -> dict:
     out = scratch / "result.json"
     argv = [sys.executable, "-m", "bench.recurrent", "--worker", key, "--epochs", str(epochs), "--out", str(out)]
-    result = measure(argv, scratch)
+    result = measure([*argv, "--threads", str(threads)], scratch, threads=threads)
     result.pop("stdout")
     return {**result, **json.loads(out.read_text())}
 
 
-def torch_worker(key: str, epochs: int) -> dict:
-    """The same network in PyTorch, on data from the same generators, 2 threads."""
+def torch_worker(key: str, epochs: int, threads: int) -> dict:
+    """The same network in PyTorch, on data from the same generators, on `threads` threads."""
     import numpy as np
     import torch
     from torch import nn
 
     from backprop_cli.data.synthetic import adding, frequencies
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     cell = WORKLOADS[key]["cell"]
     rng = np.random.default_rng(0)
@@ -159,11 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: each workload's)")
     parser.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="workloads to run")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads of every process (default 2)")
     parser.add_argument("--worker", choices=list(WORKLOADS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        write_json(args.out, torch_worker(args.worker, args.epochs))
+        write_json(args.out, torch_worker(args.worker, args.epochs, args.threads))
         return
     keys = args.only or list(WORKLOADS)
     jobs = [(key, impl) for key in keys for impl in ("backprop", "torch")]
@@ -175,12 +179,17 @@ def main(argv: list[str] | None = None) -> None:
                 scratch = Path(tmp) / f"r{r}-{i}"
                 scratch.mkdir()
                 epochs = args.epochs or WORKLOADS[key]["epochs"]
-                result = (ours if impl == "backprop" else peer)(key, epochs, scratch)
+                result = (ours if impl == "backprop" else peer)(key, epochs, scratch, args.threads)
                 raw.append({"workload": key, "impl": impl, "repeat": r, **result})
                 print(f"[{r + 1}/{args.repeats}] {key:7} {impl:9} wall {result['wall_s']:6.1f}s", file=sys.stderr)
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_name(), "threads": THREADS, "repeats": args.repeats}
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu_name(),
+        "threads": args.threads,
+        "repeats": args.repeats,
+    }
     text = table(raw, meta)
-    stamp = time.strftime("%Y%m%d-%H%M%S") + "-recurrent"
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-recurrent-{args.threads}t"
     RESULTS.mkdir(exist_ok=True)
     write_json(RESULTS / f"{stamp}.json", {"meta": meta, "raw": raw})
     (RESULTS / f"{stamp}.md").write_text(text)

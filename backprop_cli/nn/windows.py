@@ -88,7 +88,7 @@ def sequence_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
         c, rest = shape[0], math.prod(shape[1:])
         fix = (
             f"images go to conv2d and the 2-D pooling layers; to read each of the {rest} pixels as a step "
-            f"of {c} channels add {{type: reshape, shape: [{c}, {rest}]}} first"
+            f"of {c} channel{'s' * (c != 1)} add {{type: reshape, shape: [{c}, {rest}]}} first"
         )
     raise ConfigError(f"a {kind} layer needs sequences of shape (C, L), but its input has shape {shape}", fix=fix)
 

@@ -13,6 +13,7 @@ from backprop_cli.data.rng import data_rng
 from backprop_cli.errors import DataError
 
 SYNTHETIC_OPTIONS = ("n_samples", "noise", "classes", "length")
+MAX_SEQUENCE_VALUES = 50_000_000  # per channel: 400 MB of float64 while generating
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,14 @@ def _sequences(name, generate, task, description, n, noise, length, classes=None
     """A synthetic sequence task: x (N, C, L) with L = data.length (default `length`)."""
 
     def load(cfg, seed: int) -> RawData:
-        steps = cfg.length or length
+        steps, size = cfg.length or length, cfg.n_samples or n
+        if size * steps > MAX_SEQUENCE_VALUES:  # generated in float64: refuse before allocating
+            raise DataError(
+                f"{size} sequences of {steps} steps are {size * steps:,} values per channel, more than "
+                f"{MAX_SEQUENCE_VALUES:,}",
+                where="data.n_samples",
+                fix="lower data.n_samples or data.length",
+            )
         inner = _synthetic(name, lambda size, nz, k, rng: generate(size, nz, k, rng, steps), task, n, noise, classes)
         raw = inner(cfg, seed)
         raw.feature_names = None  # (C, L) values, not named columns

@@ -71,3 +71,9 @@ def test_an_npz_of_n_c_l_keeps_its_shape_when_the_model_reads_sequences(tmp_path
 def test_a_model_reads_sequences_when_its_first_layer_does():
     assert reads_sequences([{"type": "lstm", "units": 2}, {"type": "dense", "units": 2}])
     assert not reads_sequences([{"type": "dense", "units": 2}, {"type": "lstm", "units": 2}])
+
+
+def test_an_absurd_number_of_steps_is_refused_before_anything_is_generated():
+    with pytest.raises(DataError) as info:
+        load_data(data_cfg(dataset="adding", length=100_000, n_samples=10_000_000), seed=0)
+    assert info.value.where == "data.n_samples" and "data.length" in info.value.fix

@@ -45,12 +45,14 @@ class GlobalAvgPool(GlobalPool):
     kind = "global_avgpool"
 
     def forward(self, x, training):
-        self._x_shape = x.shape
-        return x.reshape(x.shape[0], x.shape[1], -1).mean(axis=2)
+        self._x = x  # backward writes dx in x's memory layout
+        return x.mean(axis=tuple(range(2, x.ndim)))
 
     def backward(self, dy):
         share = dy * (1.0 / self._positions)  # (N, C)
-        return np.broadcast_to(share.reshape(*share.shape, *(1,) * (len(self._x_shape) - 2)), self._x_shape).copy()
+        dx = np.empty_like(self._x, dtype=dy.dtype)
+        dx[...] = share.reshape(*share.shape, *(1,) * (dx.ndim - 2))
+        return dx
 
     def explain(self) -> dict[str, list[str]]:
         return {

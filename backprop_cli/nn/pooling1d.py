@@ -42,9 +42,9 @@ class MaxPool1D(Pool1D):
     kind = "maxpool1d"
 
     def forward(self, x, training):
-        self._x_shape, self._dtype = x.shape, x.dtype
+        self._x = x  # backward allocates dx in x's memory layout (batch-last after conv1d)
         views = [x[..., steps] for _, steps in self._offsets]  # k of (N, C, OL)
-        y = views[0].copy()
+        y = views[0].copy(order="K")
         for v in views[1:]:
             np.maximum(y, v, out=y)
         if training:
@@ -52,7 +52,7 @@ class MaxPool1D(Pool1D):
         return y
 
     def backward(self, dy):
-        dx = np.zeros(self._x_shape, dtype=dy.dtype)
+        dx = np.zeros_like(self._x, dtype=dy.dtype)  # x's layout: conv1d's backward reads it without a copy
         for mask, (_, steps) in zip(self._masks, self._offsets, strict=True):
             dx[..., steps] += dy * mask  # dy goes to the step that was each window's max
         return dx
@@ -70,15 +70,15 @@ class AvgPool1D(Pool1D):
     kind = "avgpool1d"
 
     def forward(self, x, training):
-        self._x_shape = x.shape
-        y = x[..., self._offsets[0][1]].copy()
+        self._x = x
+        y = x[..., self._offsets[0][1]].copy(order="K")
         for _, steps in self._offsets[1:]:
             y += x[..., steps]
         y *= 1.0 / self.pool_size
         return y
 
     def backward(self, dy):
-        dx = np.zeros(self._x_shape, dtype=dy.dtype)
+        dx = np.zeros_like(self._x, dtype=dy.dtype)
         share = dy * (1.0 / self.pool_size)
         for _, steps in self._offsets:
             dx[..., steps] += share

@@ -109,3 +109,16 @@ def test_integer_token_ids_given_to_an_lstm_say_what_to_do(tmp_path, rng):
     text = err(result)
     assert result.returncode == 2 and "Traceback" not in text
     assert "its input has shape (12,)" in text and "`embedding`" in text and "[1, 12]" in text
+
+
+SEQUENCE_CONFIGS = ["adding-rnn", "adding-lstm", "adding-gru", "frequencies-conv1d", "frequencies-gru",
+                    "bumps-conv1d", "bumps-gru"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SEQUENCE_CONFIGS)
+def test_each_shipped_sequence_config_validates(name):
+    from tests.cli.conftest import CONFIGS
+
+    result = backprop("config", "validate", str(CONFIGS / f"{name}.yaml"))
+    assert result.returncode == 0, err(result)
+    assert "valid" in out(result)

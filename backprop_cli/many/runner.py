@@ -70,7 +70,7 @@ def run_jobs(
             if any(isinstance(f.exception(), cf.BrokenExecutor) for f in done):
                 again += pending.values()  # a broken pool loses every job it held
                 pending.clear()
-                executor.shutdown(wait=False, cancel_futures=True)
+                executor.shutdown(wait=False)
                 executor = backend.make_executor()
             for job in again:
                 job.resubmitted += 1
@@ -79,7 +79,7 @@ def run_jobs(
         request_stop(jobs)  # running trials checkpoint and stop before the executor is shut down
         raise
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=True)  # the interface every executor has (no cancel_futures)
     return stop.is_set()
 
 

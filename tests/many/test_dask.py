@@ -1,0 +1,71 @@
+"""The same sweeps on a real Dask cluster (scheduler + two worker processes) and on the local pool."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from reliability.helpers import assert_same_run, environment, n_metric_lines, start, wait_until
+
+from .conftest import by_trial, sweep, sweep_dir, trials_of
+
+
+def test_a_grid_on_a_dask_cluster_completes_ranks_and_reports_the_failed_trials(files, dask_cluster, tmp_path):
+    address = dask_cluster.scheduler_address
+    trials = trials_of(sweep(files / "grid.yaml", "--scheduler", address, "--runs-dir", tmp_path))
+    assert sorted(t["trial"] for t in trials) == list(range(6))
+    good = [t for t in trials if t["status"] == "completed"]
+    bad = [t for t in trials if t["status"] == "failed"]
+    assert [t["parameters"]["model.layers.1.units"] for t in good] == [3, 3, 3]
+    assert trials == good + bad  # failed trials last
+    for t in bad:  # found only once the data was loaded; the other trials ran on
+        assert t["parameters"]["model.layers.1.units"] == 4
+        assert "3 classes but the last layer has 4 units" in t["error"] and t["val_loss"] is None
+    for t in good:  # the metric is the run's own best val_loss, read back from its run directory
+        summary = json.loads((Path(t["run_dir"]) / "summary.json").read_text())
+        assert t["val_loss"] == summary["best"]["val_loss"]
+    assert [t["val_loss"] for t in good] == sorted(t["val_loss"] for t in good)  # mode auto: min for a loss
+    rows = (sweep_dir(tmp_path) / "results.jsonl").read_text().splitlines()
+    assert len(rows) == 6 and (sweep_dir(tmp_path) / "results.csv").read_text().count("\n") == 7
+
+
+def test_the_same_grid_on_the_local_pool_gives_the_same_bits_per_trial(files, dask_cluster, tmp_path):
+    on_dask = trials_of(
+        sweep(files / "grid.yaml", "--scheduler", dask_cluster.scheduler_address, "--runs-dir", tmp_path / "d")
+    )
+    local = trials_of(sweep(files / "grid.yaml", "--workers", "2", "--runs-dir", tmp_path / "l"))
+    assert [t["trial"] for t in on_dask] == [t["trial"] for t in local]
+    for a, b in zip(by_trial(on_dask).values(), by_trial(local).values()):
+        assert (a["status"], a["val_loss"]) == (b["status"], b["val_loss"])
+        if a["status"] == "completed":
+            assert_same_run(Path(b["run_dir"]), Path(a["run_dir"]))
+
+
+def test_a_worker_killed_mid_trial_costs_one_retry_and_no_result(files, dask_cluster, local_slow, tmp_path):
+    proc = start("sweep", files / "slow.yaml", "--scheduler", dask_cluster.scheduler_address,
+                 "--runs-dir", tmp_path, "--json", stdout=-1, env=environment())  # fmt: skip
+    plan = wait_until(lambda: _plan(tmp_path), what="the sweep's plan")
+    run = sweep_dir(tmp_path) / plan["trials"][0]["runs"][0]
+    wait_until(lambda: n_metric_lines(run) >= 2, timeout=60, what="two epochs of trial 0")
+    assert n_metric_lines(run) < 8, "the trial ended before the kill"
+    os.kill(json.loads((run / ".attempts.json").read_text())[-1]["pid"], signal.SIGKILL)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    trials = by_trial(json.loads(out)["trials"])
+    assert [t["status"] for t in trials.values()] == ["completed", "completed"]
+    assert trials[0]["attempts"] == 2 and trials[1]["attempts"] == 1
+    assert len((sweep_dir(tmp_path) / "results.jsonl").read_text().splitlines()) == 2  # no row for the lost attempt
+    attempts = json.loads((run / ".attempts.json").read_text())
+    assert "ended" not in attempts[0] and "ended" in attempts[1]
+    reference = {t["trial"]: t for t in map(json.loads, (local_slow / "results.jsonl").read_text().splitlines())}
+    assert trials[0]["val_accuracy"] == reference[0]["val_accuracy"]
+    assert_same_run(Path(reference[0]["run_dir"]), Path(trials[0]["run_dir"]))  # resumed from its checkpoint, bit for bit
+
+
+def _plan(runs_dir):
+    try:
+        return json.loads((sweep_dir(runs_dir) / "plan.json").read_text())
+    except (ValueError, OSError):
+        return None

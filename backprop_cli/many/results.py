@@ -100,6 +100,8 @@ class ResultsFiles:
         self.parameters = parameters
 
     def start(self) -> None:
+        """The header row; both files exist from the start (empty of trials)."""
+        self.jsonl.touch()
         if not self.csv.exists():
             append_line_durable(self.csv, _csv_line(self.columns))
 

@@ -61,7 +61,9 @@ def test_a_worker_killed_mid_trial_costs_one_retry_and_no_result(files, dask_clu
     assert "ended" not in attempts[0] and "ended" in attempts[1]
     reference = {t["trial"]: t for t in map(json.loads, (local_slow / "results.jsonl").read_text().splitlines())}
     assert trials[0]["val_accuracy"] == reference[0]["val_accuracy"]
-    assert_same_run(Path(reference[0]["run_dir"]), Path(trials[0]["run_dir"]))  # resumed from its checkpoint, bit for bit
+    assert_same_run(
+        Path(reference[0]["run_dir"]), Path(trials[0]["run_dir"])
+    )  # resumed from its checkpoint, bit for bit
 
 
 def _plan(runs_dir):

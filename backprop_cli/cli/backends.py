@@ -41,6 +41,18 @@ def backend(workers: int | None, scheduler: str | None, scheduler_file: Path | N
     through the environment, and spawn-started workers read it before their NumPy loads.
     """
     if scheduler or scheduler_file:
+        if workers is not None:
+            from backprop_cli.errors import UserError
+
+            raise UserError(
+                "--workers sets the local pool's size; a Dask cluster runs on its own workers",
+                where="--workers",
+                fix="drop --workers, or start more `dask worker` processes",
+            )
+        if scheduler and scheduler_file:
+            from backprop_cli.errors import UserError
+
+            raise UserError("give --scheduler or --scheduler-file, not both", where="--scheduler")
         with _dask_backend(scheduler, scheduler_file, threads or 1) as chosen:
             yield chosen
         return
@@ -65,6 +77,8 @@ def _local_backend(workers: int, threads: int):
 
 @contextmanager
 def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: int):
+    from concurrent.futures import CancelledError
+
     from backprop_cli.errors import UserError
 
     try:
@@ -94,7 +108,7 @@ def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: i
         yield Backend(
             lambda: client.get_executor(pure=False),
             threads,
-            lost_errors=(KilledWorker,),
+            lost_errors=(KilledWorker, CancelledError),
             description=f"Dask cluster at {where} ({n} worker(s), {threads} thread(s) per run)",
             probe=lambda writable, readable: _probe(client, writable, readable),
         )

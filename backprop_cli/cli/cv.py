@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,24 +12,34 @@ from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, Work
 
 
 def cv(
-    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML file.")] = None,
     folds: Annotated[int, typer.Option("--folds", "-k", min=2, max=100, help="K: the number of folds.")] = 5,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")] = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the cv directory goes.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Run the folds that did not finish.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print folds, mean and std as JSON.")] = False,
 ) -> None:
     """Train CONFIG K times, each fold of its training data held out once; per-fold metrics, mean and std."""
     from backprop_cli.cli.sweep import run_with_signals
-    from backprop_cli.config import load_config
+    from backprop_cli.errors import UserError
 
-    loaded = load_config(config, set_ or [])
-    with backend(workers, scheduler, scheduler_file) as chosen:
+    if (config is None) == (resume is None):
+        raise UserError("give a config file, or --resume CV_DIR (not both)", fix="backprop cv configs/iris.yaml")
+    if resume is not None:
+        from backprop_cli.many.study import read_plan
+
+        loaded, threads = None, read_plan(resume).threads
+    else:
+        from backprop_cli.config import load_config
+
+        loaded, threads = load_config(config, set_ or []), None
+    with backend(workers, scheduler, scheduler_file, threads) as chosen:
         from backprop_cli.many.plans import new_cv
 
-        directory = new_cv(loaded, folds, runs_dir, chosen.threads)
+        directory = resume if resume is not None else new_cv(loaded, folds, runs_dir, chosen.threads)
         rows, signum = run_with_signals(directory, chosen)
     _report(directory, rows, as_json, signum)
 
@@ -41,8 +52,10 @@ def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None
     from backprop_cli.train.signals import die_by
 
     if signum is not None or not rows:
+        print(f"continue with: backprop cv --resume {directory}", file=sys.stderr)
         print(directory, flush=True)
-        die_by(signum) if signum is not None else None
+        if signum is not None:
+            die_by(signum)
         return
     report = cv_report(rows[0])
     atomic_write_text(directory / "cv.json", dumps(report, indent=2) + "\n")

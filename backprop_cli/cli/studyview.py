@@ -57,6 +57,16 @@ class StudyView:
         if row.get("error"):
             print(f"  error: {row['error']}", file=sys.stderr, flush=True)
 
+    def run(self, trial: int, fold: int, outcome: dict[str, Any]) -> None:
+        """A fold's run ended (cross-validation): one plain line, off a terminal."""
+        from backprop_cli.many.results import metric_of
+
+        if self.live is None and outcome["status"] not in ("interrupted", "not_started"):
+            value = _num(metric_of(outcome, self.metric))
+            where = f"trial {trial} fold {fold}" if self.total > 1 else f"fold {fold}"
+            seconds = _duration(outcome.get("seconds"))
+            print(f"{where} {outcome['status']} {self.metric}={value} ({seconds})", file=sys.stderr, flush=True)
+
     def stopping(self) -> None:
         print("stopping: running trials save a checkpoint (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
 

@@ -69,7 +69,7 @@ def run_with_signals(directory: Path, chosen) -> tuple[list[dict], int | None]:
 
     try:
         with stop_on_signals(Stopper()) as received:
-            rows, _ = run_study(directory, chosen, stop, on_row=view.row)
+            rows, _ = run_study(directory, chosen, stop, on_row=view.row, on_run=view.run if plan.folds else None)
     finally:
         view.close()
     return rows, received[0] if received else None

@@ -26,7 +26,7 @@ class Backend:
 
     make_executor: Callable[[], cf.Executor]
     threads: int  # per run
-    lost_errors: tuple[type[BaseException], ...] = (cf.BrokenExecutor,)
+    lost_errors: tuple[type[BaseException], ...] = (cf.BrokenExecutor, cf.CancelledError)
     description: str = ""
     # (writable, readable) -> problems seen by any worker; None: the workers share this machine's files
     probe: Callable[[list[str], list[str]], list[str]] | None = None
@@ -67,7 +67,7 @@ def run_jobs(
                     again.append(job)
                 else:
                     on_outcome(job, outcome)
-            if any(isinstance(f.exception(), cf.BrokenExecutor) for f in done):
+            if any(isinstance(_error(f), cf.BrokenExecutor) for f in done):
                 again += pending.values()  # a broken pool loses every job it held
                 pending.clear()
                 executor.shutdown(wait=False)
@@ -85,7 +85,7 @@ def run_jobs(
 
 def _outcome(future: cf.Future, job: Job, backend: Backend, stop: threading.Event) -> dict[str, Any] | None:
     """The job's outcome; None when its worker was lost and the job should run again."""
-    error = future.exception()
+    error = _error(future)
     if error is None:
         return future.result()
     if isinstance(error, WorkerAccessError):
@@ -97,6 +97,11 @@ def _outcome(future: cf.Future, job: Job, backend: Backend, stop: threading.Even
         return None
     what = "its worker was lost" if lost else "it raised"
     return {"status": "failed", "error": f"{what}: {type(error).__name__}: {error}", "run_dir": job.task.run_dir}
+
+
+def _error(future: cf.Future) -> BaseException | None:
+    """What the job raised; a future the executor cancelled (Dask, on losing it) counts as lost."""
+    return cf.CancelledError("the executor cancelled it") if future.cancelled() else future.exception()
 
 
 def request_stop(jobs: list[Job]) -> None:

@@ -105,12 +105,16 @@ def _check_workers(backend: Backend, directory: Path, plan: Plan) -> None:
 
 
 def run_study(
-    directory: Path, backend: Backend, stop: threading.Event, on_row: Callable[[dict[str, Any]], None] | None = None
+    directory: Path,
+    backend: Backend,
+    stop: threading.Event,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Run every trial not yet in results.jsonl; (all rows, whether it was stopped before the end).
 
     A trial's row is appended when its last run ends; a trial whose run was interrupted gets no row,
-    so that `--resume` runs it (and only it) again.
+    so that `--resume` runs it (and only it) again. `on_run(trial, fold, outcome)` hears of every run.
     """
     plan = read_plan(directory)
     results = ResultsFiles(directory, plan.parameter_keys, plan.metric, plan.folds is not None)
@@ -130,6 +134,8 @@ def run_study(
     def collect(job: Job, outcome: dict[str, Any]) -> None:
         trial, fold = job.key
         outcomes.setdefault(trial, {})[fold] = outcome
+        if on_run is not None:
+            on_run(trial, fold, outcome)
         entry = plan.trials[trial]
         if len(outcomes[trial]) < len(entry["runs"]):
             return

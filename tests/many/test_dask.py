@@ -44,10 +44,23 @@ def test_the_same_grid_on_the_local_pool_gives_the_same_bits_per_trial(files, da
 
 
 def test_a_worker_killed_mid_trial_costs_one_retry_and_no_result(files, dask_cluster, local_slow, tmp_path):
-    proc = start("sweep", files / "slow.yaml", "--scheduler", dask_cluster.scheduler_address,
-                 "--runs-dir", tmp_path, "--json", stdout=-1, env=environment())  # fmt: skip
-    plan = wait_until(lambda: _plan(tmp_path), what="the sweep's plan")
-    run = sweep_dir(tmp_path) / plan["trials"][0]["runs"][0]
+    trials, attempts = kill_a_worker_mid_trial(files, tmp_path, "--scheduler", dask_cluster.scheduler_address)
+    assert trials[0]["attempts"] == 2 and trials[1]["attempts"] == 1
+    assert "ended" not in attempts[0] and "ended" in attempts[1]
+    assert_same_as_reference(trials, local_slow)
+
+
+def test_a_local_worker_killed_mid_trial_breaks_the_pool_and_every_running_trial_continues(files, local_slow, tmp_path):
+    trials, attempts = kill_a_worker_mid_trial(files, tmp_path, "--workers", "2")
+    assert trials[0]["attempts"] == 2 and "ended" not in attempts[0]
+    assert_same_as_reference(trials, local_slow)  # the other trial, stopped with the pool, resumed too
+
+
+def kill_a_worker_mid_trial(files, runs_dir, *where):
+    """Run the slow sweep, SIGKILL the worker process of trial 0 after its second epoch; (trials, its attempts)."""
+    proc = start("sweep", files / "slow.yaml", *where, "--runs-dir", runs_dir, "--json", stdout=-1, env=environment())
+    plan = wait_until(lambda: _plan(runs_dir), what="the sweep's plan")
+    run = sweep_dir(runs_dir) / plan["trials"][0]["runs"][0]
     wait_until(lambda: n_metric_lines(run) >= 2, timeout=60, what="two epochs of trial 0")
     assert n_metric_lines(run) < 8, "the trial ended before the kill"
     os.kill(json.loads((run / ".attempts.json").read_text())[-1]["pid"], signal.SIGKILL)
@@ -55,15 +68,16 @@ def test_a_worker_killed_mid_trial_costs_one_retry_and_no_result(files, dask_clu
     assert proc.returncode == 0, err
     trials = by_trial(json.loads(out)["trials"])
     assert [t["status"] for t in trials.values()] == ["completed", "completed"]
-    assert trials[0]["attempts"] == 2 and trials[1]["attempts"] == 1
-    assert len((sweep_dir(tmp_path) / "results.jsonl").read_text().splitlines()) == 2  # no row for the lost attempt
-    attempts = json.loads((run / ".attempts.json").read_text())
-    assert "ended" not in attempts[0] and "ended" in attempts[1]
-    reference = {t["trial"]: t for t in map(json.loads, (local_slow / "results.jsonl").read_text().splitlines())}
-    assert trials[0]["val_accuracy"] == reference[0]["val_accuracy"]
-    assert_same_run(
-        Path(reference[0]["run_dir"]), Path(trials[0]["run_dir"])
-    )  # resumed from its checkpoint, bit for bit
+    assert len((sweep_dir(runs_dir) / "results.jsonl").read_text().splitlines()) == 2  # none for the lost attempt
+    return trials, json.loads((run / ".attempts.json").read_text())
+
+
+def assert_same_as_reference(trials: dict[int, dict], reference_dir: Path) -> None:
+    """Resumed from their last checkpoints: bit for bit the trials of a sweep never interrupted."""
+    reference = {t["trial"]: t for t in map(json.loads, (reference_dir / "results.jsonl").read_text().splitlines())}
+    for trial, t in trials.items():
+        assert t["val_accuracy"] == reference[trial]["val_accuracy"]
+        assert_same_run(Path(reference[trial]["run_dir"]), Path(t["run_dir"]))
 
 
 def _plan(runs_dir):

@@ -1,0 +1,82 @@
+"""`python -m bench.sweep [--repeats N] [--epochs E]`: a 12-trial sweep of the MNIST MLP on 2 local workers
+(1 BLAS thread each) against the same trials run one after another (1 worker, 2 BLAS threads): the
+same 2 cores either way. Reports each wall time and their ratio (the issue's aim: <= 0.6); the two
+modes alternate within a repeat, so that a noisy host hits both alike. Writes bench/results/<stamp>-sweep.*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, cpu_name, write_json
+from bench.run import RESULTS, backprop_argv, measure
+
+SWEEP = """\
+base: {base}
+method: grid
+parameters:
+  optimizer.lr: [0.0005, 0.001, 0.002]
+  model.layers.1.units: [256, 512]
+  training.batch_size: [128, 256]
+  training.epochs: [{epochs}]
+metric: val_accuracy
+"""
+MODES = {"2 workers x 1 thread": "2", "1 worker x 2 threads (one after another)": "1"}
+
+
+def run_once(scratch: Path, sweep_file: Path, workers: str) -> dict:
+    argv = [*backprop_argv(), "sweep", str(sweep_file), "--workers", workers, "--runs-dir", str(scratch), "--json"]
+    result = measure(argv, scratch)
+    trials = json.loads(result["stdout"])["trials"]
+    assert len(trials) == 12 and all(t["status"] == "completed" for t in trials), trials
+    return {"wall_s": result["wall_s"], "best_val_accuracy": trials[0]["val_accuracy"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per trial")
+    args = parser.parse_args(argv)
+    walls: dict[str, list[float]] = {mode: [] for mode in MODES}
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        scratch = Path(tmp)
+        sweep_file = scratch / "mnist-sweep.yaml"
+        sweep_file.write_text(SWEEP.format(base=ROOT / "configs" / "mnist-mlp.yaml", epochs=args.epochs))
+        for repeat in range(args.repeats):
+            order = list(MODES) if repeat % 2 == 0 else list(reversed(MODES))
+            for mode in order:
+                (scratch / mode[0]).mkdir(exist_ok=True)
+                result = run_once(scratch / mode[0], sweep_file, MODES[mode])
+                walls[mode].append(result["wall_s"])
+                print(f"{mode}: {result['wall_s']:.1f} s", flush=True)
+    report(walls, args)
+
+
+def report(walls: dict[str, list[float]], args) -> None:
+    parallel, sequential = (statistics.median(walls[m]) for m in MODES)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    lines = [
+        f"# 12-trial MNIST MLP sweep, {args.epochs} epoch(s) per trial, {stamp}",
+        "",
+        f"CPU: {cpu_name()}; median of {args.repeats} repeat(s), modes alternating.",
+        "",
+        "| mode | wall s (each) |",
+        "|---|---|",
+        *(f"| {m} | {statistics.median(w):.1f} ({', '.join(f'{x:.1f}' for x in w)}) |" for m, w in walls.items()),
+        "",
+        f"ratio (2 workers / one after another): {parallel / sequential:.2f}",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stamp}-sweep.md").write_text(text)
+    write_json(RESULTS / f"{stamp}-sweep.json", {"walls": walls, "ratio": parallel / sequential, "epochs": args.epochs})
+
+
+if __name__ == "__main__":
+    main()

@@ -66,13 +66,14 @@ def _local_backend(workers: int, threads: int):
     from concurrent.futures import ProcessPoolExecutor
 
     from backprop_cli.many.runner import Backend
-    from backprop_cli.many.task import ignore_interrupts
+    from backprop_cli.many.task import access_problems, ignore_interrupts
 
     def make():
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads or BLAS state
         return ProcessPoolExecutor(workers, mp_context=context, initializer=ignore_interrupts)
 
-    return Backend(make, threads, description=f"{workers} local worker(s), {threads} thread(s) per run")
+    description = f"{workers} local worker(s), {threads} thread(s) per run"
+    return Backend(make, threads, description=description, probe=access_problems)
 
 
 @contextmanager

@@ -7,14 +7,23 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from reliability.helpers import assert_same_run, environment, n_metric_lines, start, wait_until
 
 from .conftest import by_trial, sweep, sweep_dir, trials_of
 
 
-def test_a_grid_on_a_dask_cluster_completes_ranks_and_reports_the_failed_trials(files, dask_cluster, tmp_path):
-    address = dask_cluster.scheduler_address
-    trials = trials_of(sweep(files / "grid.yaml", "--scheduler", address, "--runs-dir", tmp_path))
+@pytest.fixture(scope="module")
+def dask_grid(files, dask_cluster, tmp_path_factory) -> tuple[list[dict], Path]:
+    """The 6-trial grid on the Dask cluster: (its ranked trials, its runs directory)."""
+    runs = tmp_path_factory.mktemp("dask-grid")
+    return trials_of(
+        sweep(files / "grid.yaml", "--scheduler", dask_cluster.scheduler_address, "--runs-dir", runs)
+    ), runs
+
+
+def test_a_grid_on_a_dask_cluster_completes_ranks_and_reports_the_failed_trials(dask_grid):
+    trials, runs = dask_grid
     assert sorted(t["trial"] for t in trials) == list(range(6))
     good = [t for t in trials if t["status"] == "completed"]
     bad = [t for t in trials if t["status"] == "failed"]
@@ -27,14 +36,12 @@ def test_a_grid_on_a_dask_cluster_completes_ranks_and_reports_the_failed_trials(
         summary = json.loads((Path(t["run_dir"]) / "summary.json").read_text())
         assert t["val_loss"] == summary["best"]["val_loss"]
     assert [t["val_loss"] for t in good] == sorted(t["val_loss"] for t in good)  # mode auto: min for a loss
-    rows = (sweep_dir(tmp_path) / "results.jsonl").read_text().splitlines()
-    assert len(rows) == 6 and (sweep_dir(tmp_path) / "results.csv").read_text().count("\n") == 7
+    rows = (sweep_dir(runs) / "results.jsonl").read_text().splitlines()
+    assert len(rows) == 6 and (sweep_dir(runs) / "results.csv").read_text().count("\n") == 7
 
 
-def test_the_same_grid_on_the_local_pool_gives_the_same_bits_per_trial(files, dask_cluster, tmp_path):
-    on_dask = trials_of(
-        sweep(files / "grid.yaml", "--scheduler", dask_cluster.scheduler_address, "--runs-dir", tmp_path / "d")
-    )
+def test_the_same_grid_on_the_local_pool_gives_the_same_bits_per_trial(files, dask_grid, tmp_path):
+    on_dask, _ = dask_grid
     local = trials_of(sweep(files / "grid.yaml", "--workers", "2", "--runs-dir", tmp_path / "l"))
     assert [t["trial"] for t in on_dask] == [t["trial"] for t in local]
     for a, b in zip(by_trial(on_dask).values(), by_trial(local).values()):
@@ -85,3 +92,16 @@ def _plan(runs_dir):
         return json.loads((sweep_dir(runs_dir) / "plan.json").read_text())
     except (ValueError, OSError):
         return None
+
+
+def test_a_worker_that_cannot_read_the_data_stops_the_sweep_before_any_trial(files, dask_cluster, tmp_path):
+    config = tmp_path / "csv.yaml"
+    config.write_text(
+        files.joinpath("iris.yaml").read_text().replace("{dataset: iris,", "{path: gone.csv, target: species,")
+    )
+    (tmp_path / "s.yaml").write_text("base: csv.yaml\nparameters: {optimizer.lr: [0.1, 0.2]}\n")
+    for where in (("--scheduler", dask_cluster.scheduler_address), ("--workers", "2")):
+        result = sweep(tmp_path / "s.yaml", *where, "--runs-dir", tmp_path / "runs")
+        assert result.returncode == 2, result.stderr
+        assert f"cannot read {tmp_path / 'gone.csv'}" in result.stderr and "shared filesystem" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -93,6 +93,12 @@ def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: i
     from backprop_cli.many.runner import Backend
 
     where = scheduler or str(scheduler_file)
+    if scheduler_file is not None and not scheduler_file.is_file():  # Client would wait for it to appear
+        raise UserError(
+            "no such scheduler file",
+            where=str(scheduler_file),
+            fix="start the scheduler with `dask scheduler --scheduler-file PATH` and pass that path",
+        )
     try:
         if scheduler_file is not None:
             client = Client(scheduler_file=str(scheduler_file), timeout=CONNECT_TIMEOUT_S)

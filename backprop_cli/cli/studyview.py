@@ -32,9 +32,10 @@ def _value(row: dict[str, Any], metric: str) -> str:
 class StudyView:
     """Progress of a sweep's trials: counts, the best so far, and each trial as it ends."""
 
-    def __init__(self, total: int, metric: str, mode: str, rows: list[dict[str, Any]] | None = None):
+    def __init__(self, total: int, metric: str, mode: str, quiet_rows: bool = False):
         self.total, self.metric, self.mode = total, metric, mode
-        self.rows = list(rows or [])
+        self.quiet_rows = quiet_rows  # a cross-validation's one trial: its folds' lines say it all
+        self.rows: list[dict[str, Any]] = []
         self.live = None
 
     def start(self, what: str) -> None:
@@ -49,6 +50,8 @@ class StudyView:
         self.rows.append(row)
         if self.live is not None:
             self.live.update(self._table())
+            return
+        if self.quiet_rows:
             return
         failed = sum(r["status"] not in ("completed", "early_stopped") for r in self.rows)
         line = f"trial {row['trial']} {row['status']} {self.metric}={_value(row, self.metric)}"

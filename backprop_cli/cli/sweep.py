@@ -59,8 +59,9 @@ def run_with_signals(directory: Path, chosen) -> tuple[list[dict], int | None]:
 
     plan = read_plan(directory)
     stop = threading.Event()
-    view = StudyView(len(plan.trials), plan.metric, plan.mode)
-    view.start(f"{plan.kind} {directory}: {len(plan.trials)} trial(s) on {chosen.description}")
+    view = StudyView(len(plan.trials), plan.metric, plan.mode, quiet_rows=plan.kind == "cv")
+    what = f"{plan.folds} folds" if plan.kind == "cv" else f"{len(plan.trials)} trial(s)"
+    view.start(f"{plan.kind} {directory}: {what} on {chosen.description}")
 
     class Stopper:  # what stop_on_signals asks of a trainer
         def request_stop(self, reason: str, status: str) -> None:

@@ -56,7 +56,8 @@ class Plan:
 def create_study(runs_dir: str | Path, name: str, plan: Plan, configs: list[Config], files: dict[str, str]) -> Path:
     """The study's directory with `files` (name -> text), every run directory and plan.json."""
     plan.data_files = sorted({p for c in configs for p in (c.data.path, c.data.test_path) if p})
-    directory = _study_dir(runs_dir, f"{name}-{plan.kind}")
+    suffix = "" if name.endswith(plan.kind) else f"-{plan.kind}"  # iris-sweep.yaml -> iris-sweep-<stamp>-<hex>
+    directory = _study_dir(runs_dir, f"{name}{suffix}")
     for filename, text in files.items():
         atomic_write_text(directory / filename, text)
     for trial, config in zip(plan.trials, configs):
@@ -116,6 +117,7 @@ def run_study(
     A trial's row is appended when its last run ends; a trial whose run was interrupted gets no row,
     so that `--resume` runs it (and only it) again. `on_run(trial, fold, outcome)` hears of every run.
     """
+    directory = Path(directory).resolve()  # the workers' working directory is not ours
     plan = read_plan(directory)
     results = ResultsFiles(directory, plan.parameter_keys, plan.metric, plan.folds is not None)
     rows = results.read()

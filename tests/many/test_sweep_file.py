@@ -97,3 +97,12 @@ def test_random_search_draws_from_each_distribution_the_same_trials_every_time(f
 def test_resume_of_a_directory_that_is_not_a_sweep_is_a_user_error(tmp_path):
     result = in_process("sweep", "--resume", tmp_path)
     assert result.returncode == 2 and "is not a sweep or cv directory" in result.stderr
+
+
+def test_cluster_options_that_cannot_work_are_refused_before_anything_runs(files, tmp_path):
+    (files / "ok.yaml").write_text("base: iris.yaml\nparameters: {optimizer.lr: [0.1]}\n")
+    missing = in_process("sweep", files / "ok.yaml", "--scheduler-file", tmp_path / "none.json")
+    both = in_process("sweep", files / "ok.yaml", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2")
+    assert missing.returncode == 2 and "none.json: no such scheduler file" in missing.stderr
+    assert both.returncode == 2 and "--workers: --workers sets the local pool's size" in both.stderr
+    assert not (tmp_path / "runs").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per trial")
     args = parser.parse_args(argv)
     walls: dict[str, list[float]] = {mode: [] for mode in MODES}
+    loads: list[float] = []  # the host's 1-minute load average after each measurement: other work skews both
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         scratch = Path(tmp)
         sweep_file = scratch / "mnist-sweep.yaml"
@@ -53,17 +55,19 @@ def main(argv: list[str] | None = None) -> None:
                 (scratch / mode[0]).mkdir(exist_ok=True)
                 result = run_once(scratch / mode[0], sweep_file, MODES[mode])
                 walls[mode].append(result["wall_s"])
-                print(f"{mode}: {result['wall_s']:.1f} s", flush=True)
-    report(walls, args)
+                loads.append(os.getloadavg()[0])
+                print(f"{mode}: {result['wall_s']:.1f} s (load average {loads[-1]:.1f})", flush=True)
+    report(walls, loads, args)
 
 
-def report(walls: dict[str, list[float]], args) -> None:
+def report(walls: dict[str, list[float]], loads: list[float], args) -> None:
     parallel, sequential = (statistics.median(walls[m]) for m in MODES)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     lines = [
         f"# 12-trial MNIST MLP sweep, {args.epochs} epoch(s) per trial, {stamp}",
         "",
-        f"CPU: {cpu_name()}; median of {args.repeats} repeat(s), modes alternating.",
+        f"CPU: {cpu_name()}, {os.cpu_count()} logical; median of {args.repeats} repeat(s), modes alternating;",
+        f"load average after each measurement: {', '.join(f'{x:.1f}' for x in loads)}.",
         "",
         "| mode | wall s (each) |",
         "|---|---|",
@@ -75,7 +79,8 @@ def report(walls: dict[str, list[float]], args) -> None:
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stamp}-sweep.md").write_text(text)
-    write_json(RESULTS / f"{stamp}-sweep.json", {"walls": walls, "ratio": parallel / sequential, "epochs": args.epochs})
+    data = {"walls": walls, "ratio": parallel / sequential, "epochs": args.epochs, "load_average": loads}
+    write_json(RESULTS / f"{stamp}-sweep.json", data)
 
 
 if __name__ == "__main__":

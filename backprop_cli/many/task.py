@@ -33,6 +33,13 @@ STOP_POLL_S = 0.2
 class WorkerAccessError(UserError):
     """A worker cannot read or write the sweep's directory: the workers need a shared filesystem."""
 
+    def __reduce__(self):  # raised on a worker, pickled back to the client: keep where and fix
+        return _rebuild_access_error, (self.what, self.where, self.fix)
+
+
+def _rebuild_access_error(what: str, where: str | None, fix: str | None) -> WorkerAccessError:
+    return WorkerAccessError(what, where=where, fix=fix)
+
 
 @dataclass(frozen=True)
 class Task:

@@ -5,6 +5,13 @@ or continues that directory through the resume machinery (FAULTS.md 7: a run wit
 starts from scratch, identical to a fresh run). So a retry after a lost worker, and `sweep --resume`
 after Ctrl-C, continue from the last checkpoint bit-identically, and a finished run is not run again.
 
+Why a library call and not a `backprop train` subprocess per trial: the same `run_training` gives the
+same run directory, resume and bits, without paying an interpreter and NumPy start-up per trial,
+and it returns the summary to the client as data. Signals are the one thing a subprocess gives for
+free, and a stop file gives the same to both executors: on a local pool the run's own SIGINT
+handler (installed in the worker's main thread) and the file both ask it to checkpoint and stop; on
+a Dask worker, where a run is a thread and cannot install handlers, the file does.
+
 `run_task` never raises for the run's own failures (a bad combination found late, divergence): they
 come back as an outcome with the error, so that one failed trial does not stop the others. It raises
 `WorkerAccessError` when the worker cannot see the run directory: the cluster is set up wrong.

@@ -27,12 +27,13 @@ parameters:
   training.epochs: [{epochs}]
 metric: val_accuracy
 """
-MODES = {"2 workers x 1 thread": "2", "1 worker x 2 threads (one after another)": "1"}
+MODES = {"2 workers x 1 thread": ("2", "1"), "1 worker x 2 threads (one after another)": ("1", "2")}
+SINGLE = {"1 worker x 1 thread (one after another)": ("1", "1")}  # --single: the speed-up of processes alone
 
 
-def run_once(scratch: Path, sweep_file: Path, workers: str) -> dict:
-    argv = [*backprop_argv(), "sweep", str(sweep_file), "--workers", workers, "--runs-dir", str(scratch), "--json"]
-    result = measure(argv, scratch)
+def run_once(scratch: Path, sweep_file: Path, workers: str, threads: str) -> dict:
+    argv = [*backprop_argv(), "sweep", str(sweep_file), "--workers", workers, "--threads", threads]
+    result = measure([*argv, "--runs-dir", str(scratch), "--json"], scratch)
     trials = json.loads(result["stdout"])["trials"]
     assert len(trials) == 12 and all(t["status"] == "completed" for t in trials), trials
     return {"wall_s": result["wall_s"], "best_val_accuracy": trials[0]["val_accuracy"]}
@@ -42,18 +43,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=1, help="epochs per trial")
+    parser.add_argument("--single", action="store_true", help="also one after another with 1 thread")
     args = parser.parse_args(argv)
-    walls: dict[str, list[float]] = {mode: [] for mode in MODES}
+    modes = {**MODES, **(SINGLE if args.single else {})}
+    walls: dict[str, list[float]] = {mode: [] for mode in modes}
     loads: list[float] = []  # the host's 1-minute load average after each measurement: other work skews both
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         scratch = Path(tmp)
         sweep_file = scratch / "mnist-sweep.yaml"
         sweep_file.write_text(SWEEP.format(base=ROOT / "configs" / "mnist-mlp.yaml", epochs=args.epochs))
         for repeat in range(args.repeats):
-            order = list(MODES) if repeat % 2 == 0 else list(reversed(MODES))
-            for mode in order:
-                (scratch / mode[0]).mkdir(exist_ok=True)
-                result = run_once(scratch / mode[0], sweep_file, MODES[mode])
+            order = list(modes) if repeat % 2 == 0 else list(reversed(modes))
+            for i, mode in enumerate(order):
+                (scratch / str(i)).mkdir(exist_ok=True)
+                result = run_once(scratch / str(i), sweep_file, *modes[mode])
                 walls[mode].append(result["wall_s"])
                 loads.append(os.getloadavg()[0])
                 print(f"{mode}: {result['wall_s']:.1f} s (load average {loads[-1]:.1f})", flush=True)
@@ -73,7 +76,7 @@ def report(walls: dict[str, list[float]], loads: list[float], args) -> None:
         "|---|---|",
         *(f"| {m} | {statistics.median(w):.1f} ({', '.join(f'{x:.1f}' for x in w)}) |" for m, w in walls.items()),
         "",
-        f"ratio (2 workers / one after another): {parallel / sequential:.2f}",
+        f"ratio (2 workers / one after another with 2 threads): {parallel / sequential:.2f}",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -20,6 +20,9 @@ WorkersOption = Annotated[
 SchedulerOption = Annotated[
     Optional[str], typer.Option("--scheduler", help="A Dask scheduler's address, tcp://HOST:PORT.")
 ]
+ThreadsOption = Annotated[
+    Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads per run (default: cores / workers).")
+]
 SchedulerFileOption = Annotated[
     Optional[Path], typer.Option("--scheduler-file", help="A Dask scheduler file (`dask scheduler --scheduler-file`).")
 ]
@@ -35,7 +38,7 @@ def local_threads(workers: int | None) -> tuple[int, int]:
 
 @contextmanager
 def backend(workers: int | None, scheduler: str | None, scheduler_file: Path | None, threads: int | None = None):
-    """The Backend the verb runs on; `threads` (a resumed study's) wins over the computed count.
+    """The Backend the verb runs on; `threads` (--threads, or a resumed study's) wins over cores / workers.
 
     Call before NumPy is imported in this process: the local pool's workers inherit the thread cap
     through the environment, and spawn-started workers read it before their NumPy loads.

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, WorkersOption, backend
+from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
 
 
 def cv(
@@ -16,6 +16,7 @@ def cv(
     folds: Annotated[int, typer.Option("--folds", "-k", min=2, max=100, help="K: the number of folds.")] = 5,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")] = None,
     workers: WorkersOption = None,
+    threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the cv directory goes.")] = None,
@@ -31,11 +32,11 @@ def cv(
     if resume is not None:
         from backprop_cli.many.study import read_plan
 
-        loaded, threads = None, read_plan(resume).threads
+        loaded, threads = None, read_plan(resume).threads  # the bits depend on it
     else:
         from backprop_cli.config import load_config
 
-        loaded, threads = load_config(config, set_ or []), None
+        loaded = load_config(config, set_ or [])
     with backend(workers, scheduler, scheduler_file, threads) as chosen:
         from backprop_cli.many.plans import new_cv
 

@@ -9,12 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, WorkersOption, backend
+from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
 
 
 def sweep(
     sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML file.")] = None,
     workers: WorkersOption = None,
+    threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the sweep directory goes.")] = None,
@@ -29,7 +30,13 @@ def sweep(
     if (sweep_file is None) == (resume is None):
         raise UserError("give a sweep file, or --resume SWEEP_DIR (not both)", fix="backprop sweep sweep.yaml")
     loaded, plan = _load(sweep_file, resume)
-    with backend(workers, scheduler, scheduler_file, plan.threads if plan else None) as chosen:
+    if plan and threads and threads != plan.threads:
+        raise UserError(
+            f"this sweep ran with {plan.threads} thread(s) per run; the thread count changes results",
+            where="--threads",
+            fix="resume without --threads",
+        )
+    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
         if resume is None:
             from backprop_cli.many.plans import new_sweep
 

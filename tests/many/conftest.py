@@ -42,7 +42,7 @@ model:
     - {type: dense, units: 10}
 optimizer: {type: adam, lr: 0.003}
 schedule: {type: cosine}
-training: {epochs: 8, batch_size: 2}
+training: {epochs: 6, batch_size: 2}
 """
 SLOW = """\
 base: digits.yaml

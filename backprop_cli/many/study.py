@@ -123,14 +123,16 @@ def run_study(
     rows = results.read()
     done = {row["trial"] for row in rows}
     stop_file = directory / STOP_FILE
-    stop_file.unlink(missing_ok=True)  # a resumed study runs again
-    _check_workers(backend, directory, plan)
     jobs = [
         Job((t["trial"], j), Task(str(directory / run), backend.threads, str(stop_file)))
         for t in plan.trials
         if t["trial"] not in done
         for j, run in enumerate(t["runs"])
     ]
+    if not jobs:  # a finished study: nothing to run, nothing to change
+        return rows, False
+    stop_file.unlink(missing_ok=True)  # a resumed study runs again
+    _check_workers(backend, directory, plan)
     outcomes: dict[int, dict[int, dict[str, Any]]] = {}
 
     def collect(job: Job, outcome: dict[str, Any]) -> None:
@@ -150,5 +152,4 @@ def run_study(
         if on_row is not None:
             on_row(row)
 
-    stopped = run_jobs(backend, jobs, collect, stop) if jobs else False
-    return rows, stopped
+    return rows, run_jobs(backend, jobs, collect, stop)

@@ -14,8 +14,6 @@ from backprop_cli.many.results import mean_std
 from backprop_cli.many.spec import LoadedSweep
 from backprop_cli.many.study import Plan, create_study
 
-CV_METRIC = "test_accuracy"  # what `backprop cv` ranks folds by is moot; every metric gets a mean and std
-
 
 def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int) -> Path:
     """Expand the trials, validate every trial's config, then create the sweep directory and its runs."""
@@ -40,7 +38,9 @@ def new_cv(loaded: LoadedConfig, folds: int, runs_dir: str | Path | None, thread
     """A cross-validation of one config: K runs, fold j held out as run j's test split."""
     check_runnable(loaded)
     config = loaded.config
-    plan = Plan(kind="cv", metric=CV_METRIC, mode="max", folds=folds, threads=threads, trials=[])
+    # the figure on the progress lines (the report gives every metric's mean and std)
+    metric, mode = ("test_loss", "min") if _task(config) == "regression" else ("test_accuracy", "max")
+    plan = Plan(kind="cv", metric=metric, mode=mode, folds=folds, threads=threads, trials=[])
     plan.trials = [{"trial": 0, "parameters": {}}]
     return create_study(runs_dir or config.output.runs_dir, config.name, plan, [config], {})
 
@@ -50,3 +50,11 @@ def cv_report(row: dict[str, Any]) -> dict[str, Any]:
     folds = [{"fold": j, **fold} for j, fold in enumerate(row.get("folds") or [])]
     mean, std = mean_std(row.get("folds") or [])
     return {"status": row["status"], "folds": folds, "mean": mean, "std": std}
+
+
+def _task(config) -> str:
+    if config.data.task != "auto" or config.data.dataset is None:
+        return config.data.task
+    from backprop_cli.data.builtin import lookup
+
+    return lookup(config.data.dataset).task

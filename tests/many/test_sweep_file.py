@@ -3,6 +3,8 @@ before the first trial starts: a bad combination fails the sweep at once and lea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from reliability.helpers import in_process
 
@@ -106,3 +108,13 @@ def test_cluster_options_that_cannot_work_are_refused_before_anything_runs(files
     assert missing.returncode == 2 and "none.json: no such scheduler file" in missing.stderr
     assert both.returncode == 2 and "--workers: --workers sets the local pool's size" in both.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_every_example_sweep_file_is_valid_with_every_trial_config():
+    from backprop_cli.many.configs import trial_configs
+
+    sweeps = sorted((Path(__file__).resolve().parents[2] / "configs" / "sweeps").glob("*.yaml"))
+    assert sweeps
+    for path in sweeps:
+        loaded = load_sweep(path)
+        assert trial_configs(loaded, expand(loaded.spec))  # raises ConfigError naming the file and line

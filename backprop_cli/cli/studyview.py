@@ -62,9 +62,9 @@ class StudyView:
 
     def run(self, trial: int, fold: int, outcome: dict[str, Any]) -> None:
         """A fold's run ended (cross-validation): one plain line, off a terminal."""
-        from backprop_cli.many.results import metric_of
+        from backprop_cli.many.results import UNFINISHED, metric_of
 
-        if self.live is None and outcome["status"] not in ("interrupted", "not_started"):
+        if self.live is None and outcome["status"] not in UNFINISHED:
             value = _num(metric_of(outcome, self.metric))
             where = f"trial {trial} fold {fold}" if self.total > 1 else f"fold {fold}"
             seconds = _duration(outcome.get("seconds"))

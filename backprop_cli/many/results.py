@@ -20,6 +20,8 @@ from backprop_cli.runs.jsonio import dumps
 
 FINISHED = ("completed", "early_stopped", "failed", "diverged")  # a trial with these is not run again
 GOOD = ("completed", "early_stopped")
+# a run that did not end: stopped, never started, or still held by another process (a lost client's worker)
+UNFINISHED = ("interrupted", "not_started", "busy")
 
 
 def metric_of(outcome: dict[str, Any], name: str) -> float | None:

@@ -26,7 +26,7 @@ from backprop_cli.config import config_to_yaml
 from backprop_cli.config_schema import Config
 from backprop_cli.errors import RunDirError
 from backprop_cli.many.configs import fold_config
-from backprop_cli.many.results import ResultsFiles, trial_row
+from backprop_cli.many.results import UNFINISHED, ResultsFiles, trial_row
 from backprop_cli.many.runner import Backend, Job, run_jobs
 from backprop_cli.many.task import SHARED_FS_FIX, Task, WorkerAccessError
 from backprop_cli.runs.atomic import atomic_write_text
@@ -144,7 +144,7 @@ def run_study(
         if len(outcomes[trial]) < len(entry["runs"]):
             return
         finished = [outcomes[trial][j] for j in range(len(entry["runs"]))]
-        if any(o["status"] in ("interrupted", "not_started") for o in finished):
+        if any(o["status"] in UNFINISHED for o in finished):
             return
         row = trial_row(trial, entry["parameters"], finished, plan.metric)
         results.append(row)

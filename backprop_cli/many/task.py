@@ -62,6 +62,9 @@ def run_task(task: Task) -> dict[str, Any]:
     _check_access(run_dir)
     if os.path.exists(task.stop_file):
         return {"status": "not_started", "run_dir": str(run_dir)}
+    held = _held_elsewhere(run_dir)
+    if held:  # e.g. a worker still running it for a client that was killed: not this attempt's to run
+        return {"status": "busy", "error": held, "run_dir": str(run_dir)}
     attempts = _start_attempt(run_dir)
     lost = sum(1 for a in attempts[:-1] if not a.get("ended"))
     if lost >= MAX_LOST:
@@ -105,6 +108,18 @@ def _train(run_dir: Path, task: Task) -> dict[str, Any]:
     records = read_metrics(RunFiles(run_dir).metrics)
     outcome["metrics"] = [{k: v for k, v in r.items() if k != "layers"} for r in records]
     return outcome
+
+
+def _held_elsewhere(run_dir: Path) -> str | None:
+    """Why the run cannot be taken now (its lock is held by a live process), or None."""
+    from backprop_cli.errors import RunDirError
+    from backprop_cli.runs.rundir import RunLock
+
+    try:
+        with RunLock(run_dir):
+            return None
+    except RunDirError as err:
+        return str(err)
 
 
 def _kept_epoch(config, summary: dict[str, Any]) -> int | None:

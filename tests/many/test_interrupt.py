@@ -55,3 +55,19 @@ def _started(runs_dir: Path) -> bool:
     """A trial has logged an epoch (so the Ctrl-C lands inside a running trial)."""
     found = [p for p in runs_dir.iterdir() if p.is_dir()]
     return bool(found) and any(n_metric_lines(r) >= 1 for r in found[0].glob("trial-*"))
+
+
+def test_a_trial_still_held_by_another_process_is_left_for_a_later_resume(files, tmp_path):
+    from backprop_cli.many.plans import new_sweep
+    from backprop_cli.many.spec import load_sweep
+    from backprop_cli.many.study import read_plan
+    from backprop_cli.runs.rundir import RunLock
+
+    (files / "two.yaml").write_text("base: iris.yaml\nparameters: {optimizer.lr: [0.01, 0.03]}\n")
+    directory = new_sweep(load_sweep(files / "two.yaml"), tmp_path, threads=1)  # made, not run
+    held = directory / read_plan(directory).trials[0]["runs"][0]
+    with RunLock(held):  # as a worker of a client that was killed would still hold it
+        result = sweep("--resume", directory, "--workers", "1")
+    assert [t["trial"] for t in trials_of(result)] == [1]
+    assert "1 trial(s) did not finish" in result.stderr
+    assert [t["status"] for t in trials_of(sweep("--resume", directory, "--workers", "1"))] == ["completed"] * 2

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.cli.conftest import backprop, out
+from tests.reliability.helpers import in_process as backprop
 
 CONFIG = """\
 seed: 5
@@ -31,12 +31,12 @@ training: {epochs: 1, batch_size: 32, dtype: float64}
 def test_train_loss_is_the_row_weighted_mean_over_the_epoch(iris_files):
     (iris_files / "loss.yaml").write_text(CONFIG)
     trained = backprop("train", "loss.yaml", "--quiet", cwd=iris_files)
-    assert trained.returncode == 0, trained.stderr.decode()
-    run = iris_files / out(trained).strip()
+    assert trained.returncode == 0, trained.stderr
+    run = iris_files / trained.stdout.strip()
     (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     scored = backprop("eval", str(run), "--split", "train", "--json")
-    assert scored.returncode == 0, scored.stderr.decode()
-    whole = json.loads(out(scored))
+    assert scored.returncode == 0, scored.stderr
+    whole = json.loads(scored.stdout)
     assert whole["n"] == 110
     assert record["train_loss"] == pytest.approx(whole["loss"], rel=1e-9)
     assert record["train_accuracy"] == pytest.approx(whole["accuracy"], rel=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from backprop_cli.runs.checkpoint import load_checkpoint
-from tests.cli.conftest import backprop, out
+from tests.reliability.helpers import in_process as backprop
 
 CONFIG = """\
 name: es
@@ -31,15 +31,15 @@ training: {epochs: 60, batch_size: 16, dtype: float64, early_stopping: {patience
 def train(tmp_path, restore_best: str):
     (tmp_path / "es.yaml").write_text(CONFIG % restore_best)
     result = backprop("train", "es.yaml", "--quiet", "--json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr.decode()
-    summary = json.loads(out(result))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
     return summary
 
 
 def evaluate(checkpoint) -> dict:
     result = backprop("eval", str(checkpoint), "--split", "test", "--json")
-    assert result.returncode == 0, result.stderr.decode()
-    return json.loads(out(result))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def run_dir_of(tmp_path):

@@ -52,3 +52,17 @@ class Dense(WeightLayer):
             return None  # saves the largest matmul of an MLP on wide inputs such as images
         dx = dz @ self.params["W"].T  # (N, units) @ (units, fan_in)
         return dx.reshape(self._x_shape) if self._flatten else dx
+
+    def explain(self) -> dict[str, list[str]]:
+        linear = "{z} = x·W + b" if self.use_bias else "{z} = x·W"
+        grads = ["dW = xᵀ·{dz}", *(["db = Σₙ {dz}"] if self.use_bias else []), "dx = {dz}·Wᵀ"]
+        text = self.chain_text(linear, grads)
+        if self._flatten:
+            text["forward"].insert(0, "x = x.reshape(N, −1)   (flattened)")
+        return text
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        fan_in, units = self.params["W"].shape
+        matmul, bias = 2 * batch * fan_in * units, batch * units * self.use_bias  # a multiply-add counts 2
+        act_f, act_b = self.act_flops(batch, (units,))
+        return matmul + bias + act_f, act_b + matmul + bias + matmul * self.input_grad  # dW, db, dx

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.initializers import check_given, given_values, initialize
 from backprop_cli.nn.weighted import WeightLayer
 
 
@@ -20,16 +20,21 @@ class Dense(WeightLayer):
         init: str | None = None,
         init_scale: float = 0.05,
         use_bias: bool = True,
+        bias_init=None,
     ):
-        super().__init__(activation, init, init_scale, use_bias)
+        self.given = (init, bias_init)  # `init: {values: [[...]]}`, `bias_init: {values: [...]}`: a textbook's numbers
+        super().__init__(activation, None if given_values(init) is not None else init, init_scale, use_bias)
         self.units = int(units)
 
     def build(self, input_shape, rng, dtype):
         fan_in = math.prod(input_shape)
         self._flatten = len(input_shape) != 1  # images (C, H, W) are flattened implicitly
-        self.params = {"W": initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale)}
+        check_given(*self.given, fan_in, self.units, self.use_bias)
+        W, b = (given_values(v) for v in self.given)
+        W = initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale) if W is None else W
+        self.params = {"W": np.array(W, dtype=dtype)}
         if self.use_bias:
-            self.params["b"] = np.zeros(self.units, dtype=dtype)
+            self.params["b"] = np.zeros(self.units, dtype=dtype) if b is None else np.array(b, dtype=dtype)
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         return (self.units,)
 

@@ -49,8 +49,10 @@ def blocks(r: dict) -> list[Block]:
     by_name = {row["name"]: row for row in r["layers"]}
     for name in r["backward_order"]:
         row = by_name[name]
-        passes = "nothing" if row["backward"][-1].startswith("dx: not") else f"dx {per_example(row['input_shape'])}"
+        skipped = row["backward"][-1].startswith(("dx: not", "not run"))
+        passes = "nothing" if skipped else f"dx {per_example(row['input_shape'])}"
         receives = f"receives dy {per_example(row['output_shape'])}, passes on {passes}"
+        receives = "backward not run in training" if row["backward"][0].startswith("not run") else receives
         figures = f"FLOPs {human_count(row['flops']['backward'])}"
         out.append(Block(f"{'  ' * row['depth']}[{name}] {row['type']}   {receives}", [*row["backward"], figures]))
     opt, sched = r["optimizer"], r["schedule"]

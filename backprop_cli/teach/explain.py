@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.model import describe, walk_layers
+from backprop_cli.nn.model import _n_params, describe, walk_layers
 from backprop_cli.teach.hooks import recording
 from backprop_cli.teach.memory import kept_bytes, tensor_bytes
 
@@ -32,6 +32,7 @@ def explain_network(config, parts=None) -> dict:
     shapes = _shapes(parts, n)
     kept = _kept_at(parts, n)
     layers = [_layer_row(name, layer, n, shapes, kept) for name, layer in walk_layers(model)]
+    _mark_skipped_backward(model, layers)
     top = [row for row in layers if row["depth"] == 0]
     totals = _totals(model, trainer.optimizer, top, kept["loss"])
     return {
@@ -98,6 +99,15 @@ def _layer_row(name: str, layer: Layer, n: int, shapes: dict, kept: dict) -> dic
         "state_bytes": tensor_bytes(t for part in inside for t in part.state.values()),
         "kept_bytes": sum(v for k, v in kept.items() if k == name or k.startswith(f"{name}.")),
     }
+
+
+def _mark_skipped_backward(model, layers: list[dict]) -> None:
+    """Training backpropagates from the last layer down to the first that has parameters, no further."""
+    first = next((i for i, layer in enumerate(model.layers) if _n_params(layer)), len(model.layers))
+    for row in layers:
+        if int(row["name"].split(".")[0]) < first:
+            row["backward"] = ["not run in training: no layer before it has parameters and the data needs no gradient"]
+            row["flops"]["backward"] = 0
 
 
 def _totals(model, optimizer, top: list[dict], loss_kept: int) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.model import _n_params, describe, walk_layers
-from backprop_cli.teach.hooks import recording
+from backprop_cli.teach.hooks import backward_order, recording
 from backprop_cli.teach.memory import kept_bytes, tensor_bytes
 
 MEASURE_ROWS = (4, 8)  # the two batch sizes the activation memory is measured at
@@ -41,7 +41,7 @@ def explain_network(config, parts=None) -> dict:
         "dtype": str(model.dtype),
         "input_shape": [n, *model.input_shape],
         "layers": layers,
-        "backward_order": [row["name"] for row in reversed(layers)],
+        "backward_order": [name for name, _ in backward_order(model)],
         "loss": {
             "type": loss.name,
             "input_shape": [n, *model.output_shape],

@@ -40,6 +40,16 @@ def watched_layers(model: Layer) -> list[tuple[str, Layer]]:
     return named
 
 
+def backward_order(model: Layer) -> list[tuple[str, Layer]]:
+    """(name, layer) in the order backward meets them: the last top-level layer first; a block before its
+    parts (it receives dy, then hands it to its last part), its parts last first."""
+    order = []
+    for key, top in reversed(model.children()):
+        parts = list(walk_layers(top, f"{key}."))
+        order += [(key, top), *reversed(parts)]
+    return order
+
+
 def _keep(value, shapes_only: bool):
     if value is None:
         return None
@@ -51,6 +61,7 @@ def recording(model: Layer, shapes_only: bool = False) -> Iterator[dict[str, Rec
     """{name: Record}, filled in as forward and backward run inside the block."""
     records: dict[str, Record] = {}
     watched = watched_layers(model)
+    own = [{k: vars(layer)[k] for k in ("forward", "backward") if k in vars(layer)} for _, layer in watched]
     for name, layer in watched:
         records[name] = record = Record()
         layer.forward = _watch_forward(layer.forward, record, shapes_only)
@@ -58,8 +69,9 @@ def recording(model: Layer, shapes_only: bool = False) -> Iterator[dict[str, Rec
     try:
         yield records
     finally:
-        for _, layer in watched:  # the class methods show through again
+        for (_, layer), saved in zip(watched, own):  # as before: the class methods, or what was set on it
             del layer.forward, layer.backward
+            vars(layer).update(saved)
 
 
 def _watch_forward(forward, record: Record, shapes_only: bool):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_cli.nn.model import describe, walk_layers
-from backprop_cli.teach.hooks import recording
+from backprop_cli.teach.hooks import backward_order, recording
 
 ROWS_CAP = 4  # the default number of rows: the configured batch, at most this many
 MAX_ENTRIES = 64  # a tensor with more numbers than this is summarised
@@ -60,7 +60,7 @@ def _one_step(trainer, model, x, y, tensors) -> dict:
             row["z"] = tensors(f"{name}.z", act.x)  # the pre-activation: what the inner activation received
         row["y"] = tensors(f"{name}.y", rec.y)
         step["forward"].append(row)
-    for name, layer in reversed(list(walk_layers(model))):
+    for name, layer in backward_order(model):
         rec, act = records[name], records.get(f"{name}.act")
         row = {"name": name, "type": describe(layer), "dy": tensors(f"{name}.dy", rec.dy)}
         if act is not None:

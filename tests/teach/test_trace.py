@@ -110,3 +110,19 @@ def test_a_bias_of_the_wrong_length_is_a_config_error():
     result = backprop("trace", WORKED, "--set", "model.layers.0.bias_init={values: [0.35]}")
     assert result.returncode == 2
     assert "bias_init.values has shape (1,), but b of this dense layer has shape (2,)" in err(result)
+
+
+def test_watching_a_model_leaves_its_layers_as_they_were():
+    import numpy as np
+
+    from backprop_cli.nn.model import build_model
+    from backprop_cli.teach.hooks import recording
+
+    model = build_model([{"type": "dense", "units": 3, "activation": "tanh"}, {"type": "relu"}], (2,),
+                        np.random.default_rng(0), "float64")  # fmt: skip
+    custom = model.layers[1].backward = lambda dy: dy  # set on the instance before, as a test might
+    with recording(model) as records:
+        model.forward(np.ones((4, 2)), training=True)
+    assert records["0.act"].x.shape == (4, 3) and records["1"].y.shape == (4, 3)
+    assert "forward" not in vars(model.layers[0]) and "forward" not in vars(model.layers[0].act)
+    assert model.layers[1].backward is custom and "forward" not in vars(model.layers[1])

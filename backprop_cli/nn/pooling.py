@@ -39,10 +39,6 @@ class Pool2D(Layer):
         np.copyto(dy_like_x, dy)
         return dx, dy_like_x
 
-    def windows(self, batch: int) -> int:
-        """How many windows a batch holds: N * C * OH * OW (the per-window counts are each pool's own)."""
-        return batch * self._channels * self._out_hw[0] * self._out_hw[1]
-
 
 class MaxPool2D(Pool2D):
     """y[n, c, i, j] = max_{p, q} x[n, c, s*i + p, s*j + q];  dx = dy at the argmax of each window, 0 elsewhere.
@@ -90,7 +86,7 @@ class MaxPool2D(Pool2D):
 
     def flops(self, batch: int) -> tuple[int, int]:
         k2 = self.pool_size**2
-        return (2 * k2 - 1) * self.windows(batch), 2 * k2 * self.windows(batch)  # max, argmax masks; mask *, +=
+        return (2 * k2 - 1) * _windows(self, batch), 2 * k2 * _windows(self, batch)  # max, argmax masks; mask *, +=
 
 
 class AvgPool2D(Pool2D):
@@ -123,4 +119,9 @@ class AvgPool2D(Pool2D):
 
     def flops(self, batch: int) -> tuple[int, int]:
         k2 = self.pool_size**2
-        return k2 * self.windows(batch), (k2 + 1) * self.windows(batch)  # k² - 1 adds, a scale; a scale, k² adds
+        return k2 * _windows(self, batch), (k2 + 1) * _windows(self, batch)  # k² - 1 adds, a scale; a scale, k² adds
+
+
+def _windows(pool: Pool2D, batch: int) -> int:
+    """How many windows a batch holds: N * C * OH * OW (each pool counts its own FLOPs per window)."""
+    return batch * pool._channels * pool._out_hw[0] * pool._out_hw[1]

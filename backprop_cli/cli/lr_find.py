@@ -29,8 +29,7 @@ def lr_find(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Save the loss-vs-lr plot (PNG).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Train a copy of CONFIG while the learning rate rises exponentially from START to END and suggest a rate.
-    No run directory and no weights are written; Ctrl-C stops and prints what was seen."""
+    """The learning-rate range test on a copy of CONFIG and a suggested rate; writes no run and no weights."""
     from backprop_cli.runs.jsonio import dumps
     from backprop_cli.teach.lr_find import lr_range_test, save_lr_plot
 

@@ -24,8 +24,7 @@ def trace(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Run STEPS training steps of CONFIG on its first ROWS rows and print every number: activations, the
-    loss, each gradient on the way back, each parameter before and after the update."""
+    """Every number of a few training steps of CONFIG: activations, loss, each gradient, each update."""
     from backprop_cli.cli.options import cap_threads
 
     cap_threads(1)

@@ -87,7 +87,7 @@ def lr_range_test(
 
 def _run(trainer, result: LrFindResult, progress) -> None:
     """Steps over as many epochs as it takes, until `steps`, a blow-up, divergence or a signal."""
-    average, best, k = 0.0, math.inf, 0
+    average, best = 0.0, math.inf
     while True:
         trainer.begin_epoch()
         for xb, yb in trainer.epoch_batches():
@@ -95,9 +95,8 @@ def _run(trainer, result: LrFindResult, progress) -> None:
             if not math.isfinite(loss) or trainer.status == "diverged":
                 result.stopped = "diverged"
                 return
-            k += 1
             average = SMOOTHING * average + (1 - SMOOTHING) * loss
-            smooth = average / (1 - SMOOTHING**k)  # undoes the start at 0
+            smooth = average / (1 - SMOOTHING ** (len(result.losses) + 1))  # undoes the start at 0
             result.lrs.append(float(trainer.lr))
             result.losses.append(float(loss))
             result.smoothed.append(smooth)

@@ -20,7 +20,7 @@ def held_arrays(layer: Layer) -> list[np.ndarray]:
     children = {id(child) for _, child in layer.children()}
     found: list[np.ndarray] = []
     for key, value in vars(layer).items():
-        if key in OWN_TABLES or callable(value) and not isinstance(value, Layer):
+        if key in OWN_TABLES:
             continue
         if isinstance(value, np.ndarray):
             found.append(value)

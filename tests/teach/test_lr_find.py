@@ -87,3 +87,9 @@ def test_ctrl_c_prints_what_it_has_and_exits_130(tmp_path):
     found = json.loads(stdout)
     assert found["stopped"] == "interrupted" and len(found["lrs"]) >= 25
     assert "Traceback" not in stderr and not (tmp_path / "runs").exists()
+
+
+def test_a_start_above_the_end_is_a_usage_error():
+    result = backprop("lr-find", str(CONFIGS / "digits.yaml"), "--start", "1", "--end", "0.5")
+    assert result.returncode == 2
+    assert "--start 1 must be > 0 and below --end 0.5" in err(result) and "Traceback" not in err(result)

@@ -126,3 +126,12 @@ def test_watching_a_model_leaves_its_layers_as_they_were():
     assert records["0.act"].x.shape == (4, 3) and records["1"].y.shape == (4, 3)
     assert "forward" not in vars(model.layers[0]) and "forward" not in vars(model.layers[0].act)
     assert model.layers[1].backward is custom and "forward" not in vars(model.layers[1])
+
+
+def test_on_a_terminal_each_layer_of_the_trace_is_a_rich_panel(worked, capsys):
+    from backprop_cli.cli.sections import print_blocks
+    from backprop_cli.cli.trace import blocks
+
+    print_blocks(blocks(worked, 9), rich=True)
+    text = capsys.readouterr().out
+    assert "╭─ [1] dense(sigmoid)" in text and "0.0821670406" in text

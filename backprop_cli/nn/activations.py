@@ -91,8 +91,10 @@ class ELU(Elementwise):
 
     def explain(self) -> dict[str, list[str]]:
         a = f"{self.alpha:g}"
+        scale = "" if self.alpha == 1.0 else f"{a}·"
         return self.text(
-            f"{{y}} = {{x}} if {{x}} > 0 else {a}·(e^{{x}} − 1)", f"{{dx}} = {{dy}} ⊙ (1 if {{x}} > 0 else {{y}} + {a})"
+            f"{{y}} = {{x}} if {{x}} > 0 else {scale}(e^{{x}} − 1)",
+            f"{{dx}} = {{dy}} ⊙ (1 if {{x}} > 0 else {{y}} + {a})",
         )
 
     def flops(self, batch: int) -> tuple[int, int]:

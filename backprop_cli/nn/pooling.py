@@ -86,7 +86,7 @@ class MaxPool2D(Pool2D):
 
     def flops(self, batch: int) -> tuple[int, int]:
         k2 = self.pool_size**2
-        return (2 * k2 - 1) * _windows(self, batch), 2 * k2 * _windows(self, batch)  # max, argmax masks; mask *, +=
+        return (k2 - 1) * _windows(self, batch), _windows(self, batch)  # k² - 1 comparisons; dy added at the argmax
 
 
 class AvgPool2D(Pool2D):

@@ -15,8 +15,8 @@ OWN_TABLES = ("params", "grads", "state")  # counted as parameters, gradients an
 
 
 def held_arrays(layer: Layer) -> list[np.ndarray]:
-    """The arrays `layer` holds in its attributes (lists of arrays included), its inner activation's too;
-    its children (listed by children()) are measured on their own."""
+    """The arrays `layer` holds in its attributes (and inside lists and tuples, such as (image, top, left)),
+    its inner activation's too; its children (listed by children()) are measured on their own."""
     children = {id(child) for _, child in layer.children()}
     found: list[np.ndarray] = []
     for key, value in vars(layer).items():
@@ -24,8 +24,8 @@ def held_arrays(layer: Layer) -> list[np.ndarray]:
             continue
         if isinstance(value, np.ndarray):
             found.append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
-            found.extend(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(v for v in value if isinstance(v, np.ndarray))
         elif isinstance(value, Layer) and id(value) not in children:
             found.extend(held_arrays(value))  # an inner activation: part of this layer
     return found

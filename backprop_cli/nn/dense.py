@@ -62,7 +62,7 @@ class Dense(WeightLayer):
         linear = "{z} = x·W + b" if self.use_bias else "{z} = x·W"
         grads = ["dW = xᵀ·{dz}", *(["db = Σₙ {dz}"] if self.use_bias else []), "dx = {dz}·Wᵀ"]
         text = self.chain_text(linear, grads)
-        if self._flatten:
+        if getattr(self, "_flatten", False):  # set by build() for image inputs
             text["forward"].insert(0, "x = x.reshape(N, −1)   (flattened)")
         return text
 

@@ -37,6 +37,14 @@ def trace(
     else:
         print_blocks(blocks(result, precision))
     _notes(result, MAX_ENTRIES)
+    if result["diverged"]:
+        from backprop_cli.errors import DivergedError
+
+        step = len(result["steps"])
+        raise DivergedError(
+            f"the loss or a gradient became non-finite at step {step}; its update was skipped (shown above)",
+            fix="lower `optimizer.lr` or set `regularization.grad_clip_norm`",
+        )
 
 
 def _notes(r: dict, max_entries: int) -> None:
@@ -49,8 +57,6 @@ def _notes(r: dict, max_entries: int) -> None:
             f"{len(r['summarised'])} tensors have more than {max_entries} numbers and are summarised as shape, "
             f"first entries, norm, min and max: {shown}{more}; --full prints them whole"
         )
-    if r["diverged"]:
-        print("error: the loss or a gradient became non-finite; the update was skipped", file=sys.stderr)
 
 
 def show(t: dict | None, p: int) -> str:

@@ -39,10 +39,11 @@ def run_trace(config, steps: int = 1, rows: int | None = None, full: bool = Fals
         "targets": tensors("t", y),
         "steps": [],
     }
-    for _ in range(steps):
-        trace["steps"].append(_one_step(trainer, model, x, y, tensors))
-        if trainer.status == "diverged":
-            break
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a divergence is shown, not warned
+        for _ in range(steps):
+            trace["steps"].append(_one_step(trainer, model, x, y, tensors))
+            if trainer.status == "diverged":
+                break
     trace["diverged"] = trainer.status == "diverged"
     trace["summarised"] = tensors.summarised
     return trace

@@ -135,3 +135,13 @@ def test_on_a_terminal_each_layer_of_the_trace_is_a_rich_panel(worked, capsys):
     print_blocks(blocks(worked, 9), rich=True)
     text = capsys.readouterr().out
     assert "╭─ [1] dense(sigmoid)" in text and "0.0821670406" in text
+
+
+def test_a_diverging_step_is_shown_then_reported_with_exit_1():
+    args = ("trace", str(CONFIGS / "divergence.yaml"), "--steps", "6", "--set", "optimizer.lr=1e12", "--json")
+    result = backprop(*args)
+    assert result.returncode == 1
+    trace = json.loads(out(result))
+    assert trace["diverged"] and trace["steps"][-1]["loss"] is None  # non-finite: null in JSON
+    assert f"non-finite at step {len(trace['steps'])}" in err(result)
+    assert "RuntimeWarning" not in err(result) and "Traceback" not in err(result)

@@ -12,10 +12,12 @@ import typer
 
 from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
+from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
+from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli import trace as trace_cmd
 from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
@@ -53,6 +55,8 @@ app.command(name="gradcheck")(gradcheck.gradcheck)
 app.command(name="explain")(explain_cmd.explain)
 app.command(name="trace")(trace_cmd.trace)
 app.command(name="lr-find")(lr_find_cmd.lr_find)
+app.command(name="sweep")(sweep_cmd.sweep)
+app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

@@ -15,7 +15,10 @@ from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import explain as explain_cmd
+from backprop_cli.cli import lr_find as lr_find_cmd
 from backprop_cli.cli import sweep as sweep_cmd
+from backprop_cli.cli import trace as trace_cmd
 from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
 app = typer.Typer(
@@ -49,6 +52,9 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.command(name="plot")(plot.plot)
 app.command(name="gradcheck")(gradcheck.gradcheck)
+app.command(name="explain")(explain_cmd.explain)
+app.command(name="trace")(trace_cmd.trace)
+app.command(name="lr-find")(lr_find_cmd.lr_find)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly

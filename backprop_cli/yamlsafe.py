@@ -8,12 +8,14 @@ only standard tags are allowed, and the size of the result is bounded. Every key
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import yaml
 
 from backprop_cli.errors import ConfigError
+from backprop_cli.userfiles import open_regular, read_bounded
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000  # an alias bomb expands far past this; a real config is a few hundred nodes
@@ -67,14 +69,15 @@ def read_yaml_file(path: str | Path) -> YamlDoc:
     """Read a config file; every failure is a ConfigError naming the file (and line)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(
-                f"config file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                where=str(path),
-                fix="a config describes one experiment: keep data in data files",
-            )
-        raw = path.read_bytes()
+        with open_regular(path, str(path), ConfigError) as fp:  # a FIFO or a device is refused, never read
+            size = os.fstat(fp.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ConfigError(
+                    f"config file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                    where=str(path),
+                    fix="a config describes one experiment: keep data in data files",
+                )
+            raw = read_bounded(fp, str(path), MAX_FILE_BYTES, ConfigError)
     except FileNotFoundError:
         raise ConfigError("config file not found", where=str(path), fix="check the path") from None
     except IsADirectoryError:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.errors import DataError
+from backprop_cli.userfiles import read_regular
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_LINES = 20
@@ -37,7 +38,7 @@ class CsvTable:
 def read_text(path: Path, source: str) -> str:
     """The file as text: UTF-8 (a BOM is dropped); anything else is a DataError, not a traceback."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, source)  # a regular file, at most BACKPROP_MAX_INPUT_BYTES
     except FileNotFoundError:
         raise DataError(
             "file not found", where=source, fix="check the path (relative to the current directory)"
@@ -96,12 +97,13 @@ def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
     return rows, lines
 
 
-def read_table(text: str, source: str, header: bool | None = True) -> CsvTable:
-    """header=True: the first row must be a header; None: a header if any first cell is not a number."""
+def read_table(text: str, source: str, header: bool | None = True, names: list[str] | None = None) -> CsvTable:
+    """header=True: the first row must be a header; None: detected (`looks_like_header`, with `names`)."""
     rows, lines = parse_rows(text, source)
     if not rows:
-        raise DataError("the file is empty", where=source, fix="give a header line and at least one data row")
-    first_is_header = header if header is not None else not all(_is_number(c) for c in rows[0])
+        fix = "give a header line and at least one data row" if header else "give at least one row of features"
+        raise DataError("the file is empty" if header else "holds no rows", where=source, fix=fix)
+    first_is_header = header if header is not None else looks_like_header(rows[0], names)
     columns = None
     if first_is_header:
         columns = _check_header(rows[0], source)
@@ -111,6 +113,17 @@ def read_table(text: str, source: str, header: bool | None = True) -> CsvTable:
         raise DataError("has a header but no data rows", where=source, fix="add data rows below the header")
     _check_ragged(table)
     return table
+
+
+def looks_like_header(cells: list[str], names: list[str] | None = None) -> bool:
+    """The one rule for an optional header: a first row holding every one of the model's feature `names` is a
+    header, even when the names are numbers (`1,2,3,4`); otherwise it is one when most of its filled cells are
+    not numbers. So `1,abc` or `1,2,x,4` is data with a bad cell (named later), and an empty cell is a missing
+    value, not a nameless column."""
+    if names and set(names) <= set(cells):
+        return True
+    filled = [c for c in cells if c]
+    return 2 * sum(not _is_number(c) for c in filled) > len(filled)
 
 
 def _check_header(names: list[str], source: str) -> list[str]:

@@ -16,7 +16,7 @@ from backprop_cli.data.arrays import load_npy, load_npz
 from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
-from backprop_cli.data.labels import Target, as_values, encode_target, encode_with
+from backprop_cli.data.labels import Target, encode_target, encode_with
 from backprop_cli.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -110,7 +110,7 @@ def _target_values(table: CsvTable, target: str) -> np.ndarray:
             raise DataError(
                 f"line {line}: the target `{target}` is empty", where=table.source, fix="fill in or drop that row"
             )
-    return as_values([row[j] for row in table.cells])
+    return np.array([row[j] for row in table.cells], dtype=str)  # labels stay text (labels.encode_target)
 
 
 def _line_of(table: CsvTable):

@@ -76,7 +76,13 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
 def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoint | None) -> RunResult:
     config, trainer = parts.config, parts.trainer
     started = time.time()
-    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": options.threads}
+    run_id = resume.run_id if resume is not None and resume.run_id else files.root.name
+    meta = {
+        "config": config.model_dump(mode="json"),
+        "data": dataset_meta(parts.data),
+        "threads": options.threads,
+        "run_id": run_id,  # resume refuses a checkpoint copied in from another run
+    }
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
     # first: the monitor adds logs["layers"] before the checkpointer writes them
     flow = gradient_monitor(config.diagnostics, config.regularization.grad_clip_norm)
@@ -89,6 +95,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     callback_list = CallbackList(callbacks)
     summary_base = {
         "run_dir": str(files.root),
+        "run_id": run_id,
         "name": config.name,
         "threads": options.threads,
         "warnings": flow.warnings if flow else [],

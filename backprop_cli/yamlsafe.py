@@ -98,6 +98,15 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         raise ConfigError(_yaml_problem(err), where=_mark(source, err.problem_mark)) from None
+    except yaml.reader.ReaderError as err:  # a control character: its position is an offset into the text
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        raise ConfigError(
+            f"holds the control character U+{code:04X}, which YAML does not allow",
+            where=f"{source}:{line}:{column}",
+            fix="remove it (configs are plain text)",
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {err}", where=source) from None
     except RecursionError:
@@ -226,7 +235,12 @@ def resolve_plain_scalar(value: str, where: str):
             fix=f"write {value.lstrip('+-0') or '0'} or quote it",
         )
     if _INT.fullmatch(value):
-        return int(value.replace("_", ""))
+        try:
+            return int(value.replace("_", ""))
+        except ValueError:  # Python refuses to convert more than 4300 digits
+            raise ConfigError(
+                f"an integer of {len(value):,} digits is too large", where=where, fix="write a smaller number"
+            ) from None
     if _FLOAT.fullmatch(value):
         return float(value.replace("_", ""))
     if value.lower() in _SPECIAL_FLOATS:

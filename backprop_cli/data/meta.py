@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from backprop_cli.data.finite import transform_checked
 from backprop_cli.data.hints import did_you_mean, plural
 from backprop_cli.data.scaling import Scaler
 from backprop_cli.errors import CheckpointError, DataError
@@ -76,7 +77,7 @@ def prepare_features(
         x = x.reshape(len(x), -1)[:, _pick(columns, names, source)]
     x = _rows(x, math.prod(shape), source)
     scaler, _ = scalers_of(meta)
-    return scaler.transform(x.reshape(len(x), *shape), dtype)
+    return transform_checked(scaler, x.reshape(len(x), *shape), dtype, source, names=names)
 
 
 def _pick(columns: list[str], names: list[str], source: str) -> list[int]:

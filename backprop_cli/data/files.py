@@ -206,6 +206,10 @@ def _check_x(x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None 
         raise DataError(f"features of dtype {x.dtype} are not numbers", where=source, fix="store numeric arrays")
     if not 1 <= x.ndim <= 4 or len(x) == 0:
         raise DataError(f"features must have shape (N, F), (N, H, W) or (N, C, H, W), found {x.shape}", where=source)
+    if 0 in x.shape[1:]:  # it would train, and write a checkpoint nothing can use
+        raise DataError(f"rows have zero features (shape {x.shape})", where=source, fix="give at least one feature")
+    if y.ndim == 0:
+        raise DataError("y is a single value (a 0-d array), not one target per row", where=source)
     if len(x) != len(y):
         raise DataError(f"x has {len(x)} rows but y has {len(y)}", where=source, fix="give x and y the same length")
     if x.dtype.kind == "f":

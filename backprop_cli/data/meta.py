@@ -90,6 +90,12 @@ def _pick(columns: list[str], names: list[str], source: str) -> list[int]:
 
 
 def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:
+    if x.ndim == 0:
+        raise DataError(
+            "holds a single value (a 0-d array), not rows of features",
+            where=source,
+            fix="save an array of shape (N, features), e.g. np.save(path, x.reshape(1, -1))",
+        )
     if x.ndim == 1:
         x = x.reshape(-1, 1) if n_features == 1 else x.reshape(1, -1)
     if len(x) == 0:

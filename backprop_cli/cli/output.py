@@ -31,6 +31,14 @@ class OutputError(RunError):
     """stdout could not be written (a full device, an I/O error): exit 1."""
 
 
+def plain(value: Any) -> str:
+    """User or file text (a run name, a status, a stop reason, a label) made safe to embed in rich markup:
+    `ok[/]` is shown as written, never read as a closing tag. Every such piece goes through here."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null, so that nothing left in its buffer can fail again at exit."""
     try:

@@ -290,7 +290,11 @@ def write_plot(runs: Sequence[Run], output: str | os.PathLike[str] | None = None
     if fmt is None:
         raise UserError(f"cannot write a {path.suffix or 'suffix-less'} image", where=str(path),
                         fix="name the output FILE.png (or .svg, .pdf)")  # fmt: skip
+    if path.is_dir():
+        raise UserError("is a directory", where=str(path), fix="name the image file, e.g. -o DIR/plot.png")
     if not path.parent.is_dir():
         raise UserError(f"no such directory: {path.parent}", where=str(path), fix="create it, or pick another -o")
-    atomic_write_bytes(path, render(build_figure(runs, metric), fmt))
+    # onto a symlink: write its target (replacing the link would cut it from where it points)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    atomic_write_bytes(target, render(build_figure(runs, metric), fmt))
     return path

@@ -50,7 +50,7 @@ def _csv(text: str, source: str, wanted: list[str] | None) -> FeatureRows:
     if table.columns is None or not wanted:
         return FeatureRows(numeric_block(table, list(range(len(table.cells[0])))), table.columns, source)
     for name in wanted:
-        if name not in table.columns:
+        if not table.has_column(name):
             raise DataError(
                 f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, table.columns)
             )

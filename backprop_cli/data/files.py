@@ -59,7 +59,7 @@ def _load_csv(cfg) -> RawData:
 
 def _csv_test_split(path: str, features: list[str], target: str, tgt: Target) -> tuple[np.ndarray, np.ndarray]:
     test = read_table(read_text(Path(path), path), path)
-    missing = [c for c in [*features, target] if c not in test.columns]
+    missing = [c for c in [*features, target] if not test.has_column(c)]
     if missing:
         raise DataError(
             f"lacks the column `{missing[0]}` of the training file",
@@ -75,7 +75,7 @@ def _pick_target(table: CsvTable, target: str | None) -> str:
         if len(table.columns) < 2:
             raise DataError("has one column: nothing is left for features", where=table.source)
         return table.columns[-1]
-    if target not in table.columns:
+    if not table.has_column(target):
         raise DataError(
             f"has no column `{target}` (data.target); its columns: {', '.join(table.columns)}",
             where=table.source,
@@ -88,7 +88,7 @@ def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> 
     if features is None:
         return [c for c in table.columns if c != target]
     for name in features:
-        if name not in table.columns:
+        if not table.has_column(name):
             raise DataError(
                 f"has no column `{name}` (data.features)", where=table.source, fix=did_you_mean(name, table.columns)
             )

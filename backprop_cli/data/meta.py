@@ -81,12 +81,13 @@ def prepare_features(
 
 
 def _pick(columns: list[str], names: list[str], source: str) -> list[int]:
+    index = {column: j for j, column in reversed(list(enumerate(columns)))}  # the first of equal names
     for name in names:
-        if name not in columns:
+        if name not in index:
             raise DataError(
                 f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, columns)
             )
-    return [columns.index(name) for name in names]
+    return [index[name] for name in names]
 
 
 def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:

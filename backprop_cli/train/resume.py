@@ -110,7 +110,7 @@ def _differences(old, new, path: tuple = ()):
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
             yield from _differences(a, b, (*path, i))
-    elif old != new:
+    elif old != new or isinstance(old, bool) != isinstance(new, bool):  # True == 1, but a flag is not a number
         yield path, old, new
 
 

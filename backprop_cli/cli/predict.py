@@ -71,16 +71,20 @@ def _npy_bytes(array) -> bytes:
 
 
 def _write_csv(out, labels, table, header) -> None:
-    """RFC 4180 quoting (a label holding a comma, a quote or a newline is one quoted field), so that
-    N rows in are N records out; lines end in a bare LF, as everything else this tool prints."""
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
+    """RFC 4180 quoting (a field holding a comma, a quote, CR or LF is quoted, its quotes doubled), so that
+    N rows in are N records out; records end in a bare LF, as everything else this tool prints."""
     if table is None:
-        writer.writerows([label] for label in labels)
+        out.write("".join(_field(label) + "\n" for label in labels))
         return
-    writer.writerow(header)
-    writer.writerows([f"{v:.6g}" for v in row] for row in table)
+    out.write(",".join(map(_field, header)) + "\n")
+    out.write("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in table))
+
+
+def _field(text: str) -> str:
+    """One CSV field: as is, or quoted (csv.writer with a LF terminator would leave a lone CR bare; an empty
+    field alone on a line would read as a blank line, not as a record)."""
+    text = str(text)
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if not text or any(c in text for c in ',"\r\n') else text
 
 
 def _write_json_lines(out, labels, table, header) -> None:

@@ -114,7 +114,7 @@ def read_table(text: str, source: str, header: bool | None = True, names: list[s
     first_is_header = header if header is not None else looks_like_header(rows[0], names)
     columns = None
     if first_is_header:
-        columns = _check_header(rows[0], source)
+        columns = _check_header(rows[0], source, detected=header is None)
         rows, lines = rows[1:], lines[1:]
     table = CsvTable(source, columns, rows, lines)
     if not rows:
@@ -134,8 +134,10 @@ def looks_like_header(cells: list[str], names: list[str] | None = None) -> bool:
     return 2 * sum(not _is_number(c) for c in filled) > len(filled)
 
 
-def _check_header(names: list[str], source: str) -> list[str]:
-    if all(_is_number(c) for c in names):
+def _check_header(names: list[str], source: str, detected: bool = False) -> list[str]:
+    """A header's names: each one named once. A required header (training) of numbers only is data: a
+    detected one is a header because it holds the model's names, numbers or not."""
+    if not detected and all(_is_number(c) for c in names):
         raise DataError(
             f"line 1 looks like data ({','.join(names[:4])}...), not a header",
             where=source,

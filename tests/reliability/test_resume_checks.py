@@ -64,7 +64,7 @@ CONFIG = {
     "output": {"runs_dir": "runs", "checkpoint_every": 1},
 }
 LEAVES = sorted(flatten(CONFIG))
-NEW_VALUES = st.one_of(st.integers(-5, 10**6), st.floats(allow_nan=False), st.text(max_size=5), st.none(), st.booleans())
+NEW_VALUES = st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=5) | st.none() | st.booleans()
 
 
 def _set(data, dotted: str, value):

@@ -19,7 +19,14 @@ from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
 from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli import trace as trace_cmd
-from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
+from backprop_cli.cli.output import (
+    EXIT_BROKEN_PIPE,
+    OutputError,
+    StdoutClosed,
+    fill_closed_std_streams,
+    guard_stdout,
+    silence_stdout,
+)
 
 app = typer.Typer(
     name="backprop",
@@ -66,6 +73,7 @@ def main() -> None:
     """Run the app; the project's errors become one message on stderr and their exit code."""
     from backprop_cli.errors import BackpropError
 
+    fill_closed_std_streams()  # `>&-`, `2>&-`: run without the stream, never write into a file that took its fd
     debug = "--debug" in sys.argv[1:]
     try:
         app()

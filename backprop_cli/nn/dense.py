@@ -6,12 +6,16 @@ import math
 
 import numpy as np
 
+from backprop_cli.nn import per_step
 from backprop_cli.nn.initializers import initialize
 from backprop_cli.nn.weighted import WeightLayer
 
 
 class Dense(WeightLayer):
-    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened."""
+    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened.
+
+    per_step: the same W and b at every step of a sequence, x (N, C, L) -> y (N, units, L) (nn/per_step.py).
+    """
 
     def __init__(
         self,
@@ -20,11 +24,15 @@ class Dense(WeightLayer):
         init: str | None = None,
         init_scale: float = 0.05,
         use_bias: bool = True,
+        per_step: bool = False,
     ):
         super().__init__(activation, init, init_scale, use_bias)
         self.units = int(units)
+        self.per_step = per_step
 
     def build(self, input_shape, rng, dtype):
+        if self.per_step:
+            return per_step.build(self, input_shape, rng, dtype)
         fan_in = math.prod(input_shape)
         self._flatten = len(input_shape) != 1  # images (C, H, W) are flattened implicitly
         self.params = {"W": initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale)}
@@ -34,6 +42,8 @@ class Dense(WeightLayer):
         return (self.units,)
 
     def forward(self, x, training):
+        if self.per_step:
+            return per_step.forward(self, x, training)
         self._x_shape = x.shape
         if self._flatten:
             x = x.reshape(x.shape[0], -1)
@@ -44,6 +54,8 @@ class Dense(WeightLayer):
         return z if self.act is None else self.act.forward(z, training)
 
     def backward(self, dy):
+        if self.per_step:
+            return per_step.backward(self, dy)
         dz = dy if self.act is None else self.act.backward(dy)  # (N, units)
         np.matmul(self._x.T, dz, out=self.grads["W"])  # (fan_in, N) @ (N, units)
         if self.use_bias:

@@ -42,6 +42,7 @@ class DenseSpec(Spec):
     init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
     init_scale: float = Field(0.05, ge=0, le=1e3)  # std of `normal`, limit of `uniform`, value of `constant`
     use_bias: bool = True
+    per_step: bool = False  # sequences (C, L) -> (units, L): the same W at every step
 
 
 class ActivationSpec(Spec):
@@ -107,6 +108,32 @@ class Pool2DSpec(Spec):
     stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
 
 
+class EmbeddingSpec(Spec):
+    type: Literal["embedding"]
+    dim: int = Field(gt=0, le=65536)
+    vocab_size: int | None = Field(None, gt=0, le=1 << 22)  # None: the data's vocabulary
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # std of the N(0, s^2) rows
+
+
+class PositionalSpec(Spec):
+    type: Literal["positional"]
+    kind: Literal["learned", "sinusoidal"] = "learned"
+    max_length: int | None = Field(None, gt=0, le=1 << 20)  # None: the input's length (the data's context)
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # learned: std of the N(0, s^2) table
+
+
+class LayerNormSpec(Spec):
+    type: Literal["layernorm"]
+    eps: float = Field(1e-5, gt=0, le=1)
+
+
+class AttentionSpec(Spec):
+    type: Literal["attention"]
+    heads: int = Field(1, gt=0, le=1024)
+    causal: bool = True  # a step attends to itself and earlier steps only
+    dropout: float = Field(0.0, ge=0, lt=1)  # on the attention weights, in training
+
+
 class ResidualSpec(Spec):
     type: Literal["residual"]
     layers: list[LayerSpec] = Field(min_length=1)
@@ -123,6 +150,10 @@ SPEC_CLASSES: tuple[type[Spec], ...] = (
     Conv2DSpec,
     Pool2DSpec,
     ResidualSpec,
+    EmbeddingSpec,
+    PositionalSpec,
+    LayerNormSpec,
+    AttentionSpec,
 )
 LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
 ResidualSpec.model_rebuild()

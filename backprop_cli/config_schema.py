@@ -21,6 +21,8 @@ DATASET_NAMES = (
     "circles",
     "blobs",
     "sine",
+    "shakespeare",
+    "additions",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
@@ -40,6 +42,10 @@ class DataConfig(Spec):
     n_samples: int | None = Field(None, ge=4, le=10_000_000)  # synthetic datasets
     noise: float | None = Field(None, ge=0, le=100)
     classes: int | None = Field(None, ge=2, le=1000)
+    format: Literal["auto", "text"] = "auto"  # text: a UTF-8 file read as characters (data/text.py)
+    context: int | None = Field(None, gt=0, le=65536)  # text: characters per example
+    stride: int | None = Field(None, gt=0, le=65536)  # text: between window starts (default: context)
+    digits: int | None = Field(None, ge=1, le=9)  # additions: operand digits (default 2)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:

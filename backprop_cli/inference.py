@@ -11,6 +11,7 @@ import numpy as np
 
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
+from backprop_cli.nn.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
@@ -89,6 +90,8 @@ def load_trained(path: str | Path) -> Trained:
         dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
         layers, input_shape = config["model"]["layers"], tuple(data_meta["input_shape"])
+        if data_meta.get("text"):  # an embedding's vocab_size defaults to the text's vocabulary
+            layers = with_vocab_size(layers, len(data_meta["class_names"]))
         if estimate_param_count(layers, input_shape, resolved=True) > sum(t.size for t in checkpoint.tensors.values()):
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
         model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)

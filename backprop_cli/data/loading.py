@@ -14,6 +14,7 @@ from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.data.rng import data_rng
 from backprop_cli.data.scaling import Scaler
 from backprop_cli.data.splits import split_indices
+from backprop_cli.data.text import is_text
 from backprop_cli.errors import DataError
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ def load_data(
     meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
     new ones (eval). download: fetch a missing built-in dataset first (training).
     """
+    if is_text(cfg):  # characters and next-character windows: no scaling, the vocabulary instead
+        from backprop_cli.data.text import load_text_data
+
+        return load_text_data(cfg, seed, dtype, meta=meta)
     raw = load_raw(cfg, seed, download=download, progress=progress)
     if meta is not None:
         _conform(raw, check_meta(meta))

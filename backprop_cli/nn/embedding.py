@@ -99,3 +99,29 @@ def _filled(spec, vocab_size):
     if not changes:
         return spec
     return {**spec, **changes} if isinstance(spec, Mapping) else spec.model_copy(update=changes)
+
+
+def check_token_ids(model, data) -> None:
+    """Before training: a model that starts with an embedding gets whole-number ids inside its vocabulary.
+
+    data: a Dataset. A user's integer file scaled by data.scale, or ids >= vocab_size, fail here with
+    the file, the split and the example, not in the middle of an epoch.
+    """
+    first = model.layers[0] if model.layers else None
+    if not isinstance(first, Embedding):
+        return
+    for split in ("train", "val", "test"):
+        x = getattr(data, f"x_{split}")
+        if x is None or not x.size:
+            continue
+        if x.dtype.kind == "f" and not np.array_equal(np.rint(x), x):
+            raise DataError(
+                f"the model starts with an embedding, which reads token ids, but the {split} inputs are not "
+                "whole numbers",
+                where=data.source,
+                fix="store integer token ids and set data.scale: none (scaling turns ids into fractions)",
+            )
+        try:
+            token_ids(x, first.vocab_size)
+        except DataError as err:
+            raise DataError(f"{split} split: {err.what}", where=data.source, fix=err.fix) from None

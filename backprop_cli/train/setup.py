@@ -11,6 +11,7 @@ from backprop_cli.config_schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError
+from backprop_cli.nn.embedding import check_token_ids, with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.optim.registry import build_optimizer, build_schedule
@@ -85,7 +86,9 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
         data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress)
     check_model_fits(config, data.input_shape)
     model_rng, shuffle_rng = generators(config.seed)
-    model = build_model(config.model.layers, data.input_shape, model_rng, dtype)
+    layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
+    model = build_model(layer_specs, data.input_shape, model_rng, dtype)
+    check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model, loss, data)
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)

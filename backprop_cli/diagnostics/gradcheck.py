@@ -25,8 +25,8 @@ import numpy as np
 from backprop_cli.config_schema import Config
 from backprop_cli.diagnostics.finite_diff import TensorCheck, check_tensor, sample_coords
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.gradcheck import AUX_SEED
 from backprop_cli.nn.embedding import with_vocab_size
+from backprop_cli.nn.gradcheck import AUX_SEED
 from backprop_cli.nn.model import Model, build_model, describe, walk_layers
 
 DEFAULT_SAMPLES = 64  # coordinates per tensor: an MNIST MLP checks in about a second

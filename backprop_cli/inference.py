@@ -139,7 +139,15 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         "n": int(len(x)),
         "loss": mean_loss(trained.loss, pred, y),
     }
-    if trained.classification:
+    if trained.data_meta.get("text"):  # a language model: per-character figures, exact match on sums
+        from backprop_cli.lm import language_report
+
+        result.update(language_report(result["loss"]))
+        result["accuracy"] = float(np.mean(predicted_classes(pred) == y))  # of the next character
+        result["n_characters"] = int(y.size)
+        if trained.data_meta["text"].get("kind") == "additions" and split == "test":
+            result.update(_additions_exact_match(trained, data_cfg))
+    elif trained.classification:
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
     else:
@@ -149,6 +157,15 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
             )
         )
     return result
+
+
+def _additions_exact_match(trained: Trained, data_cfg) -> dict:
+    """Exact match of the greedy answers to the test problems, which training never saw."""
+    from backprop_cli.data.additions import split_problems
+    from backprop_cli.lm import exact_match
+
+    _, (a, b) = split_problems(data_cfg.digits or 2, data_cfg.n_samples, trained.config.seed)
+    return exact_match(trained, a, b)
 
 
 def _split_arrays(data, split: str):

@@ -65,10 +65,6 @@ def read_text_file(path: str) -> str:
 
 
 def load_corpus(cfg, seed: int) -> Corpus:
-    if cfg.dataset is not None:
-        from backprop_cli.data.builtin import check_options, lookup
-
-        check_options(cfg, lookup(cfg.dataset))
     if cfg.dataset == "additions":
         from backprop_cli.data.additions import additions_corpus
 
@@ -120,6 +116,10 @@ def windows(ids: np.ndarray, context: int, stride: int, dtype) -> tuple[np.ndarr
 
 def load_text_data(cfg, seed: int, dtype=np.float32, *, meta: dict | None = None) -> Dataset:
     """The windows of a text, split at its end for validation; `meta`: a trained model's vocabulary."""
+    if cfg.dataset is not None:
+        from backprop_cli.data.builtin import check_options, lookup
+
+        check_options(cfg, lookup(cfg.dataset))
     context = _context(cfg)
     corpus = load_corpus(cfg, seed)
     if not corpus.train:

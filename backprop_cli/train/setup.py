@@ -36,9 +36,16 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
 
 
-def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
-    """Refuse an absurd model from an estimate, before anything is allocated."""
-    n_params = estimate_param_count(config.model.layers, input_shape)
+def check_model_fits(config: Config, input_shape: tuple[int, ...], vocab_size: int | None = None) -> int:
+    """Refuse an absurd model from an estimate, before anything is allocated.
+
+    Text (data/text.py): a built-in text's shape is (context,) and its vocabulary is known from its entry.
+    """
+    if not input_shape and config.data.context is not None and config.data.dataset is not None:
+        from backprop_cli.data.builtin import lookup
+
+        input_shape, vocab_size = (config.data.context,), lookup(config.data.dataset).n_classes
+    n_params = estimate_param_count(with_vocab_size(config.model.layers, vocab_size), input_shape)
     itemsize = np.dtype(config.training.dtype).itemsize
     needed = n_params * itemsize * COPIES_IN_MEMORY
     available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
@@ -84,7 +91,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
         if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
             check_model_fits(config, builtin_input_shape(config.data.dataset))
         data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress)
-    check_model_fits(config, data.input_shape)
+    check_model_fits(config, data.input_shape, data.n_classes if data.text else None)
     model_rng, shuffle_rng = generators(config.seed)
     layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
     model = build_model(layer_specs, data.input_shape, model_rng, dtype)

@@ -268,3 +268,21 @@ def test_sequence_cross_entropy_names_the_units_the_vocabulary_needs():
     with pytest.raises(ConfigError, match=r"units: 65, per_step: true"):
         SoftmaxCrossEntropy().check_output((60, 8), n_classes=65)
     SoftmaxCrossEntropy().check_output((65, 8), n_classes=65)
+
+
+def test_each_new_layer_explains_itself_and_counts_its_flops(rng):
+    layers = [
+        (Embedding(4, vocab_size=7), (6,)),
+        (Positional("learned"), (4, 6)),
+        (LayerNorm(), (4, 6)),
+        (Attention(heads=2), (4, 6)),
+    ]
+    for layer, shape in layers:
+        layer.build(shape, rng, np.float64)
+        text = layer.explain()
+        assert text["forward"] and text["backward"] and all(isinstance(t, str) for t in text["forward"])
+        forward, backward = layer.flops(3)
+        assert isinstance(forward, int) and isinstance(backward, int) and forward >= 0 and backward >= 0
+    attention = layers[3][0]
+    # projections 4 * 2*N*L*D*D = 4*2*18*16, QKᵀ and P·V 2 * 2*N*L*L*D = 2*2*18*6*4, softmax 5*N*H*L*L = 5*3*2*36
+    assert attention.flops(3)[0] == 2304 + 1728 + 1080

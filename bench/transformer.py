@@ -1,13 +1,16 @@
 """A character transformer, backprop against the same network in PyTorch (CPU), 2 threads each, same run.
 
-    python -m bench.transformer [--epochs 3] [--repeats 2]
+    python -m bench.transformer [--epochs 3] [--repeats 2] [--threads 2]
 
 Workload: the bundled Shakespeare (200 KB), context 64, embedding 64 + learned positions, 2 pre-norm
 blocks (layernorm -> 4-head causal attention; layernorm -> dense 256 gelu -> dense 64, each in a
 residual), a final layernorm and a per-step dense to the 62 characters; cross-entropy over every step,
 Adam lr 0.003, batch 32, float32: 88 steps per epoch. Each measurement is a fresh process
-(`python -m bench.transformer --worker KIND OUT.json`) with OMP/OPENBLAS_NUM_THREADS=2 (and
-torch.set_num_threads(2)); repeats are interleaved. Epoch time: the median of epochs 2..E; peak RSS:
+(`python -m bench.transformer --worker KIND OUT.json`) with OMP/OPENBLAS_NUM_THREADS=T (and
+torch.set_num_threads(T)), T = --threads (2 by default); repeats are interleaved. On a host busy
+with other jobs two-thread runs wait on each other (a 2-thread PyTorch epoch took 6.7 minutes of
+wall time for 1.1 minutes of CPU on 2026-12-02), so `--threads 1` gives the steadier comparison.
+Epoch time: the median of epochs 2..E; peak RSS:
 the process's ru_maxrss from wait4, imports and data included.
 """
 
@@ -23,9 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, THREADS, child_env, cpu_name, later_epochs_median, write_json
+from bench.common import ROOT, child_env, cpu_name, later_epochs_median, write_json
 
 KINDS = ("backprop", "torch")
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by the harness for its workers
 CONTEXT, DIM, HEADS, BLOCKS, HIDDEN, BATCH, LR = 64, 64, 4, 2, 256, 32, 0.003
 
 
@@ -138,12 +142,13 @@ def run_torch(epochs: int) -> dict:
     return {"epoch_times": times, "train_loss": loss_sum / len(x), "val_loss": val, "params": params}
 
 
-def measure(kind: str, epochs: int) -> dict:
+def measure(kind: str, epochs: int, threads: int) -> dict:
     """One fresh process; its result plus peak RSS (MB) from wait4."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "bench.transformer", "--worker", kind, str(out), "--epochs", str(epochs)]
-        proc = subprocess.Popen(cmd, env=child_env(THREADS), cwd=ROOT)
+        env = {**child_env(threads), "BENCH_THREADS": str(threads)}
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         if status != 0:
             raise SystemExit(f"{kind} failed with status {status}")
@@ -174,6 +179,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.transformer", description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -183,17 +189,17 @@ def main(argv: list[str]) -> None:
     runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     for r in range(args.repeats):  # interleaved, the order rotated each repeat
         for kind in KINDS[r % 2 :] + KINDS[: r % 2]:
-            runs[kind].append(measure(kind, args.epochs))
+            runs[kind].append(measure(kind, args.epochs, args.threads))
             print(f"{kind}: {runs[kind][-1]['epoch_s']:.2f} s/epoch", file=sys.stderr)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = (
-        f"# Transformer workload, {stamp}\n\n{cpu_name()}; {THREADS} threads each; {args.epochs} epochs, "
+        f"# Transformer workload, {stamp}\n\n{cpu_name()}; {args.threads} thread(s) each; {args.epochs} epochs, "
         f"{args.repeats} repeats\n\n{table(runs)}\n"
     )
     print(text)
     results = ROOT / "bench" / "results"
-    (results / f"{stamp}-transformer.md").write_text(text)
-    write_json(results / f"{stamp}-transformer.json", runs)
+    (results / f"{stamp}-transformer-{args.threads}t.md").write_text(text)
+    write_json(results / f"{stamp}-transformer-{args.threads}t.json", runs)
 
 
 if __name__ == "__main__":

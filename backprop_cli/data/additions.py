@@ -1,8 +1,8 @@
 """`additions`: a synthetic text of sums, "37+48=85\\n", to see whether a language model learns to add.
 
-From the seed, n_samples distinct problems a+b with `digits`-digit operands (0 .. 10^digits - 1;
-default: every one of them, 10,000 for 2 digits) are drawn in random order; the first tenth are the
-test problems, never written into the training text. Exact-match accuracy asks the model to
+From the seed, n_samples distinct problems a+b whose operands have exactly `digits` digits
+(10..99 for 2; 0..9 for 1; default: every problem, 8,100 for 2 digits) are drawn in random order;
+the first tenth are the test problems, never written into the training text. Exact-match accuracy asks the model to
 complete "a+b=" on each test problem (lm.exact_match).
 """
 
@@ -19,14 +19,16 @@ TEST_FRACTION = 0.1
 
 def problems(digits: int, n_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(a, b) int64 arrays of distinct problems in the seed's order; the first tenth are the test problems."""
-    limit = 10**digits
-    total = limit * limit
+    low = 10 ** (digits - 1) if digits > 1 else 0  # exactly `digits` digits: no shorter operand
+    span = 10**digits - low
+    total = span * span
     n = min(n_samples or total, total)
     if n < 10:
         raise DataError(f"additions needs at least 10 problems, got {n}", where="data.n_samples")
     rng = data_rng(seed, "generate")
     pairs = rng.permutation(total)[:n] if total <= 1 << 22 else rng.choice(total, size=n, replace=False)
-    return np.divmod(pairs, limit)
+    a, b = np.divmod(pairs, span)
+    return a + low, b + low
 
 
 def lines(a: np.ndarray, b: np.ndarray) -> str:

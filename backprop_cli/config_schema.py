@@ -23,6 +23,8 @@ DATASET_NAMES = (
     "sine",
     "shakespeare",
     "additions",
+    "adding",
+    "frequencies",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
@@ -46,6 +48,7 @@ class DataConfig(Spec):
     context: int | None = Field(None, gt=0, le=65536)  # text: characters per example
     stride: int | None = Field(None, gt=0, le=65536)  # text: between window starts (default: context)
     digits: int | None = Field(None, ge=1, le=9)  # additions: operand digits (default 2)
+    length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
 

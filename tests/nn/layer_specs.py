@@ -22,6 +22,23 @@ LAYER_SPECS = [
         "type": "residual",
         "layers": [{"type": "dense", "units": 5, "activation": "relu"}, {"type": "dense", "units": 5}],
     },
+    {
+        "type": "conv1d",
+        "filters": 3,
+        "kernel_size": 3,
+        "stride": 2,
+        "padding": "same",
+        "dilation": 2,
+        "activation": "tanh",
+    },
+    {"type": "maxpool1d", "pool_size": 3, "stride": 2},
+    {"type": "avgpool1d"},
+    {"type": "global_avgpool"},
+    {"type": "global_maxpool"},
+    {"type": "reshape", "shape": [5, -1]},
+    {"type": "rnn", "units": 3, "return_sequences": True},
+    {"type": "lstm", "units": 3, "bidirectional": True},
+    {"type": "gru", "units": 3, "return_sequences": True, "bidirectional": True},
     {"type": "embedding", "dim": 4, "vocab_size": 7},
     {"type": "positional", "kind": "learned"},
     {"type": "positional", "kind": "sinusoidal"},
@@ -35,7 +52,7 @@ LAYER_SPECS = [
 IMAGE_LAYERS = {"conv2d", "maxpool2d", "avgpool2d"}
 
 
-SEQUENCE_LAYERS = {"positional", "layernorm", "attention"}  # (C, L) inputs; dense too with per_step
+ATTENTION_LAYERS = {"positional", "layernorm", "attention"}  # (C, L) inputs; dense too with per_step
 VOCAB = 7  # the embedding entry's vocab_size
 
 
@@ -44,9 +61,15 @@ def spec_id(spec: dict) -> str:
     return "-".join([spec["type"], *extras])
 
 
+SEQUENCE_LAYERS = {"conv1d", "maxpool1d", "avgpool1d", "global_avgpool", "global_maxpool", "rnn", "lstm", "gru"}
+
+
 def input_shape(spec: dict) -> tuple[int, ...]:
-    """Per-example input of a spec's layer: images (C, H, W) for the image layers, else vectors."""
-    if spec["type"] in SEQUENCE_LAYERS or spec.get("per_step"):
+    """Per-example input of a spec's layer: images (C, H, W) for the image layers, sequences (C, L) for the
+    sequence layers, token ids (L,) for the embedding, else vectors."""
+    if spec["type"] in SEQUENCE_LAYERS:
+        return (2, 7)
+    if spec["type"] in ATTENTION_LAYERS or spec.get("per_step"):
         return (4, 5)
     if spec["type"] == "embedding":
         return (6,)  # token ids of 6 steps

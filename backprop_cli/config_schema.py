@@ -22,6 +22,8 @@ DATASET_NAMES = (
     "circles",
     "blobs",
     "sine",
+    "shakespeare",
+    "additions",
     "adding",
     "frequencies",
 )
@@ -43,6 +45,10 @@ class DataConfig(Spec):
     n_samples: int | None = Field(None, ge=4, le=10_000_000)  # synthetic datasets
     noise: float | None = Field(None, ge=0, le=100)
     classes: int | None = Field(None, ge=2, le=1000)
+    format: Literal["auto", "text"] = "auto"  # text: a UTF-8 file read as characters (data/text.py)
+    context: int | None = Field(None, gt=0, le=65536)  # text: characters per example
+    stride: int | None = Field(None, gt=0, le=65536)  # text: between window starts (default: context)
+    digits: int | None = Field(None, ge=1, le=9)  # additions: operand digits (default 2)
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split

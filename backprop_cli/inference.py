@@ -11,6 +11,7 @@ import numpy as np
 
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
+from backprop_cli.nn.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
@@ -89,6 +90,8 @@ def load_trained(path: str | Path) -> Trained:
         dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
         layers, input_shape = config["model"]["layers"], tuple(data_meta["input_shape"])
+        if data_meta.get("text"):  # an embedding's vocab_size defaults to the text's vocabulary
+            layers = with_vocab_size(layers, len(data_meta["class_names"]))
         if estimate_param_count(layers, input_shape, resolved=True) > sum(t.size for t in checkpoint.tensors.values()):
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
         model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)
@@ -141,7 +144,15 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         "n": int(len(x)),
         "loss": mean_loss(trained.loss, pred, y),
     }
-    if trained.classification:
+    if trained.data_meta.get("text"):  # a language model: per-character figures, exact match on sums
+        from backprop_cli.lm import language_report
+
+        result.update(language_report(result["loss"]))
+        result["accuracy"] = float(np.mean(predicted_classes(pred) == y))  # of the next character
+        result["n_characters"] = int(y.size)
+        if trained.data_meta["text"].get("kind") == "additions" and split == "test":
+            result.update(_additions_exact_match(trained, data_cfg))
+    elif trained.classification:
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
     else:
@@ -151,6 +162,15 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
             )
         )
     return result
+
+
+def _additions_exact_match(trained: Trained, data_cfg) -> dict:
+    """Exact match of the greedy answers to the test problems, which training never saw."""
+    from backprop_cli.data.additions import split_problems
+    from backprop_cli.lm import exact_match
+
+    _, (a, b) = split_problems(data_cfg.digits or 2, data_cfg.n_samples, trained.config.seed)
+    return exact_match(trained, a, b)
 
 
 def _split_arrays(data, split: str):

@@ -14,7 +14,7 @@ from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
-from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
 from backprop_cli.cli import sweep as sweep_cmd
@@ -62,6 +62,7 @@ app.command(name="gradcheck")(gradcheck.gradcheck)
 app.command(name="explain")(explain_cmd.explain)
 app.command(name="trace")(trace_cmd.trace)
 app.command(name="lr-find")(lr_find_cmd.lr_find)
+app.command(name="generate")(generate.generate)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly

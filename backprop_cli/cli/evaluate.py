@@ -38,10 +38,12 @@ def _print_report(result: dict) -> None:
     console = Console()
     console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {result['split']} split, n={result['n']}")
     summary = Table(show_header=False, box=None)
-    for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2"):
+    for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
         if key in result:
             summary.add_row(key, f"{result[key]:.4f}")
     console.print(summary)
+    for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
+        console.print(f"  wrong: {example}", markup=False, highlight=False)
     if "per_class" in result:
         names = [str(n) for n in result["class_names"]]
         table = Table(title="per class")

@@ -70,6 +70,11 @@ def _synth(name, generate, task, description, n, noise, classes=None, options=("
     )
 
 
+def _text_only(cfg, seed: int) -> RawData:
+    """Text datasets are characters, read by data/text.py (load_data branches before load_raw)."""
+    raise DataError(f"{cfg.dataset} is text: load it with load_data", where="data.dataset")
+
+
 def _sequences(name, generate, task, description, n, noise, length, classes=None, options=("n_samples", "length")):
     """A synthetic sequence task: x (N, C, L) with L = data.length (default `length`)."""
 
@@ -124,6 +129,15 @@ DATASETS: dict[str, BuiltinDataset] = {
     "blobs": _synth("blobs", synthetic.blobs, "classification", "Gaussian clusters (data.classes)",
                     600, 1.0, classes=3, options=SYNTHETIC_OPTIONS),
     "sine": _synth("sine", synthetic.sine, "regression", "y = sin(x) + noise, x in [-pi, pi]", 400, 0.1),
+    "shakespeare": BuiltinDataset(
+        "shakespeare", "bundled", "classification", "200 KB of Shakespeare's plays: characters (data.context)",
+        (), 62, _text_only,
+        bundled=(("shakespeare.txt", "d48b8b09f2897bd9046088795c8ba6060e7a4394a2f1e58a562a4cea0a0a74dc"),),
+        source="W. Shakespeare, via A. Karpathy's tinyshakespeare (char-rnn), first 199,994 bytes",
+        license="public domain"),
+    "additions": BuiltinDataset(
+        "additions", "synthetic", "classification", 'sums as text, "37+48=85" (data.digits, data.context)',
+        (), 13, _text_only, ("n_samples", "digits"), source="generated from the seed", license="-"),
     "adding": _sequences("adding", synthetic.adding, "regression",
                          "the adding problem: sum the 2 marked of L values (data.length, default 50)", 10000, 0.0, 50),
     "frequencies": _sequences("frequencies", synthetic.frequencies, "classification",
@@ -149,6 +163,10 @@ def check_options(cfg, entry: BuiltinDataset) -> None:
                 where=f"data.{key}",
                 fix=f"remove it; it applies to {', '.join(applies)}",
             )
+    text = entry.name in ("shakespeare", "additions")  # data/text.py TEXT_DATASETS
+    for key in ("context", "stride", "digits"):
+        if getattr(cfg, key, None) is not None and not (text and (key != "digits" or entry.name == "additions")):
+            raise DataError(f"{entry.name} takes no {key}", where=f"data.{key}", fix="remove it")
     for key in ("target", "features", "test_path"):
         if getattr(cfg, key) is not None:
             raise DataError(
@@ -158,3 +176,5 @@ def check_options(cfg, entry: BuiltinDataset) -> None:
             )
     if cfg.task not in ("auto", entry.task):
         raise DataError(f"{entry.name} is a {entry.task} dataset", where="data.task", fix="remove data.task")
+    if getattr(cfg, "format", "auto") != "auto":
+        raise DataError("format applies to your own files (data.path)", where="data.format", fix="remove it")

@@ -56,6 +56,7 @@ class Dataset:
     source: str = ""
     target_names: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    text: dict | None = None  # text data (data/text.py): its kind and what eval needs; the vocabulary is class_names
 
     @property
     def n_features(self) -> int:

@@ -14,6 +14,7 @@ from backprop_cli.data.labels import encode_with
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.data.rng import data_rng
 from backprop_cli.data.splits import fold_indices, split_indices
+from backprop_cli.data.text import is_text
 from backprop_cli.errors import DataError
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ def load_data(
     new ones (eval). download: fetch a missing built-in dataset first (training). sequences: the model
     reads (C, L) sequences first, so a file's (N, C, L) array keeps its shape (else it is (N, 1, H, W)).
     """
+    if is_text(cfg):  # characters and next-character windows: no scaling, the vocabulary instead
+        from backprop_cli.data.text import load_text_data
+
+        return load_text_data(cfg, seed, dtype, meta=meta)
     sequences = sequences or (meta is not None and len(check_meta(meta)["input_shape"]) == 2)
     raw = load_raw(cfg, seed, download=download, progress=progress, sequences=sequences)
     if cfg.folds is not None:

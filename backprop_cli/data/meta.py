@@ -32,6 +32,7 @@ def dataset_meta(ds) -> dict:
         "target_names": ds.target_names,
         "scaler": ds.scaler.to_dict(),
         "target_scaler": ds.target_scaler.to_dict() if ds.target_scaler is not None else None,
+        **({"text": ds.text} if getattr(ds, "text", None) else {}),  # a language model's data (data/text.py)
     }
 
 

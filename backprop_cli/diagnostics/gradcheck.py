@@ -25,6 +25,7 @@ import numpy as np
 from backprop_cli.config_schema import Config
 from backprop_cli.diagnostics.finite_diff import TensorCheck, check_tensor, sample_coords
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.embedding import with_vocab_size
 from backprop_cli.nn.gradcheck import AUX_SEED
 from backprop_cli.nn.model import Model, build_model, describe, walk_layers
 
@@ -126,7 +127,8 @@ def run_gradcheck(
         data = load_data(config.data, config.seed, np.float64, sequences=reads_sequences(config.model.layers))
     check_model_fits(config, data.input_shape)
     model_rng, _ = generators(config.seed)
-    model = build_model(config.model.layers, data.input_shape, model_rng, np.float64)
+    layer_specs = with_vocab_size(config.model.layers, data.n_classes if getattr(data, "text", None) else None)
+    model = build_model(layer_specs, data.input_shape, model_rng, np.float64)
     loss = build_loss(config.loss)
     loss.check_output(model.output_shape, data.n_classes)
     x, y = _batch(data.x_train, data.y_train, rows, config.seed)

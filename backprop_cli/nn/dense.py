@@ -6,12 +6,16 @@ import math
 
 import numpy as np
 
+from backprop_cli.nn import per_step
 from backprop_cli.nn.initializers import check_given, given_values, initialize
 from backprop_cli.nn.weighted import WeightLayer
 
 
 class Dense(WeightLayer):
-    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened."""
+    """y = act(x @ W + b);  x: (N, fan_in) -> y: (N, units). Inputs of shape (N, *dims) are flattened.
+
+    per_step: the same W and b at every step of a sequence, x (N, C, L) -> y (N, units, L) (nn/per_step.py).
+    """
 
     def __init__(
         self,
@@ -21,12 +25,16 @@ class Dense(WeightLayer):
         init_scale: float = 0.05,
         use_bias: bool = True,
         bias_init=None,
+        per_step: bool = False,
     ):
         self.given = (init, bias_init)  # `init: {values: [[...]]}`, `bias_init: {values: [...]}`: a textbook's numbers
         super().__init__(activation, None if given_values(init) is not None else init, init_scale, use_bias)
         self.units = int(units)
+        self.per_step = per_step
 
     def build(self, input_shape, rng, dtype):
+        if self.per_step:
+            return per_step.build(self, input_shape, rng, dtype)
         fan_in = math.prod(input_shape)
         self._flatten = len(input_shape) != 1  # images (C, H, W) are flattened implicitly
         check_given(*self.given, fan_in, self.units, self.use_bias)
@@ -39,6 +47,8 @@ class Dense(WeightLayer):
         return (self.units,)
 
     def forward(self, x, training):
+        if self.per_step:
+            return per_step.forward(self, x, training)
         self._x_shape = x.shape
         if self._flatten:
             x = x.reshape(x.shape[0], -1)
@@ -49,6 +59,8 @@ class Dense(WeightLayer):
         return z if self.act is None else self.act.forward(z, training)
 
     def backward(self, dy):
+        if self.per_step:
+            return per_step.backward(self, dy)
         dz = dy if self.act is None else self.act.backward(dy)  # (N, units)
         np.matmul(self._x.T, dz, out=self.grads["W"])  # (fan_in, N) @ (N, units)
         if self.use_bias:
@@ -68,6 +80,7 @@ class Dense(WeightLayer):
 
     def flops(self, batch: int) -> tuple[int, int]:
         fan_in, units = self.params["W"].shape
+        batch *= getattr(self, "_steps", 1) if self.per_step else 1  # per_step: N·L rows through one W
         matmul, bias = 2 * batch * fan_in * units, batch * units * self.use_bias  # a multiply-add counts 2
         act_f, act_b = self.act_flops(batch, (units,))
         return matmul + bias + act_f, act_b + matmul + bias + matmul * self.input_grad  # dW, db, dx

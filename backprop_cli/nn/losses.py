@@ -63,12 +63,16 @@ class SoftmaxCrossEntropy(Loss):
     """Softmax fused into cross-entropy, from logits: L = mean(logsumexp(z) - z[t]);  dz = (p - onehot) / N.
 
     Targets are integer labels (N,). The fusion never takes log(softmax), so logits of ±1e4 are fine.
+    Sequences: logits (N, K, L) against labels (N, L), the mean over all N·L steps (a language model's
+    next-token loss; PyTorch's CrossEntropyLoss with K-dimensional input does the same).
     """
 
     name = "cross_entropy"
     expects = "logits"
 
     def forward(self, pred, target):
+        if pred.ndim == 3:
+            return self._forward_steps(pred, target)
         # array methods, not np.max/np.sum/np.mean: the same arithmetic without their Python-level
         # dispatch, which costs more than the arithmetic on a (128, 10) batch (bench/README.md)
         labels = np.asarray(target).reshape(-1).astype(np.intp, copy=False)
@@ -81,6 +85,8 @@ class SoftmaxCrossEntropy(Loss):
         return float((np.log(sum_e[:, 0]) - z[self._rows, labels]).mean())
 
     def backward(self):
+        if self._p.ndim == 3:
+            return self._backward_steps()
         dz = self._p.copy()
         dz[self._rows, self._labels] -= 1.0
         dz *= 1.0 / dz.shape[0]
@@ -91,6 +97,24 @@ class SoftmaxCrossEntropy(Loss):
             "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", "L = −(1/N) Σₙ log p[n, tₙ]"],
             "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
         }
+    # ---- every step of a sequence: logits (N, K, L) against labels (N, L), as PyTorch's K-dimensional case --
+    def _forward_steps(self, pred, target):
+        """L = mean over the N·L tokens of logsumexp_k(z[n, :, t]) - z[n, label, t]."""
+        labels = np.asarray(target).astype(np.intp, copy=False).reshape(pred.shape[0], 1, pred.shape[2])
+        z = pred - pred.max(axis=1, keepdims=True)  # (N, K, L): each step's max is 0
+        e = np.exp(z)
+        sum_e = e.sum(axis=1, keepdims=True)  # (N, 1, L)
+        e /= sum_e
+        self._p, self._labels = e, labels
+        picked = np.take_along_axis(z, labels, axis=1)  # (N, 1, L): the target's logit at each step
+        return float((np.log(sum_e) - picked).mean())
+
+    def _backward_steps(self):
+        """dz = (p - onehot) / (N L), per step."""
+        dz = self._p.copy()
+        np.put_along_axis(dz, self._labels, np.take_along_axis(dz, self._labels, axis=1) - 1.0, axis=1)
+        dz *= 1.0 / (dz.shape[0] * dz.shape[2])
+        return dz
 
     def link(self, pred):
         z = pred - np.max(pred, axis=1, keepdims=True)
@@ -98,6 +122,14 @@ class SoftmaxCrossEntropy(Loss):
         return z / np.sum(z, axis=1, keepdims=True)
 
     def check_output(self, output_shape, n_classes=None, n_targets=None):
+        if len(output_shape) == 2:  # (K, L): a score per class at every step
+            _require(
+                n_classes is None or output_shape[0] == n_classes,
+                f"cross_entropy over steps needs one score per class at each step: the model outputs "
+                f"{output_shape[0]} per step, but the data has {n_classes} classes (its vocabulary)",
+                f"set the last layer to {{type: dense, units: {n_classes}, per_step: true}}",
+            )
+            return
         shape, k = tuple(output_shape), n_classes or 2
         no_softmax = " and no activation (the loss applies softmax itself)"
         _require(

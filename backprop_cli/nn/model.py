@@ -211,6 +211,17 @@ def estimate_param_count(
     return total
 
 
+SEQUENCE_ESTIMATES = {  # (spec, input shape) -> (parameter count, output shape)
+    "embedding": lambda spec, shape: ((spec.vocab_size or 0) * spec.dim, (spec.dim, *shape)),
+    "positional": lambda spec, shape: (
+        shape[0] * (spec.max_length or shape[-1]) if spec.kind == "learned" else 0,
+        shape,
+    ),
+    "layernorm": lambda spec, shape: (2 * shape[0], shape),
+    "attention": lambda spec, shape: (4 * shape[0] * shape[0] + 3 * shape[0], shape),  # no key bias
+}
+
+
 def _attributes(data: Mapping) -> SimpleNamespace:
     """A resolved spec dict read like its pydantic model (spec.units), nested layers included."""
     fields = {k: [_attributes(inner) for inner in v] if k == "layers" else v for k, v in data.items()}
@@ -219,6 +230,10 @@ def _attributes(data: Mapping) -> SimpleNamespace:
 
 def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
     """(parameter count, output shape) of one layer spec; Python ints, so no overflow."""
+    if spec.type == "dense" and getattr(spec, "per_step", False):  # (C, L) -> (units, L), W shared by the steps
+        return shape[0] * spec.units + (spec.units if spec.use_bias else 0), (spec.units, *shape[1:])
+    if spec.type in SEQUENCE_ESTIMATES:
+        return SEQUENCE_ESTIMATES[spec.type](spec, shape)
     if spec.type == "dense":
         check_given(spec.init, getattr(spec, "bias_init", None), math.prod(shape), spec.units, spec.use_bias)
         return math.prod(shape) * spec.units + (spec.units if spec.use_bias else 0), (spec.units,)

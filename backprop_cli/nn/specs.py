@@ -67,6 +67,7 @@ class DenseSpec(Spec):
     init_scale: float = Field(0.05, ge=0, le=1e3)  # std of `normal`, limit of `uniform`, value of `constant`
     use_bias: bool = True
     bias_init: BiasValues | None = None  # None: zeros
+    per_step: bool = False  # sequences (C, L) -> (units, L): the same W at every step
 
     @field_validator("init", mode="before")
     @classmethod
@@ -146,6 +147,32 @@ class Pool2DSpec(Spec):
     stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
 
 
+class EmbeddingSpec(Spec):
+    type: Literal["embedding"]
+    dim: int = Field(gt=0, le=65536)
+    vocab_size: int | None = Field(None, gt=0, le=1 << 22)  # None: the data's vocabulary
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # std of the N(0, s^2) rows
+
+
+class PositionalSpec(Spec):
+    type: Literal["positional"]
+    kind: Literal["learned", "sinusoidal"] = "learned"
+    max_length: int | None = Field(None, gt=0, le=1 << 20)  # None: the input's length (the data's context)
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # learned: std of the N(0, s^2) table
+
+
+class LayerNormSpec(Spec):
+    type: Literal["layernorm"]
+    eps: float = Field(1e-5, gt=0, le=1)
+
+
+class AttentionSpec(Spec):
+    type: Literal["attention"]
+    heads: int = Field(1, gt=0, le=1024)
+    causal: bool = True  # a step attends to itself and earlier steps only
+    dropout: float = Field(0.0, ge=0, lt=1)  # on the attention weights, in training
+
+
 class Conv1DSpec(Spec):
     type: Literal["conv1d"]
     filters: int = Field(gt=0, le=4096)  # output channels
@@ -219,6 +246,10 @@ SPEC_CLASSES: tuple[type[Spec], ...] = (
     Conv2DSpec,
     Pool2DSpec,
     ResidualSpec,
+    EmbeddingSpec,
+    PositionalSpec,
+    LayerNormSpec,
+    AttentionSpec,
     Conv1DSpec,
     Pool1DSpec,
     GlobalPoolSpec,

@@ -11,6 +11,7 @@ from backprop_cli.config_schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError
+from backprop_cli.nn.embedding import check_token_ids, with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.windows import reads_sequences
@@ -36,9 +37,16 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
 
 
-def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
-    """Refuse an absurd model from an estimate, before anything is allocated."""
-    n_params = estimate_param_count(config.model.layers, input_shape)
+def check_model_fits(config: Config, input_shape: tuple[int, ...], vocab_size: int | None = None) -> int:
+    """Refuse an absurd model from an estimate, before anything is allocated.
+
+    Text (data/text.py): a built-in text's shape is (context,) and its vocabulary is known from its entry.
+    """
+    if not input_shape and config.data.context is not None and config.data.dataset is not None:
+        from backprop_cli.data.builtin import lookup
+
+        input_shape, vocab_size = (config.data.context,), lookup(config.data.dataset).n_classes
+    n_params = estimate_param_count(with_vocab_size(config.model.layers, vocab_size), input_shape)
     itemsize = np.dtype(config.training.dtype).itemsize
     needed = n_params * itemsize * COPIES_IN_MEMORY
     available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
@@ -93,9 +101,11 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
             progress=download_progress,
             sequences=reads_sequences(config.model.layers),
         )
-    check_model_fits(config, data.input_shape)
+    check_model_fits(config, data.input_shape, data.n_classes if data.text else None)
     model_rng, shuffle_rng = generators(config.seed)
-    model = build_model(config.model.layers, data.input_shape, model_rng, dtype)
+    layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
+    model = build_model(layer_specs, data.input_shape, model_rng, dtype)
+    check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model, loss, data)
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)

@@ -22,6 +22,7 @@ class EpochSums:
     count: int = 0
     grad_norm: float = 0.0
     steps: int = 0
+    labels: int = 0  # classification: labels scored (N per batch, N·L for sequences)
 
 
 @dataclass
@@ -124,7 +125,7 @@ class Trainer:
             "step": self.step,
             "lr": float(self.lr),
             "train_loss": sums.loss / max(sums.count, 1),
-            "train_accuracy": sums.correct / max(sums.count, 1) if self.classification else None,
+            "train_accuracy": sums.correct / max(sums.labels or sums.count, 1) if self.classification else None,
             "val_loss": None,
             "val_accuracy": None,
             "grad_norm": sums.grad_norm / max(sums.steps, 1),
@@ -163,6 +164,7 @@ class Trainer:
         sums.steps += 1
         if self.classification:
             sums.correct += int(np.count_nonzero(predicted_classes(pred) == yb))
+            sums.labels += yb.size  # N, or N·L when every step of a sequence has a label
 
     def _diverge(self, loss: float, grad_norm: float, xb: np.ndarray) -> None:
         what = f"train loss is {loss}" if not math.isfinite(loss) else f"gradient norm is {grad_norm}"

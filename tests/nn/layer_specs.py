@@ -39,14 +39,26 @@ LAYER_SPECS = [
     {"type": "rnn", "units": 3, "return_sequences": True},
     {"type": "lstm", "units": 3, "bidirectional": True},
     {"type": "gru", "units": 3, "return_sequences": True, "bidirectional": True},
+    {"type": "embedding", "dim": 4, "vocab_size": 7},
+    {"type": "positional", "kind": "learned"},
+    {"type": "positional", "kind": "sinusoidal"},
+    {"type": "layernorm"},
+    {"type": "attention", "heads": 2},
+    {"type": "attention", "heads": 1, "causal": False},
+    {"type": "dense", "units": 3, "activation": "gelu", "per_step": True},
 ]
 
 
 IMAGE_LAYERS = {"conv2d", "maxpool2d", "avgpool2d"}
 
 
+ATTENTION_LAYERS = {"positional", "layernorm", "attention"}  # (C, L) inputs; dense too with per_step
+VOCAB = 7  # the embedding entry's vocab_size
+
+
 def spec_id(spec: dict) -> str:
-    return spec["type"]
+    extras = [f"{key}={spec[key]}" for key in ("kind", "heads", "causal", "per_step") if key in spec]
+    return "-".join([spec["type"], *extras])
 
 
 SEQUENCE_LAYERS = {"conv1d", "maxpool1d", "avgpool1d", "global_avgpool", "global_maxpool", "rnn", "lstm", "gru"}
@@ -54,7 +66,18 @@ SEQUENCE_LAYERS = {"conv1d", "maxpool1d", "avgpool1d", "global_avgpool", "global
 
 def input_shape(spec: dict) -> tuple[int, ...]:
     """Per-example input of a spec's layer: images (C, H, W) for the image layers, sequences (C, L) for the
-    sequence layers, else vectors."""
+    sequence layers, token ids (L,) for the embedding, else vectors."""
     if spec["type"] in SEQUENCE_LAYERS:
         return (2, 7)
+    if spec["type"] in ATTENTION_LAYERS or spec.get("per_step"):
+        return (4, 5)
+    if spec["type"] == "embedding":
+        return (6,)  # token ids of 6 steps
     return (2, 5, 6) if spec["type"] in IMAGE_LAYERS else (5,)
+
+
+def sample_input(spec: dict, rng, n: int):
+    """n examples for the spec's layer: token ids for an embedding (repeats certain), else standard normals."""
+    if spec["type"] == "embedding":
+        return rng.integers(0, VOCAB, size=(n, *input_shape(spec))).astype(float)
+    return rng.standard_normal((n, *input_shape(spec)))

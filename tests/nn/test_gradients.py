@@ -15,7 +15,7 @@ from backprop_cli.nn.model import build_model
 from backprop_cli.nn.registry import build_layer
 from backprop_cli.nn.residual import Residual
 
-from .layer_specs import LAYER_SPECS, input_shape, spec_id
+from .layer_specs import LAYER_SPECS, input_shape, sample_input, spec_id
 
 
 def _built(layer, input_shape, rng):
@@ -26,7 +26,7 @@ def _built(layer, input_shape, rng):
 @pytest.mark.parametrize("spec", LAYER_SPECS, ids=spec_id)
 def test_every_registered_layer_backpropagates_its_exact_gradient(spec, rng, gradients_match):
     layer = _built(build_layer(spec), input_shape(spec), rng)
-    gradients_match(layer, rng.standard_normal((4, *input_shape(spec))), rng)
+    gradients_match(layer, sample_input(spec, rng, 4), rng)
 
 
 @pytest.mark.parametrize("activation", specs.ACTIVATION_NAMES)

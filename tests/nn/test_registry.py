@@ -13,14 +13,14 @@ from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.registry import LAYERS, build_layer, build_layers
 from backprop_cli.validation import lookup, validate
 
-from .layer_specs import LAYER_SPECS, input_shape, spec_id
+from .layer_specs import LAYER_SPECS, input_shape, sample_input, spec_id
 
 
 @pytest.mark.parametrize("spec", LAYER_SPECS, ids=spec_id)
 def test_layer_keeps_the_contract(spec, rng):
     layer = build_layer(spec)
     out_shape = layer.build(input_shape(spec), rng, np.float64)
-    x = rng.standard_normal((3, *input_shape(spec)))
+    x = sample_input(spec, rng, 3)
     y = layer.forward(x, training=True)
     assert y.shape == (3, *out_shape)
     grads_before = dict(layer.grads)
@@ -146,7 +146,7 @@ def test_a_resolved_spec_builds_the_same_layer_without_validation(spec):
     assert validated.params.keys() == resolved.params.keys()
     for key, value in validated.params.items():
         np.testing.assert_array_equal(resolved.params[key], value)
-    x = np.random.default_rng(4).standard_normal((3, *input_shape(spec))).astype(np.float32)
+    x = sample_input(spec, np.random.default_rng(4), 3).astype(np.float32)
     np.testing.assert_array_equal(resolved.forward(x, training=False), validated.forward(x, training=False))
 
 

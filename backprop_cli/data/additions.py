@@ -1,0 +1,48 @@
+"""`additions`: a synthetic text of sums, "37+48=85\\n", to see whether a language model learns to add.
+
+From the seed, n_samples distinct problems a+b whose operands have exactly `digits` digits
+(10..99 for 2; 0..9 for 1; default: every problem, 8,100 for 2 digits) are drawn in random order;
+the first tenth are the test problems, never written into the training text. Exact-match accuracy asks the model to
+complete "a+b=" on each test problem (lm.exact_match).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backprop_cli.data.rng import data_rng
+from backprop_cli.data.text import Corpus
+from backprop_cli.errors import DataError
+
+TEST_FRACTION = 0.1
+
+
+def problems(digits: int, n_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) int64 arrays of distinct problems in the seed's order; the first tenth are the test problems."""
+    low = 10 ** (digits - 1) if digits > 1 else 0  # exactly `digits` digits: no shorter operand
+    span = 10**digits - low
+    total = span * span
+    n = min(n_samples or total, total)
+    if n < 10:
+        raise DataError(f"additions needs at least 10 problems, got {n}", where="data.n_samples")
+    rng = data_rng(seed, "generate")
+    pairs = rng.permutation(total)[:n] if total <= 1 << 22 else rng.choice(total, size=n, replace=False)
+    a, b = np.divmod(pairs, span)
+    return a + low, b + low
+
+
+def lines(a: np.ndarray, b: np.ndarray) -> str:
+    return "".join(f"{x}+{y}={x + y}\n" for x, y in zip(a.tolist(), b.tolist()))
+
+
+def split_problems(digits: int, n_samples: int | None, seed: int):
+    """((a, b) of training, (a, b) of test): the same split at training and at evaluation."""
+    a, b = problems(digits, n_samples, seed)
+    n_test = max(1, int(round(len(a) * TEST_FRACTION)))
+    return (a[n_test:], b[n_test:]), (a[:n_test], b[:n_test])
+
+
+def additions_corpus(digits: int, n_samples: int | None, seed: int) -> Corpus:
+    (a, b), (ta, tb) = split_problems(digits, n_samples, seed)
+    info = {"digits": digits, "n_samples": n_samples, "test_problems": len(ta)}
+    return Corpus(lines(a, b), "additions", test=lines(ta, tb), info=info)

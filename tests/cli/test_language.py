@@ -1,0 +1,127 @@
+"""A character transformer through the CLI: train on a text file, generate, eval; bad text and prompts exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.cli.conftest import backprop, err, out
+
+TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 40
+
+MODEL = """
+model:
+  layers:
+    - {type: embedding, dim: 8}
+    - {type: positional, kind: sinusoidal}
+    - {type: residual, layers: [{type: layernorm}, {type: attention, heads: 2}]}
+    - {type: residual, layers: [{type: layernorm}, {type: dense, units: 16, activation: gelu, per_step: true},
+                                {type: dense, units: 8, per_step: true}]}
+    - {type: layernorm}
+    - {type: dense, units: VOCAB, per_step: true}
+"""
+
+
+def write_config(tmp_path, text_name="book.txt", context=16, vocab=None, extra="") -> str:
+    vocab = vocab if vocab is not None else len(set(TEXT))
+    path = tmp_path / "lm.yaml"
+    path.write_text(
+        f"name: lm\nseed: 1\ndata: {{path: {text_name}, format: text, context: {context}, validation_split: 0.1}}\n"
+        + MODEL.replace("VOCAB", str(vocab))
+        + "optimizer: {type: adam, lr: 0.01}\ntraining: {epochs: 6, batch_size: 16}\n"
+        + extra
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lm")
+    (tmp / "book.txt").write_text(TEXT, encoding="utf-8")
+    result = backprop("train", write_config(tmp), "--runs-dir", str(tmp / "runs"), "--quiet")
+    assert result.returncode == 0, err(result)
+    return out(result).strip()
+
+
+def test_a_char_transformer_trains_end_to_end_and_learns_the_text(lm_run):
+    lines = [json.loads(line) for line in open(f"{lm_run}/metrics.jsonl")]
+    assert lines[-1]["val_loss"] < 0.6 * lines[0]["train_loss"]  # far below the start (~ln 17 = 2.8)
+    assert 0.0 <= lines[-1]["train_accuracy"] <= 1.0  # over every character, not per window
+
+
+def test_eval_reports_loss_perplexity_and_bits_per_character(lm_run):
+    result = backprop("eval", lm_run, "--json")
+    assert result.returncode == 0, err(result)
+    report = json.loads(out(result))
+    assert report["split"] == "val" and report["n_characters"] == report["n"] * 16
+    assert report["perplexity"] == pytest.approx(np.exp(report["loss"]))
+    assert report["bits_per_char"] == pytest.approx(report["loss"] / np.log(2))
+    assert report["bits_per_char"] < np.log2(17)  # better than guessing among the 17 characters
+
+
+def test_generate_continues_the_prompt_and_the_same_seed_gives_the_same_text(lm_run):
+    runs = [backprop("generate", lm_run, "--prompt", "the ", "--length", "40", "--seed", s) for s in ("3", "3", "4")]
+    assert all(r.returncode == 0 for r in runs), err(runs[0])
+    texts = [out(r) for r in runs]
+    assert len(texts[0]) == 40 and set(texts[0]) <= set(TEXT)
+    assert texts[0] == texts[1] and texts[0] != texts[2]
+    greedy = backprop("generate", lm_run, "--prompt", "the cat sat on ", "--length", "8", "--temperature", "0")
+    assert out(greedy) == out(backprop("generate", lm_run, "--prompt", "the cat sat on ", "--length", "8",
+                                        "--temperature", "0", "--seed", "9"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        ("the ZOO", "--prompt: line 1, column 5: character 'Z' (U+005A) is not in the model's vocabulary"),
+        ("x" * 17, "the prompt has 17 characters, but this model reads at most 16"),
+        ("", "the prompt is empty"),
+    ],
+)
+def test_a_bad_prompt_is_one_message_and_exit_2(lm_run, prompt, message):
+    result = backprop("generate", lm_run, "--prompt", prompt)
+    assert result.returncode == 2 and message in err(result) and "Traceback" not in err(result)
+    assert out(result) == ""
+
+
+def test_generate_on_a_model_of_other_data_says_it_has_no_characters(tmp_path):
+    from tests.cli.conftest import CONFIGS
+
+    run = out(backprop("train", str(CONFIGS / "iris.yaml"), "--runs-dir", str(tmp_path), "--quiet",
+                       "--set", "training.epochs=1")).strip()  # fmt: skip
+    result = backprop("generate", run, "--prompt", "a")
+    assert result.returncode == 2 and "not on text" in err(result)
+
+
+@pytest.mark.parametrize(
+    "content, context, message",
+    [
+        (b"caf\xe9 au lait", 4, "is not UTF-8 text: byte 0xe9 at byte offset 3 (line 1)"),
+        (b"", 4, "holds no text"),
+        (b"a short text", 64, "data.context 64 is longer than the training part"),
+    ],
+)
+def test_bad_text_data_is_one_message_and_exit_2(tmp_path, content, context, message):
+    (tmp_path / "bad.txt").write_bytes(content)
+    config = write_config(tmp_path, "bad.txt", context=context)
+    result = backprop("train", config, "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2, err(result)
+    assert message in err(result) and "bad.txt" in err(result) and "Traceback" not in err(result)
+    assert err(result).count("error:") == 1
+
+
+def test_token_ids_beyond_the_embeddings_vocabulary_in_a_users_file_exit_2(tmp_path):
+    x = np.array([[0, 1, 2, 3], [4, 1, 2, 9], [1, 1, 1, 1], [2, 2, 2, 2]] * 5, dtype=np.int64)
+    np.savez(tmp_path / "ids.npz", x=x, y=np.array([0, 1] * 10))
+    (tmp_path / "ids.yaml").write_text(
+        "data: {path: ids.npz, scale: none, validation_split: 0.0}\n"
+        "model:\n  layers:\n    - {type: embedding, dim: 4, vocab_size: 8}\n"
+        "    - {type: flatten}\n    - {type: dense, units: 2}\n"
+    )
+    result = backprop("train", str(tmp_path / "ids.yaml"), "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2, err(result)
+    assert "ids.npz" in err(result) and "token id 9 at (example, step) (1, 3) is outside the vocabulary 0..7" in err(
+        result
+    )

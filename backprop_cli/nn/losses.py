@@ -97,6 +97,7 @@ class SoftmaxCrossEntropy(Loss):
             "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", "L = −(1/N) Σₙ log p[n, tₙ]"],
             "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
         }
+
     # ---- every step of a sequence: logits (N, K, L) against labels (N, L), as PyTorch's K-dimensional case --
     def _forward_steps(self, pred, target):
         """L = mean over the N·L tokens of logsumexp_k(z[n, :, t]) - z[n, label, t]."""

@@ -14,9 +14,7 @@ def export(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="File to write [default: RUN/model.onnx].")
     ] = None,
-    proba: Annotated[
-        bool, typer.Option("--proba", help="ONNX: output class probabilities instead of logits.")
-    ] = False,
+    proba: Annotated[bool, typer.Option("--proba", help="ONNX: output class probabilities instead of logits.")] = False,
 ) -> None:
     """Export a trained model: ONNX (raw rows in, logits or --proba out, scaling folded in) or npz."""
     from backprop_cli.interop.export import export_model

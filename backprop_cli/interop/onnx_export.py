@@ -85,8 +85,8 @@ def export_onnx(trained, proba: bool = False):
     for i, layer in enumerate(trained.model.layers):
         y, shape = export_layer(g, layer, y, f"model.{i}", shape)
     out = _head(g, trained, y, proba)
-    n_out = 2 if out == "probabilities" and trained.loss.name == "binary_cross_entropy" else shape[0]
-    graph = to_proto(g, "backprop", [("input", ["N", *trained.data_meta["input_shape"]])], [(out, ["N", n_out])])
+    out_shape = (2,) if out == "probabilities" and trained.loss.name == "binary_cross_entropy" else shape
+    graph = to_proto(g, "backprop", [("input", ["N", *trained.data_meta["input_shape"]])], [(out, ["N", *out_shape])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="backprop")
     model.producer_version, model.ir_version = __version__, IR_VERSION
     model.doc_string = f"backprop model from {trained.path} (epoch {trained.epoch}); output: {out}"

@@ -16,7 +16,8 @@ model:
     - {{type: batchnorm}}
     - {{type: relu}}
     - {{type: dropout, rate: 0.1}}
-    - {{type: residual, layers: [{{type: dense, units: 32, activation: gelu}}, {{type: dense, units: 32, activation: tanh}}]}}
+    - type: residual
+      layers: [{{type: dense, units: 32, activation: gelu}}, {{type: dense, units: 32, activation: tanh}}]
     - {{type: residual, layers: [{{type: dense, units: 16, activation: elu}}]}}
     - {{type: dense, units: 10}}
 training: {{epochs: 3, batch_size: 64}}

@@ -35,8 +35,10 @@ def test_the_layer_list_names_each_layers_type_shape_and_tensors(digits_runs):
     path = ok(backprop("export", digits_runs["mlp"], "--format", "npz", "-o", digits_runs["mlp"] / "m.npz"))
     meta = json.loads(str(np.load(path)["layers.json"]))
     first, residual = meta["layers"][0], meta["layers"][4]
-    assert first == {"name": "model.0", "type": "dense", "label": "dense", "output_shape": [32],
-                     "spec": meta["config"]["model"]["layers"][0], "tensors": {"W": "model.0.W", "b": "model.0.b"}}  # fmt: skip
+    spec = meta["config"]["model"]["layers"][0]
+    tensors = {"W": "model.0.W", "b": "model.0.b"}
+    assert first == {"name": "model.0", "type": "dense", "label": "dense", "output_shape": [32], "spec": spec,
+                     "tensors": tensors}  # fmt: skip
     assert [p["name"] for p in residual["parts"]] == ["model.4.0", "model.4.1"]
     assert meta["layers"][1]["tensors"] == {k: f"model.1.{k}" for k in ("gamma", "beta", "running_mean", "running_var")}
     assert meta["class_names"] == [str(d) for d in range(10)] and meta["output"] == "logits"

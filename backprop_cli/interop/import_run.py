@@ -24,6 +24,7 @@ from backprop_cli.runs.checkpoint import save_checkpoint
 from backprop_cli.runs.rundir import RunFiles, create_run_dir
 from backprop_cli.runs.safetensors_header import read_safetensors
 from backprop_cli.runs.summary import write_summary
+from backprop_cli.train.evaluate import score_split
 from backprop_cli.train.setup import build_parts
 
 
@@ -68,12 +69,20 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
             "kind": "last", "epoch": 0, "step": 0, "metrics": None, "progress": trainer.progress_state(),
             "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights)}  # fmt: skip
     save_checkpoint(files.last, trainer.tensors(), meta)
-    write_summary(run_dir, _summary(run_dir, config, weights))
+    write_summary(run_dir, _summary(run_dir, config, weights, _test_scores(parts)))
     return run_dir
 
 
-def _summary(run_dir: Path, config: Config, weights) -> dict:
+def _test_scores(parts) -> dict | None:
+    """The imported model on the test split, as a finished run reports it (`runs list` shows it)."""
+    data = parts.data
+    if data.x_test is None:
+        return None
+    return score_split(parts.model, parts.loss, data.x_test, data.y_test, parts.trainer.classification)
+
+
+def _summary(run_dir: Path, config: Config, weights, test: dict | None) -> dict:
     return {"run_dir": str(run_dir), "name": config.name, "status": "imported", "stop_reason": None,
             "imported_from": str(weights), "epochs_run": 0, "epochs": config.training.epochs, "step": 0,
-            "best_epoch": None, "best": {}, "final": None, "test": None, "warnings": [], "wall_time_s": 0.0,
+            "best_epoch": None, "best": {}, "final": None, "test": test, "warnings": [], "wall_time_s": 0.0,
             "threads": None, "pid": os.getpid()}  # fmt: skip

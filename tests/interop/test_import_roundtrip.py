@@ -37,6 +37,8 @@ def test_a_runs_weights_in_pytorch_layout_import_to_the_same_scores(digits_runs,
         original, again = eval_json(run), eval_json(imported)
         for key in ("split", "n", "loss", "accuracy", "confusion_matrix"):
             assert again[key] == original[key], (name, key)
+        summary = json.loads((imported / "summary.json").read_text())
+        assert summary["status"] == "imported" and summary["test"]["accuracy"] == original["accuracy"]
 
 
 def test_train_resume_fine_tunes_an_imported_run_from_its_weights(digits_runs, tmp_path):

@@ -28,21 +28,21 @@ def randomized(model, rng) -> None:
             t[...] = rng.uniform(0.5, 2.0, t.shape) if key == "running_var" else rng.normal(0.0, 0.5, t.shape)
 
 
-def trained(layers: list, shape: tuple, rng, loss: str = "mse", classes=None, x_fit=None, target_scaler=None):
+def trained(layers: list, shape: tuple, rng, loss="mse", classes=None, x_fit=None, target_scaler=None, dtype="float32"):
     """A Trained as load_trained returns it, for a network built here (no training needed)."""
-    model = build_model(layers, shape, rng, np.float32)
+    model = build_model(layers, shape, rng, dtype)
     randomized(model, rng)
     x_fit = rng.normal(3.0, 2.0, (20, *shape)) if x_fit is None else x_fit
     meta = {"format": 1, "source": "test", "task": "classification" if classes else "regression",
             "input_shape": list(shape), "feature_names": None, "class_names": classes, "target_names": None,
             "scaler": Scaler.fit("standard", x_fit).to_dict(), "target_scaler": target_scaler}  # fmt: skip
     config = {"model": {"layers": layers}, "loss": {"type": loss, "delta": 1.0}}
-    return Trained(model, build_loss(loss), config, meta, "test.safetensors", 0, np.dtype("float32"))
+    return Trained(model, build_loss(loss), config, meta, "test.safetensors", 0, np.dtype(dtype))
 
 
 def ours(t: Trained, x_raw: np.ndarray) -> np.ndarray:
     scaler = Scaler.from_dict(t.data_meta["scaler"])
-    return t.model.forward(scaler.transform(x_raw, np.float32), training=False)
+    return t.model.forward(scaler.transform(x_raw, t.dtype), training=False)
 
 
 def theirs(model, x_raw: np.ndarray) -> np.ndarray:
@@ -106,3 +106,13 @@ def test_same_padding_pads_the_bottom_and_right_as_our_conv_does(kernel, stride,
     t = trained([conv], (1, 6, 7), rng)
     x = rng.normal(size=(3, 1, 6, 7))
     np.testing.assert_allclose(theirs(export_onnx(t), x), ours(t, x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_float64_model_exports_as_float32_within_float32_tolerance(rng):
+    layers = [{"type": "conv2d", "filters": 4, "kernel_size": 3, "activation": "gelu"}, {"type": "batchnorm"},
+              {"type": "flatten"}, {"type": "dense", "units": 3}]  # fmt: skip
+    t = trained(layers, (2, 5, 5), rng, dtype="float64")
+    x = rng.normal(3.0, 2.0, (5, 2, 5, 5))
+    model = export_onnx(t)
+    assert {init.data_type for init in model.graph.initializer if init.name.startswith("model.")} == {1}  # FLOAT
+    np.testing.assert_allclose(theirs(model, x), ours(t, x), rtol=1e-4, atol=1e-5)

@@ -20,6 +20,7 @@ model:
       layers: [{{type: dense, units: 32, activation: gelu}}, {{type: dense, units: 32, activation: tanh}}]
     - {{type: residual, layers: [{{type: dense, units: 16, activation: elu}}]}}
     - {{type: dense, units: 10}}
+optimizer: {{type: adam, lr: 0.005}}
 training: {{epochs: 3, batch_size: 64}}
 """
 CNN = """

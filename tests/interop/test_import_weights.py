@@ -87,6 +87,7 @@ def train_torch(net, data, epochs: int = 2):
 def imported(request, digits, tmp_path_factory):
     """(config, torch net, data, its test accuracy, the imported run, pairs) for each network."""
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the initial weights too: the same nets every time
     tmp = tmp_path_factory.mktemp(request.param)
     layers, net, pairs = (MLP, torch_mlp(), MLP_PAIRS) if request.param == "mlp" else (CNN, torch_cnn(), CNN_PAIRS)
     config = write_config(tmp, digits[1], layers)

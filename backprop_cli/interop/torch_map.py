@@ -25,6 +25,7 @@ ROLES: dict[str, dict[str, str]] = {  # our layer type -> {PyTorch role: our ten
 }
 TRANSPOSED = {("dense", "W")}  # nn.Linear.weight is (out, in); our W is (in, out)
 IGNORED_ROLES = ("num_batches_tracked",)
+ORDER_HINT = "modules are matched in the order of their names (2 before 10, `classifier` before `features`)"
 PICKLED_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".tar")
 CONVERSION = (
     "convert it once, where you trust the file, with these two lines of Python:\n"
@@ -72,7 +73,7 @@ def _count_mismatch(ours: list, theirs: list) -> UserError:
     return UserError(
         f"the weights file has {len(theirs)} modules with tensors, the config's model {len(ours)} layers with "
         f"tensors; PyTorch modules: {other}; our layers: {mine}",
-        fix="give the config the same layers as the PyTorch network, in the same order",
+        fix=f"give the config the same layers as the PyTorch network, in the same order; {ORDER_HINT}",
     )
 
 
@@ -97,7 +98,7 @@ def _map_module(name, layer, prefix, roles, tensors, source) -> dict[str, np.nda
         raise UserError(
             f"module {prefix!r} has tensors {sorted(roles)}, but layer {name} ({kind}) needs {sorted(wanted)}",
             where=source,
-            fix="check that the config's layers (and use_bias) match the PyTorch network, in order",
+            fix=f"check that the config's layers (and use_bias) match the PyTorch network, in order; {ORDER_HINT}",
         )
     out = {}
     for role, key in ROLES[kind].items():  # weight first: the message names the tensor that says most
@@ -113,7 +114,7 @@ def _map_module(name, layer, prefix, roles, tensors, source) -> dict[str, np.nda
                 f"for its {key}"
                 + (" (PyTorch's (out_features, in_features); W is its transpose)" if transposed else ""),
                 where=source,
-                fix="change the config's sizes to the PyTorch network's",
+                fix=f"change the config's sizes to the PyTorch network's; {ORDER_HINT}",
             )
         out[f"{name.removeprefix('model.')}.{key}"] = x.T if transposed else x
     return out

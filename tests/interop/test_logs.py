@@ -131,3 +131,19 @@ def test_tensorboard_without_tensorboardx_is_refused_before_a_run_directory_exis
     assert "output.tensorboard needs the tensorboardX package" in result.stderr
     assert "pip install 'backprop-cli[tensorboard]'" in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_resumed_run_keeps_one_csv_row_and_one_scalar_per_epoch(tmp_path):
+    pytest.importorskip("tensorboardX")
+    tbparse = pytest.importorskip("tbparse")
+    run = train_run(tmp_path, "short", CONFIG.replace("epochs: 3", "epochs: 2"))
+    ok(backprop("train", "--resume", run, "--set", "training.epochs=3", "--quiet"))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert (run / "metrics.csv").read_text() == metrics_csv_text(records)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    scalars = tbparse.SummaryReader(str(run)).scalars
+    losses = scalars[scalars.tag == "train_loss"]
+    assert sorted(losses.step) == [r["step"] for r in records]  # two event files, no step twice
+    assert list(losses.sort_values("step").value) == pytest.approx([r["train_loss"] for r in records], rel=1e-6)
+    texts = tbparse.SummaryReader(str(run)).text
+    assert list(texts.tag) == ["config"]  # once, not again on resume

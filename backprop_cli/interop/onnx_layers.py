@@ -68,6 +68,8 @@ def _inner_activation(g, layer, z: str, name: str, shape: Shape) -> tuple[str, S
 
 def _dense(g, layer, x, name, in_shape):
     """y = act(x W + b), W (in, out) as stored: Gemm without transposes; images are flattened first."""
+    if getattr(layer, "per_step", False):
+        return _dense_per_step(g, layer, x, name, in_shape)
     if len(in_shape) != 1:
         x = g.op("Flatten", [x], f"{name}.flat", axis=1)  # (N, C, H, W) -> (N, C*H*W), C order as in Dense
     W = g.const(f"{name}.W", layer.params["W"])
@@ -76,6 +78,16 @@ def _dense(g, layer, x, name, in_shape):
     else:
         z = g.op("MatMul", [x, W], f"{name}.z")
     return _inner_activation(g, layer, z, name, (layer.units,))
+
+
+def _dense_per_step(g, layer, x, name, in_shape):
+    """`per_step: true` on sequences (N, C, L): the same W at every step, as rows (N, L, C) @ (C, units)."""
+    rows = g.op("Transpose", [x], f"{name}.steps_first", perm=[0, 2, 1])  # (N, L, C)
+    z = g.op("MatMul", [rows, g.const(f"{name}.W", layer.params["W"])], f"{name}.xW")  # (N, L, units)
+    if layer.use_bias:
+        z = g.op("Add", [z, g.const(f"{name}.b", layer.params["b"])], f"{name}.z")
+    y, _ = _inner_activation(g, layer, z, name, (in_shape[1], layer.units))  # per row: softmax over units
+    return g.op("Transpose", [y], name, perm=[0, 2, 1]), (layer.units, in_shape[1])  # (N, units, L)
 
 
 def _conv2d(g, layer, x, name, in_shape):

@@ -59,7 +59,7 @@ def _softmax(g, layer, x, name, in_shape):
     return g.op("Softmax", [x], name, axis=-1), in_shape  # over the last axis, as nn.activations.Softmax
 
 
-def _inner_activation(g, layer, z: str, name: str, shape: Shape) -> tuple[str, Shape]:
+def inner_activation(g, layer, z: str, name: str, shape: Shape) -> tuple[str, Shape]:
     """Dense's and Conv2D's built-in activation, exported by the activation's own exporter."""
     if layer.act is None:
         return z, shape
@@ -77,7 +77,7 @@ def _dense(g, layer, x, name, in_shape):
         z = g.op("Gemm", [x, W, g.const(f"{name}.b", layer.params["b"])], f"{name}.z")
     else:
         z = g.op("MatMul", [x, W], f"{name}.z")
-    return _inner_activation(g, layer, z, name, (layer.units,))
+    return inner_activation(g, layer, z, name, (layer.units,))
 
 
 def _dense_per_step(g, layer, x, name, in_shape):
@@ -86,7 +86,7 @@ def _dense_per_step(g, layer, x, name, in_shape):
     z = g.op("MatMul", [rows, g.const(f"{name}.W", layer.params["W"])], f"{name}.xW")  # (N, L, units)
     if layer.use_bias:
         z = g.op("Add", [z, g.const(f"{name}.b", layer.params["b"])], f"{name}.z")
-    y, _ = _inner_activation(g, layer, z, name, (in_shape[1], layer.units))  # per row: softmax over units
+    y, _ = inner_activation(g, layer, z, name, (in_shape[1], layer.units))  # per row: softmax over units
     return g.op("Transpose", [y], name, perm=[0, 2, 1]), (layer.units, in_shape[1])  # (N, units, L)
 
 
@@ -98,7 +98,7 @@ def _conv2d(g, layer, x, name, in_shape):
     if layer.use_bias:
         inputs.append(g.const(f"{name}.b", layer.params["b"]))
     z = g.op("Conv", inputs, f"{name}.z", kernel_shape=[k, k], strides=[s, s], pads=[top, left, bottom, right])
-    return _inner_activation(g, layer, z, name, (layer.filters, *layer._out_hw))
+    return inner_activation(g, layer, z, name, (layer.filters, *layer._out_hw))
 
 
 def _pool(op: str) -> Exporter:

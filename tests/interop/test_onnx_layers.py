@@ -18,6 +18,11 @@ from backprop_cli.nn.losses import build_loss  # noqa: E402
 from backprop_cli.nn.model import build_model  # noqa: E402
 from tests.nn.layer_specs import LAYER_SPECS, input_shape, spec_id  # noqa: E402
 
+try:  # token ids for an embedding, where the layer table knows how to draw them
+    from tests.nn.layer_specs import sample_input
+except ImportError:
+    sample_input = None
+
 
 def randomized(model, rng) -> None:
     """Weights and running statistics away from their initial values, so that every term shows."""
@@ -28,14 +33,15 @@ def randomized(model, rng) -> None:
             t[...] = rng.uniform(0.5, 2.0, t.shape) if key == "running_var" else rng.normal(0.0, 0.5, t.shape)
 
 
-def trained(layers: list, shape: tuple, rng, loss="mse", classes=None, x_fit=None, target_scaler=None, dtype="float32"):
+def trained(layers: list, shape: tuple, rng, loss="mse", classes=None, x_fit=None, target_scaler=None, dtype="float32",
+            scale="standard"):  # fmt: skip
     """A Trained as load_trained returns it, for a network built here (no training needed)."""
     model = build_model(layers, shape, rng, dtype)
     randomized(model, rng)
     x_fit = rng.normal(3.0, 2.0, (20, *shape)) if x_fit is None else x_fit
     meta = {"format": 1, "source": "test", "task": "classification" if classes else "regression",
             "input_shape": list(shape), "feature_names": None, "class_names": classes, "target_names": None,
-            "scaler": Scaler.fit("standard", x_fit).to_dict(), "target_scaler": target_scaler}  # fmt: skip
+            "scaler": Scaler.fit(scale, x_fit).to_dict(), "target_scaler": target_scaler}  # fmt: skip
     config = {"model": {"layers": layers}, "loss": {"type": loss, "delta": 1.0}}
     return Trained(model, build_loss(loss), config, meta, "test.safetensors", 0, np.dtype(dtype))
 
@@ -53,8 +59,8 @@ def theirs(model, x_raw: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("spec", LAYER_SPECS, ids=spec_id)
 def test_each_layer_type_exports_and_computes_its_forward_or_is_refused_by_name(spec, rng):
     shape = input_shape(spec)
-    t = trained([spec], shape, rng)
-    x = rng.normal(3.0, 2.0, (6, *shape))
+    x = sample_input(spec, rng, 6) if sample_input else rng.normal(3.0, 2.0, (6, *shape))
+    t = trained([spec], shape, rng, x_fit=x, scale="none" if spec["type"] == "embedding" else "standard")
     if spec["type"] not in EXPORTERS:
         with pytest.raises(UserError, match=rf"layer model\.0 \({spec['type']}\) has no ONNX export yet"):
             export_onnx(t)

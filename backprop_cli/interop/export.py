@@ -33,5 +33,8 @@ def export_model(source: str | Path, fmt: str = "onnx", output: str | Path | Non
 
         data = export_npz(trained)
     path = Path(output) if output is not None else default_output(Path(source), fmt)
+    if not path.parent.is_dir():  # the user's path, not a run-time fault: exit 2 (a full disk stays exit 1)
+        fix = "create it, or choose another -o"
+        raise UserError("the folder to write into does not exist", where=str(path), fix=fix)
     atomic_write_bytes(path, data)
     return path

@@ -89,3 +89,10 @@ def test_proba_is_refused_for_npz(exported):
     run, _, _ = exported
     result = backprop("export", run, "--format", "npz", "--proba")
     assert result.returncode == 2 and "--proba applies to ONNX graphs only" in result.stderr.decode()
+
+
+def test_an_output_path_in_a_missing_folder_is_a_user_error(exported, tmp_path):
+    run, _, _ = exported
+    result = backprop("export", run, "-o", tmp_path / "no" / "such" / "model.onnx")
+    assert result.returncode == 2
+    assert "model.onnx: the folder to write into does not exist; create it" in result.stderr.decode()

@@ -47,6 +47,10 @@ class Graph:
         self.constants[name] = np.ascontiguousarray(np.asarray(array, dtype=dtype))
         return name
 
+    def node(self, op: str, inputs: list[str], outputs: list[str], hint: str, **attrs) -> None:
+        """A node with several outputs, named by the caller (with fresh())."""
+        self.nodes.append(Node(op, list(inputs), list(outputs), f"{op}_{self.fresh(hint)}", attrs))
+
     def op(self, op: str, inputs: list[str], hint: str, **attrs) -> str:
         """One node with one output, named after `hint`; returns the output's name."""
         out = self.fresh(hint)

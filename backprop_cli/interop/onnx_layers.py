@@ -3,7 +3,9 @@
 An exporter adds the nodes of one layer in inference form and returns the output's name and its
 per-example shape:  export(g, layer, x, name, in_shape) -> (y, out_shape). `name` is the layer's
 checkpoint name ("model.3", "model.3.proj"); its tensors keep those names as ONNX initializers.
-A layer type missing from EXPORTERS is refused by name, never exported wrongly.
+A layer type missing from EXPORTERS is refused by name, never exported wrongly. The exporters of the
+sequence layers (onnx_sequence.py) and the language layers (onnx_text.py) join the table below for the
+layer types the layer registry holds.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from backprop_cli.errors import UserError
 from backprop_cli.interop.onnx_graph import Graph
 from backprop_cli.nn.activations import _GELU_A, _GELU_C
-from backprop_cli.nn.registry import layer_name
+from backprop_cli.nn.registry import LAYERS, layer_name
 
 Shape = tuple[int, ...]
 Exporter = Callable[[Graph, object, str, str, Shape], tuple[str, Shape]]
@@ -152,3 +154,8 @@ EXPORTERS: dict[str, Exporter] = {
     "avgpool2d": _pool("AveragePool"),
     "residual": _residual,
 }
+
+from backprop_cli.interop.onnx_sequence import SEQUENCE_EXPORTERS  # noqa: E402  (they import nothing from here)
+from backprop_cli.interop.onnx_text import TEXT_EXPORTERS  # noqa: E402
+
+EXPORTERS.update({kind: f for kind, f in {**SEQUENCE_EXPORTERS, **TEXT_EXPORTERS}.items() if kind in LAYERS})

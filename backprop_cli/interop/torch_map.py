@@ -23,6 +23,7 @@ ROLES: dict[str, dict[str, str]] = {  # our layer type -> {PyTorch role: our ten
     "conv2d": {"weight": "W", "bias": "b"},  # nn.Conv2d: (F, C, k, k) in both
     "batchnorm": {"weight": "gamma", "bias": "beta", "running_mean": "running_mean", "running_var": "running_var"},
 }
+RECURRENT = ("rnn", "lstm", "gru")  # one PyTorch module, several roles per tensor of ours: _map_recurrent
 TRANSPOSED = {("dense", "W")}  # nn.Linear.weight is (out, in); our W is (in, out)
 IGNORED_ROLES = ("num_batches_tracked",)
 ORDER_HINT = "modules are matched in the order of their names (2 before 10, `classifier` before `features`)"
@@ -88,18 +89,62 @@ def map_state_dict(model, tensors: Mapping[str, np.ndarray], source: str) -> dic
     return mapped
 
 
+def _checked(tensors, full: str, needed: tuple, name: str, kind: str, what: str, source: str) -> np.ndarray:
+    """The tensor, if its shape is `needed` (PyTorch's layout); else the user's error naming both shapes."""
+    x = np.asarray(tensors[full])
+    if x.shape != tuple(needed):
+        raise UserError(
+            f"tensor {full!r} has shape {tuple(x.shape)} but layer {name} ({kind}) needs {tuple(needed)} {what}",
+            where=source,
+            fix=f"change the config's sizes to the PyTorch network's; {ORDER_HINT}",
+        )
+    return x
+
+
+def _wrong_roles(prefix, roles, name, kind, wanted, source) -> UserError:
+    return UserError(
+        f"module {prefix!r} has tensors {sorted(roles)}, but layer {name} ({kind}) needs {sorted(wanted)}",
+        where=source,
+        fix=f"check that the config's layers (and use_bias) match the PyTorch network, in order; {ORDER_HINT}",
+    )
+
+
+def _map_recurrent(name, layer, prefix, roles, tensors, source) -> dict[str, np.ndarray]:
+    """nn.RNN/LSTM/GRU (one layer, batch_first or not): W = weight_ih_l0ᵀ, U = weight_hh_l0ᵀ, b = the two biases
+    added (GRU: the candidate's recurrent bias is b_hn, as r multiplies it); `_reverse` for the second direction."""
+    kind, h, g, short = layer_name(layer), layer.units, layer.gates, name.removeprefix("model.")
+    parts = (
+        ("weight_ih", (g * h, layer.n_in)),
+        ("weight_hh", (g * h, h)),
+        ("bias_ih", (g * h,)),
+        ("bias_hh", (g * h,)),
+    )
+    wanted = {f"{part}_l0{d}" for d in layer.directions for part, _ in parts}
+    if set(roles) != wanted:
+        raise _wrong_roles(prefix, roles, name, kind, wanted, source)
+    out = {}
+    for d in layer.directions:
+        t = {part: _checked(tensors, roles[f"{part}_l0{d}"], shape, name, kind, "(PyTorch's layout)", source)
+             for part, shape in parts}  # fmt: skip
+        out[f"{short}.W{d}"], out[f"{short}.U{d}"] = t["weight_ih"].T, t["weight_hh"].T
+        b_hh = t["bias_hh"].copy()
+        if kind == "gru":
+            out[f"{short}.b_hn{d}"] = b_hh[2 * h :].copy()
+            b_hh[2 * h :] = 0.0
+        out[f"{short}.b{d}"] = t["bias_ih"] + b_hh
+    return out
+
+
 def _map_module(name, layer, prefix, roles, tensors, source) -> dict[str, np.ndarray]:
     kind = layer_name(layer)
+    if kind in RECURRENT:
+        return _map_recurrent(name, layer, prefix, roles, tensors, source)
     if kind not in ROLES:
         raise UserError(f"layer {name} ({kind}) has no PyTorch weight mapping yet", where=source)
     own = {**layer.params, **layer.state}
     wanted = {role for role, key in ROLES[kind].items() if key in own}
     if set(roles) != wanted:
-        raise UserError(
-            f"module {prefix!r} has tensors {sorted(roles)}, but layer {name} ({kind}) needs {sorted(wanted)}",
-            where=source,
-            fix=f"check that the config's layers (and use_bias) match the PyTorch network, in order; {ORDER_HINT}",
-        )
+        raise _wrong_roles(prefix, roles, name, kind, wanted, source)
     out = {}
     for role, key in ROLES[kind].items():  # weight first: the message names the tensor that says most
         if role not in roles:
@@ -107,14 +152,7 @@ def _map_module(name, layer, prefix, roles, tensors, source) -> dict[str, np.nda
         full = roles[role]
         transposed = (kind, key) in TRANSPOSED
         needed = own[key].shape[::-1] if transposed else own[key].shape
-        x = np.asarray(tensors[full])
-        if x.shape != needed:
-            raise UserError(
-                f"tensor {full!r} has shape {tuple(x.shape)} but layer {name} ({kind}) needs {tuple(needed)} "
-                f"for its {key}"
-                + (" (PyTorch's (out_features, in_features); W is its transpose)" if transposed else ""),
-                where=source,
-                fix=f"change the config's sizes to the PyTorch network's; {ORDER_HINT}",
-            )
+        layout = "(PyTorch's (out_features, in_features); W is its transpose)" if transposed else f"for its {key}"
+        x = _checked(tensors, full, needed, name, kind, layout, source)
         out[f"{name.removeprefix('model.')}.{key}"] = x.T if transposed else x
     return out

@@ -22,6 +22,8 @@ ROLES: dict[str, dict[str, str]] = {  # our layer type -> {PyTorch role: our ten
     "dense": {"weight": "W", "bias": "b"},  # nn.Linear
     "conv2d": {"weight": "W", "bias": "b"},  # nn.Conv2d: (F, C, k, k) in both
     "batchnorm": {"weight": "gamma", "bias": "beta", "running_mean": "running_mean", "running_var": "running_var"},
+    "layernorm": {"weight": "gamma", "bias": "beta"},  # nn.LayerNorm over the features
+    "embedding": {"weight": "W"},  # nn.Embedding: (vocab_size, dim) in both
 }
 RECURRENT = ("rnn", "lstm", "gru")  # one PyTorch module, several roles per tensor of ours: _map_recurrent
 TRANSPOSED = {("dense", "W")}  # nn.Linear.weight is (out, in); our W is (in, out)

@@ -8,6 +8,7 @@ import pytest
 from backprop_cli.errors import UserError
 from backprop_cli.interop.torch_map import map_state_dict, torch_modules
 from backprop_cli.nn.model import build_model
+from backprop_cli.nn.registry import LAYERS
 
 
 def test_modules_are_ordered_by_their_names_read_as_numbers():
@@ -43,3 +44,14 @@ def test_a_layer_type_without_a_mapping_is_named(rng, monkeypatch):
     model = build_model([{"type": "batchnorm"}], (2,), rng, np.float64)
     with pytest.raises(UserError, match=r"layer model.0 \(batchnorm\) has no PyTorch weight mapping yet"):
         map_state_dict(model, {"0.weight": np.ones(2), "0.bias": np.zeros(2)}, "w.safetensors")
+
+
+@pytest.mark.skipif(not {"embedding", "layernorm"} <= set(LAYERS), reason="the language layers are not in this tree")
+def test_embedding_and_layernorm_take_pytorchs_tensors_as_they_are(rng):
+    model = build_model([{"type": "embedding", "dim": 4, "vocab_size": 9}, {"type": "layernorm"}], (5,), rng)
+    tensors = {"emb.weight": rng.normal(size=(9, 4)), "norm.weight": rng.normal(size=4)}
+    tensors["norm.bias"] = rng.normal(size=4)
+    mapped = map_state_dict(model, tensors, "w.safetensors")  # "emb" before "norm": the layers' order
+    assert {k: v.tolist() for k, v in mapped.items()} == {
+        "0.W": tensors["emb.weight"].tolist(), "1.gamma": tensors["norm.weight"].tolist(),
+        "1.beta": tensors["norm.bias"].tolist()}  # fmt: skip

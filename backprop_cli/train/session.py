@@ -20,7 +20,7 @@ from backprop_cli.train.checkpointing import Checkpointer
 from backprop_cli.train.early_stopping import EarlyStopping
 from backprop_cli.train.evaluate import score_split
 from backprop_cli.train.improvement import resolve_mode
-from backprop_cli.train.log_writers import check_log_writers, log_writers
+from backprop_cli.train.log_writers import log_writers
 from backprop_cli.train.loop import fit
 from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
@@ -55,7 +55,6 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
-    check_log_writers(config)
     if resume is None:
         run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
     else:

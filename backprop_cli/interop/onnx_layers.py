@@ -33,12 +33,11 @@ def export_layer(g: Graph, layer, x: str, name: str, in_shape: Shape) -> tuple[s
     return EXPORTERS[kind](g, layer, x, name, tuple(in_shape))
 
 
-def _same_shape(op: str, **fixed) -> Exporter:
-    """An elementwise activation that is one ONNX operator (attributes read from the layer)."""
+def _same_shape(op: str, attrs: tuple[str, ...] = ()) -> Exporter:
+    """An elementwise activation that is one ONNX operator, its attributes read from the layer (alpha)."""
 
     def export(g, layer, x, name, in_shape):
-        attrs = {attr: float(getattr(layer, attr)) for attr in fixed.get("attrs", ())}
-        return g.op(op, [x], name, **attrs), in_shape
+        return g.op(op, [x], name, **{attr: float(getattr(layer, attr)) for attr in attrs}), in_shape
 
     return export
 

@@ -16,25 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_cli.diagnostics.layer_stats import watch
-from backprop_cli.errors import ConfigError
 from backprop_cli.runs.rundir import RunFiles
 from backprop_cli.train.callbacks import Callback
 from backprop_cli.train.csv_log import flat_record
-
-TB_FIX = "install the optional extra: pip install 'backprop-cli[tensorboard]', or set output.tensorboard: false"
-
-
-def require_tensorboardx():
-    """tensorboardX's SummaryWriter, or one clear message before the run starts."""
-    try:
-        from tensorboardX import SummaryWriter
-    except ImportError:
-        raise ConfigError(
-            "output.tensorboard needs the tensorboardX package, which is not installed",
-            where="output.tensorboard",
-            fix=TB_FIX,
-        ) from None
-    return SummaryWriter
+from backprop_cli.train.log_writers import require_tensorboardx
 
 
 def scalar_tag(key: str) -> str:

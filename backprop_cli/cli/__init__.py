@@ -12,10 +12,12 @@ import typer
 
 from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
+from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
+from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
 app = typer.Typer(
@@ -51,6 +53,8 @@ app.command(name="plot")(plot.plot)
 app.command(name="gradcheck")(gradcheck.gradcheck)
 app.command(name="export")(export_cmd.export)
 app.command(name="import-weights")(import_cmd.import_weights)
+app.command(name="sweep")(sweep_cmd.sweep)
+app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

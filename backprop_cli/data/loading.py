@@ -29,13 +29,16 @@ def load_data(
     meta: dict | None = None,
     download: bool = False,
     progress: Progress | None = None,
+    sequences: bool = False,
 ) -> Dataset:
     """Read, split (validation from the seed), scale (fitted on the training split) and cast.
 
     meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
-    new ones (eval). download: fetch a missing built-in dataset first (training).
+    new ones (eval). download: fetch a missing built-in dataset first (training). sequences: the model
+    reads (C, L) sequences first, so a file's (N, C, L) array keeps its shape (else it is (N, 1, H, W)).
     """
-    raw = load_raw(cfg, seed, download=download, progress=progress)
+    sequences = sequences or (meta is not None and len(check_meta(meta)["input_shape"]) == 2)
+    raw = load_raw(cfg, seed, download=download, progress=progress, sequences=sequences)
     if cfg.folds is not None:
         _hold_out_fold(raw, cfg.folds, cfg.fold, seed)
     if meta is not None:
@@ -68,10 +71,12 @@ def load_data(
     )  # fmt: skip
 
 
-def load_raw(cfg: DataConfig, seed: int, *, download: bool = False, progress: Progress | None = None) -> RawData:
+def load_raw(
+    cfg: DataConfig, seed: int, *, download: bool = False, progress: Progress | None = None, sequences: bool = False
+) -> RawData:
     """The data as read, before splitting and scaling: a built-in dataset or the user's file."""
     if cfg.dataset is None:
-        return load_user_files(cfg)
+        return load_user_files(cfg, sequences)
     entry = lookup(cfg.dataset)
     check_options(cfg, entry)
     if download and entry.kind == "download":

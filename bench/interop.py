@@ -35,6 +35,35 @@ def onnx_against_predict(tmp: Path, path: Path, arrays) -> None:
               f"{np.array_equal(p.argmax(1), q.argmax(1))}, n = {len(p)}")  # fmt: skip
 
 
+def sequences_against_predict(tmp: Path) -> None:
+    """configs/adding-lstm, bumps-gru, bumps-conv1d trained one epoch: ONNX against predict on raw rows."""
+    import onnxruntime as ort
+
+    from backprop_cli.data import load_data
+    from backprop_cli.inference import load_trained, predict_rows
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for name in ("adding-lstm", "bumps-gru", "bumps-conv1d"):
+        run = ok(backprop("train", configs / f"{name}.yaml", "--set", "training.epochs=1", "--quiet", "--runs-dir",
+                          tmp / "runs", "--threads", "1"))  # fmt: skip
+        exported = ok(backprop("export", run, "-o", tmp / f"{name}.onnx"))
+        trained = load_trained(run)
+        if name.startswith("bumps"):
+            x = np.load(configs / "bumps.npz")["x"][:300].astype(np.float64)  # raw rows, as the file holds them
+        else:  # the adding task is generated and not scaled (scale: none): its validation rows are raw rows
+            x = load_data(trained.config.data, trained.config.seed, trained.dtype, meta=trained.data_meta).x_val
+        out = ort.InferenceSession(exported, providers=["CPUExecutionProvider"]).run(
+            None, {"input": x.astype(np.float32)}
+        )[0]
+        expected = predict_rows(trained, x, None, name, proba=True)
+        if "labels" in expected:  # logits out: compare the labels, and the softmax of the logits
+            z = np.exp(out - out.max(axis=1, keepdims=True))
+            diff = np.abs(z / z.sum(axis=1, keepdims=True) - expected["probabilities"]).max()
+        else:
+            diff = np.abs(out - expected["values"]).max()
+        print(f"onnx {name}: max |onnx - predict| = {diff:.2e} on {x.shape} raw rows")
+
+
 def torch_against_import(tmp: Path, path: Path) -> None:
     import torch
     from safetensors.torch import save_file
@@ -79,6 +108,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="interop-"))
     path = write_digits_npz(tmp / "digits.npz")
     onnx_against_predict(tmp, path, np.load(path))
+    sequences_against_predict(tmp)
     torch_against_import(tmp, path)
 
 

@@ -5,6 +5,7 @@ Every error names the key path and where it came from: the file and line, or the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,7 +88,9 @@ def anchor_data_paths(config: Config, source: str, origins: dict[KeyPath, str]) 
         value = getattr(data, key)
         if value and not Path(value).is_absolute():
             from_file = ("data", key) not in origins and Path(source).is_file()
-            changes[key] = str(((base if from_file else Path.cwd()) / value).resolve())
+            # the file itself is not resolved: a symlink into a content-addressed store (DVC, git-annex) keeps
+            # the name that carries its suffix, and messages name what the user wrote
+            changes[key] = os.path.normpath((base.resolve() if from_file else Path.cwd()) / value)
     return config.model_copy(update={"data": data.model_copy(update=changes)}) if changes else config
 
 

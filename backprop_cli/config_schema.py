@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from backprop_cli.names import RUN_NAME_PATTERN
 from backprop_cli.nn.specs import LayerSpec, Spec
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 
@@ -108,7 +109,7 @@ class OutputConfig(Spec):
 
 
 class Config(Spec):
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    name: str | None = Field(None, pattern=rf"^{RUN_NAME_PATTERN}$")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     data: DataConfig
     model: ModelConfig

@@ -93,6 +93,11 @@ def load_trained(path: str | Path) -> Trained:
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
         model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)
         loss = build_loss(config["loss"], resolved=True)
+        if data_meta["task"] == "classification":  # one class name per output, or predict indexes past them
+            outputs = loss.link(np.zeros((1, *model.output_shape), dtype)).shape[1:]
+            if outputs != (len(data_meta["class_names"]),):
+                n = len(data_meta["class_names"])
+                raise ValueError(f"it names {n} classes for model outputs of shape {outputs}")
     except METADATA_ERRORS as err:
         raise _incomplete(checkpoint.path, err) from None
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}

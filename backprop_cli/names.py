@@ -10,6 +10,10 @@ from typing import Any
 
 from backprop_cli.errors import ConfigError
 
+# A run name (the config's `name`, or --run-name): one plain directory-name component, printable ASCII.
+RUN_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+RUN_NAME_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit"
+
 
 def suggest(name: str, choices) -> str:
     """A fix for a misspelt name: the closest choice, else the list of choices."""

@@ -290,14 +290,24 @@ def render(fig, fmt: str = "png") -> bytes:
     return buffer.getvalue()
 
 
-def write_plot(runs: Sequence[Run], output: str | os.PathLike[str] | None = None, metric: str | None = None) -> Path:
-    """Draw `runs` and write the image atomically (PNG, or SVG/PDF by suffix); returns its path."""
-    path = Path(output) if output is not None else default_output(runs, metric)
+def image_format(path: Path) -> str:
+    """The format an image path asks for by its suffix, in a directory that exists; else a UserError."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"cannot write a {path.suffix or 'suffix-less'} image", where=str(path),
                         fix="name the output FILE.png (or .svg, .pdf)")  # fmt: skip
+    if path.is_dir():
+        raise UserError("is a directory", where=str(path), fix="name the image file, e.g. -o DIR/plot.png")
     if not path.parent.is_dir():
         raise UserError(f"no such directory: {path.parent}", where=str(path), fix="create it, or pick another -o")
-    atomic_write_bytes(path, render(build_figure(runs, metric), fmt))
+    return fmt
+
+
+def write_plot(runs: Sequence[Run], output: str | os.PathLike[str] | None = None, metric: str | None = None) -> Path:
+    """Draw `runs` and write the image atomically (PNG, or SVG/PDF by suffix); returns its path."""
+    path = Path(output) if output is not None else default_output(runs, metric)
+    fmt = image_format(path)
+    # onto a symlink: write its target (replacing the link would cut it from where it points)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    atomic_write_bytes(target, render(build_figure(runs, metric), fmt))
     return path

@@ -8,12 +8,14 @@ only standard tags are allowed, and the size of the result is bounded. Every key
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import yaml
 
 from backprop_cli.errors import ConfigError
+from backprop_cli.userfiles import open_regular, read_bounded
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000  # an alias bomb expands far past this; a real config is a few hundred nodes
@@ -67,14 +69,15 @@ def read_yaml_file(path: str | Path) -> YamlDoc:
     """Read a config file; every failure is a ConfigError naming the file (and line)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(
-                f"config file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                where=str(path),
-                fix="a config describes one experiment: keep data in data files",
-            )
-        raw = path.read_bytes()
+        with open_regular(path, str(path), ConfigError) as fp:  # a FIFO or a device is refused, never read
+            size = os.fstat(fp.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ConfigError(
+                    f"config file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                    where=str(path),
+                    fix="a config describes one experiment: keep data in data files",
+                )
+            raw = read_bounded(fp, str(path), MAX_FILE_BYTES, ConfigError)
     except FileNotFoundError:
         raise ConfigError("config file not found", where=str(path), fix="check the path") from None
     except IsADirectoryError:
@@ -95,6 +98,15 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         raise ConfigError(_yaml_problem(err), where=_mark(source, err.problem_mark)) from None
+    except yaml.reader.ReaderError as err:  # a control character: its position is an offset into the text
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        raise ConfigError(
+            f"holds the control character U+{code:04X}, which YAML does not allow",
+            where=f"{source}:{line}:{column}",
+            fix="remove it (configs are plain text)",
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {err}", where=source) from None
     except RecursionError:
@@ -223,7 +235,12 @@ def resolve_plain_scalar(value: str, where: str):
             fix=f"write {value.lstrip('+-0') or '0'} or quote it",
         )
     if _INT.fullmatch(value):
-        return int(value.replace("_", ""))
+        try:
+            return int(value.replace("_", ""))
+        except ValueError:  # Python refuses to convert more than 4300 digits
+            raise ConfigError(
+                f"an integer of {len(value):,} digits is too large", where=where, fix="write a smaller number"
+            ) from None
     if _FLOAT.fullmatch(value):
         return float(value.replace("_", ""))
     if value.lower() in _SPECIAL_FLOATS:

@@ -15,10 +15,20 @@ from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
+from backprop_cli.cli import lr_find as lr_find_cmd
 from backprop_cli.cli import sweep as sweep_cmd
-from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
+from backprop_cli.cli import trace as trace_cmd
+from backprop_cli.cli.output import (
+    EXIT_BROKEN_PIPE,
+    OutputError,
+    StdoutClosed,
+    fill_closed_std_streams,
+    guard_stdout,
+    silence_stdout,
+)
 
 app = typer.Typer(
     name="backprop",
@@ -53,6 +63,9 @@ app.command(name="plot")(plot.plot)
 app.command(name="gradcheck")(gradcheck.gradcheck)
 app.command(name="export")(export_cmd.export)
 app.command(name="import-weights")(import_cmd.import_weights)
+app.command(name="explain")(explain_cmd.explain)
+app.command(name="trace")(trace_cmd.trace)
+app.command(name="lr-find")(lr_find_cmd.lr_find)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
@@ -64,6 +77,7 @@ def main() -> None:
     """Run the app; the project's errors become one message on stderr and their exit code."""
     from backprop_cli.errors import BackpropError
 
+    fill_closed_std_streams()  # `>&-`, `2>&-`: run without the stream, never write into a file that took its fd
     debug = "--debug" in sys.argv[1:]
     try:
         app()

@@ -31,6 +31,32 @@ class OutputError(RunError):
     """stdout could not be written (a full device, an I/O error): exit 1."""
 
 
+def plain(value: Any) -> str:
+    """User or file text (a run name, a status, a stop reason, a label) made safe to embed in rich markup:
+    `ok[/]` is shown as written, never read as a closing tag. Every such piece goes through here."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def fill_closed_std_streams() -> None:
+    """`backprop … >&-` or `2>&-` starts with fd 1 or 2 closed and sys.stdout/stderr None: every print fails,
+    and the next file opened takes that descriptor, so a write meant for stderr would land in it. Each closed
+    one of fds 0-2 is pointed at /dev/null: the command runs as usual, what it would print is dropped, the run
+    is saved and the exit code is the usual one. sys.stdin stays None, so that reading it says "closed"."""
+    for fd, name in ((0, None), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: `fd` itself when 0-2 are in order
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if name is not None and getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False, encoding="utf-8", errors="replace"))
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null, so that nothing left in its buffer can fail again at exit."""
     try:

@@ -29,6 +29,9 @@ def plot(
 
     opened = [open_run(run) for run in runs]
     print(write_plot(opened, output, metric))
+    for run in opened:
+        if run.problems:  # drawn with what could be read
+            print(f"note: {run.dir_name} is damaged: {run.problems[0]}", file=sys.stderr)
     bare = runs_without_layer_stats(opened) if metric is None else []
     if bare:
         names = ", ".join(run.dir_name for run in bare)

@@ -25,9 +25,12 @@ def predict(
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
+    from backprop_cli.userfiles import read_stdin
 
     trained = load_trained(checkpoint)
-    rows = read_feature_rows(sys.stdin.buffer.read(), source="<stdin>") if source == "-" else read_feature_rows(source)
+    names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
+    src = read_stdin() if source == "-" else source
+    rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)
     result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
         _write(result, fmt, proba)
@@ -68,11 +71,20 @@ def _npy_bytes(array) -> bytes:
 
 
 def _write_csv(out, labels, table, header) -> None:
+    """RFC 4180 quoting (a field holding a comma, a quote, CR or LF is quoted, its quotes doubled), so that
+    N rows in are N records out; records end in a bare LF, as everything else this tool prints."""
     if table is None:
-        out.write("".join(f"{label}\n" for label in labels))
+        out.write("".join(_field(label) + "\n" for label in labels))
         return
-    out.write(",".join(header) + "\n")
+    out.write(",".join(map(_field, header)) + "\n")
     out.write("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in table))
+
+
+def _field(text: str) -> str:
+    """One CSV field: as is, or quoted (csv.writer with a LF terminator would leave a lone CR bare; an empty
+    field alone on a line would read as a blank line, not as a record)."""
+    text = str(text)
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if not text or any(c in text for c in ',"\r\n') else text
 
 
 def _write_json_lines(out, labels, table, header) -> None:

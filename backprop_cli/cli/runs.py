@@ -11,6 +11,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from backprop_cli.cli.output import plain
+
 app = typer.Typer(
     help="Look at past runs: list them, show one, compare several.",
     no_args_is_help=True,
@@ -19,7 +21,7 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 STATUS_STYLES = {"completed": "green", "early_stopped": "green", "running": "cyan", "interrupted": "yellow",
-                 "diverged": "red", "failed": "red", "killed": "red"}  # fmt: skip
+                 "diverged": "red", "failed": "red", "killed": "red", "damaged": "magenta"}  # fmt: skip
 NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 
@@ -62,7 +64,15 @@ def _text(value: Any):
 
 
 def _status(status: str) -> str:
-    return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
+    return f"[{STATUS_STYLES.get(status, 'white')}]{plain(status)}[/]"
+
+
+def _report_damage(rows: list[dict]) -> None:
+    """One line on stderr per damaged run: what is wrong with it (the listing goes on with the others)."""
+    for row in rows:
+        if row.get("problems"):
+            more = f" (and {len(row['problems']) - 1} more)" if len(row["problems"]) > 1 else ""
+            print(f"note: {row['run']} is damaged: {row['problems'][0]}{more}", file=sys.stderr)
 
 
 def _epochs(done: int | None, total: int | None) -> str:
@@ -93,12 +103,13 @@ def list_(
         table.add_row(_text(r["run"]), _status(r["status"]), _epochs(r["epochs_run"], r["epochs"]), _best_cell(r),
                       _test_cell(r["test_accuracy"], r["test_loss"]), _duration(r["wall_time_s"]), started)  # fmt: skip
     _console().print(table)
+    _report_damage(rows)
 
 
 def _best_cell(row: dict) -> str:
     if row["best_value"] is None:
         return "—"
-    return f"{row['best_metric']} {_num(row['best_value'])} @{_num(row['best_epoch'])}"
+    return f"{plain(row['best_metric'])} {_num(row['best_value'])} @{_num(row['best_epoch'])}"
 
 
 def _test_cell(accuracy: float | None, loss: float | None) -> str:
@@ -122,12 +133,12 @@ def show(
         return
     console = _console()
     when = f", started {data['started'].replace('T', ' ')}" if data["started"] else ""
-    reason = f" ({data['stop_reason']})" if data["stop_reason"] else ""
-    from rich.markup import escape
-
-    console.print(f"[bold]{escape(data['run'])}[/]  {_status(data['status'])}{reason}  epoch "
+    reason = f" ({plain(data['stop_reason'])})" if data["stop_reason"] else ""
+    console.print(f"[bold]{plain(data['run'])}[/]  {_status(data['status'])}{reason}  epoch "
                   f"{_epochs(data['epochs_run'], data['epochs'])}, {_duration(data['wall_time_s'])}{when}")  # fmt: skip
-    console.print(f"[dim]{escape(data['path'])}[/]\n")
+    console.print(f"[dim]{plain(data['path'])}[/]\n")
+    for problem in data["problems"]:
+        console.print(f"[magenta]damaged:[/] {plain(problem)}")
     console.print(_config_table(data["config"]))
     console.print(_outcome_table(data))
     _print_sparklines(console, data)
@@ -164,7 +175,7 @@ def _outcome_table(data: dict):
         if any(c is not None for c in cells):
             table.add_row(metric, *(_num(c) for c in cells))
     for monitor, value in data["best"].items():
-        table.caption = f"best epoch {_num(data['best_epoch'])}: {monitor} {_num(value)}"
+        table.caption = f"best epoch {_num(data['best_epoch'])}: {plain(monitor)} {_num(value)}"
         table.caption_justify = "left"
     return table
 
@@ -200,19 +211,19 @@ def compare(
     console = _console()
     console.print(_differences_table(data))
     console.print(_metrics_table(data))
+    _report_damage(data["runs"])
 
 
 def _differences_table(data: dict):
-    from rich.markup import escape
     from rich.table import Table
 
-    names = [escape(r["run"]) for r in data["runs"]]
+    names = [plain(r["run"]) for r in data["runs"]]
     table = Table("config key", *names, box=None, header_style="bold", title="config: keys that differ",
                   title_justify="left", title_style="bold")  # fmt: skip
     for key, values in data["differences"].items():
-        cells = [escape(_num(v)) for v in values]
+        cells = [plain(_num(v)) for v in values]
         marked = [f"[bold yellow]{c}[/]" if v != values[0] else c for c, v in zip(cells[1:], values[1:])]
-        table.add_row(escape(key), cells[0], *marked)
+        table.add_row(plain(key), cells[0], *marked)
     same = data["identical_keys"]
     table.caption = f"{same} other key(s) identical" if data["differences"] else f"identical configs ({same} keys)"
     table.caption_justify = "left"
@@ -220,12 +231,11 @@ def _differences_table(data: dict):
 
 
 def _metrics_table(data: dict):
-    from rich.markup import escape
     from rich.table import Table
 
     from backprop_cli.runs.compare import better
 
-    names = [escape(r["run"]) for r in data["runs"]]
+    names = [plain(r["run"]) for r in data["runs"]]
     table = Table("metric", *names, box=None, header_style="bold", title="\nmetrics", title_justify="left",
                   title_style="bold")  # fmt: skip
     for key, values in data["metrics"].items():
@@ -233,7 +243,7 @@ def _metrics_table(data: dict):
         best = _best_index(values, better(key))
         if best is not None:
             cells[best] = f"[bold green]{cells[best]}[/]"
-        table.add_row(key, *cells)
+        table.add_row(plain(key), *cells)
     return table
 
 

@@ -46,7 +46,7 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
     from backprop_cli.runs.jsonio import dumps
     from backprop_cli.train.resume import prepare_resume
     from backprop_cli.train.session import RunOptions, run_training
-    from backprop_cli.train.signals import die_by
+    from backprop_cli.train.signals import Terminated, die_by
 
     point = prepare_resume(resume, wanted) if resume is not None else None
     if point is not None and point.already_finished is not None:
@@ -66,7 +66,10 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
         extra_callbacks=[make_progress(quiet)],
         download_progress=_DownloadNotice(),
     )
-    result = run_training(config, options, point)
+    try:
+        result = run_training(config, options, point)
+    except Terminated as stop:  # SIGTERM before the loop started: nothing was left behind
+        die_by(stop.args[0])
     if not quiet:
         _print_summary(result.summary)
     print(dumps(result.summary) if as_json else result.run_dir, flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +18,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from backprop_cli.errors import DataError
+from backprop_cli.userfiles import open_regular
 
 NPY_MAGIC = b"\x93NUMPY"
 MAX_DEFLATE_RATIO = 1032  # deflate cannot expand one byte into more than ~1032
@@ -61,7 +63,7 @@ def read_npy(fp: BinaryIO, size: int, source: str) -> np.ndarray:
 
 def load_npy(path: Path, source: str) -> np.ndarray:
     with _open(path, source) as fp:
-        return read_npy(fp, path.stat().st_size, source)
+        return read_npy(fp, os.fstat(fp.fileno()).st_size, source)
 
 
 def load_npy_bytes(data: bytes, source: str) -> np.ndarray:
@@ -119,10 +121,12 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -
 
 def _open(path: Path, source: str) -> BinaryIO:
     try:
-        return open(path, "rb")
+        return open_regular(path, source)  # a FIFO or a device is refused, never read
     except FileNotFoundError:
         raise DataError(
             "file not found", where=source, fix="check the path (relative to the current directory)"
         ) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, not a file", where=source) from None
     except OSError as err:
         raise DataError(f"cannot read the file: {err.strerror}", where=source) from None

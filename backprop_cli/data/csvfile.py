@@ -6,6 +6,7 @@ Line numbers are those an editor shows: the header is line 1, the first data row
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass
 from operator import itemgetter
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.errors import DataError
+from backprop_cli.userfiles import read_regular
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_LINES = 20
@@ -26,9 +28,16 @@ class CsvTable:
     cells: list[list[str]]  # data rows only
     lines: list[int]  # the line number of each data row (header = line 1)
 
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {name: j for j, name in enumerate(self.columns or [])}  # names are distinct (_check_header)
+
+    def has_column(self, name: str) -> bool:
+        return name in self._index
+
     def column_index(self, name: str) -> int:
-        assert self.columns is not None
-        return self.columns.index(name)
+        """O(1): a list.index per column made a 150,000-column file take minutes."""
+        return self._index[name]
 
     def column_label(self, j: int) -> str:
         return f"`{self.columns[j]}`" if self.columns else f"{j + 1}"
@@ -37,7 +46,7 @@ class CsvTable:
 def read_text(path: Path, source: str) -> str:
     """The file as text: UTF-8 (a BOM is dropped); anything else is a DataError, not a traceback."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, source)  # a regular file, at most BACKPROP_MAX_INPUT_BYTES
     except FileNotFoundError:
         raise DataError(
             "file not found", where=source, fix="check the path (relative to the current directory)"
@@ -96,15 +105,16 @@ def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
     return rows, lines
 
 
-def read_table(text: str, source: str, header: bool | None = True) -> CsvTable:
-    """header=True: the first row must be a header; None: a header if any first cell is not a number."""
+def read_table(text: str, source: str, header: bool | None = True, names: list[str] | None = None) -> CsvTable:
+    """header=True: the first row must be a header; None: detected (`looks_like_header`, with `names`)."""
     rows, lines = parse_rows(text, source)
     if not rows:
-        raise DataError("the file is empty", where=source, fix="give a header line and at least one data row")
-    first_is_header = header if header is not None else not all(_is_number(c) for c in rows[0])
+        fix = "give a header line and at least one data row" if header else "give at least one row of features"
+        raise DataError("the file is empty" if header else "holds no rows", where=source, fix=fix)
+    first_is_header = header if header is not None else looks_like_header(rows[0], names)
     columns = None
     if first_is_header:
-        columns = _check_header(rows[0], source)
+        columns = _check_header(rows[0], source, detected=header is None)
         rows, lines = rows[1:], lines[1:]
     table = CsvTable(source, columns, rows, lines)
     if not rows:
@@ -113,8 +123,21 @@ def read_table(text: str, source: str, header: bool | None = True) -> CsvTable:
     return table
 
 
-def _check_header(names: list[str], source: str) -> list[str]:
-    if all(_is_number(c) for c in names):
+def looks_like_header(cells: list[str], names: list[str] | None = None) -> bool:
+    """The one rule for an optional header: a first row holding every one of the model's feature `names` is a
+    header, even when the names are numbers (`1,2,3,4`); otherwise it is one when most of its filled cells are
+    not numbers. So `1,abc` or `1,2,x,4` is data with a bad cell (named later), and an empty cell is a missing
+    value, not a nameless column."""
+    if names and set(names) <= set(cells):
+        return True
+    filled = [c for c in cells if c]
+    return 2 * sum(not _is_number(c) for c in filled) > len(filled)
+
+
+def _check_header(names: list[str], source: str, detected: bool = False) -> list[str]:
+    """A header's names: each one named once. A required header (training) of numbers only is data: a
+    detected one is a header because it holds the model's names, numbers or not."""
+    if not detected and all(_is_number(c) for c in names):
         raise DataError(
             f"line 1 looks like data ({','.join(names[:4])}...), not a header",
             where=source,

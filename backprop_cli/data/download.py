@@ -19,7 +19,7 @@ from pathlib import Path
 from backprop_cli import __version__
 from backprop_cli.data.builtin import BuiltinDataset, lookup
 from backprop_cli.data.mnist import find_file, missing_files, missing_message
-from backprop_cli.data.paths import resolve_data_dir
+from backprop_cli.data.paths import data_dir_setting, resolve_data_dir
 from backprop_cli.data.remote import RemoteFile, verify
 from backprop_cli.errors import DataError, RunError
 
@@ -78,8 +78,15 @@ def _downloadable(name: str, data_dir: Path | None) -> tuple[BuiltinDataset, Pat
 def _prepare(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # the data dir (or a part of it) is a file: the user's setting
+        raise DataError(
+            f"cannot create {directory}: a part of that path is a file, not a directory",
+            fix=f"point {data_dir_setting(directory)} at a directory",
+        ) from None
     except OSError as err:
-        raise RunError(f"cannot create {directory}: {err.strerror}", fix="choose another --data-dir") from None
+        raise RunError(
+            f"cannot create {directory}: {err.strerror}", fix=f"choose another {data_dir_setting(directory)}"
+        ) from None
     _remove_stale_temps(directory)
 
 

@@ -28,7 +28,7 @@ def read_feature_rows(
 ) -> FeatureRows:
     """Rows from a path or from bytes (stdin); fmt "csv" | "npy" | None (by suffix or magic bytes).
 
-    CSV: the first row is a header when any of its cells is not a number. With a header and
+    CSV: the first row is a header when `csvfile.looks_like_header` says so. With a header and
     `wanted` (the model's feature names), only those columns are read, in that order, so other
     columns (the target, an id) may hold anything.
     """
@@ -46,11 +46,11 @@ def read_feature_rows(
 
 
 def _csv(text: str, source: str, wanted: list[str] | None) -> FeatureRows:
-    table = read_table(text, source, header=None)
+    table = read_table(text, source, header=None, names=wanted)
     if table.columns is None or not wanted:
         return FeatureRows(numeric_block(table, list(range(len(table.cells[0])))), table.columns, source)
     for name in wanted:
-        if name not in table.columns:
+        if not table.has_column(name):
             raise DataError(
                 f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, table.columns)
             )

@@ -17,7 +17,7 @@ from backprop_cli.data.arrays import load_npy, load_npz
 from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
-from backprop_cli.data.labels import Target, as_values, encode_target, encode_with
+from backprop_cli.data.labels import Target, encode_target, encode_with
 from backprop_cli.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -60,7 +60,7 @@ def _load_csv(cfg) -> RawData:
 
 def _csv_test_split(path: str, features: list[str], target: str, tgt: Target) -> tuple[np.ndarray, np.ndarray]:
     test = read_table(read_text(Path(path), path), path)
-    missing = [c for c in [*features, target] if c not in test.columns]
+    missing = [c for c in [*features, target] if not test.has_column(c)]
     if missing:
         raise DataError(
             f"lacks the column `{missing[0]}` of the training file",
@@ -76,7 +76,7 @@ def _pick_target(table: CsvTable, target: str | None) -> str:
         if len(table.columns) < 2:
             raise DataError("has one column: nothing is left for features", where=table.source)
         return table.columns[-1]
-    if target not in table.columns:
+    if not table.has_column(target):
         raise DataError(
             f"has no column `{target}` (data.target); its columns: {', '.join(table.columns)}",
             where=table.source,
@@ -89,7 +89,7 @@ def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> 
     if features is None:
         return [c for c in table.columns if c != target]
     for name in features:
-        if name not in table.columns:
+        if not table.has_column(name):
             raise DataError(
                 f"has no column `{name}` (data.features)", where=table.source, fix=did_you_mean(name, table.columns)
             )
@@ -111,7 +111,7 @@ def _target_values(table: CsvTable, target: str) -> np.ndarray:
             raise DataError(
                 f"line {line}: the target `{target}` is empty", where=table.source, fix="fill in or drop that row"
             )
-    return as_values([row[j] for row in table.cells])
+    return np.array([row[j] for row in table.cells], dtype=str)  # labels stay text (labels.encode_target)
 
 
 def _line_of(table: CsvTable):
@@ -211,6 +211,10 @@ def _check_x(
     if not 1 <= x.ndim <= 4 or len(x) == 0:
         shapes = "(N, F), (N, C, L), (N, H, W) or (N, C, H, W)"
         raise DataError(f"features must have shape {shapes}, found {x.shape}", where=source)
+    if 0 in x.shape[1:]:  # it would train, and write a checkpoint nothing can use
+        raise DataError(f"rows have zero features (shape {x.shape})", where=source, fix="give at least one feature")
+    if y.ndim == 0:
+        raise DataError("y is a single value (a 0-d array), not one target per row", where=source)
     if len(x) != len(y):
         raise DataError(f"x has {len(x)} rows but y has {len(y)}", where=source, fix="give x and y the same length")
     if x.dtype.kind == "f":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.errors import DataError
+from backprop_cli.userfiles import open_regular
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_DEFLATE_RATIO = 1032  # deflate cannot expand one byte into more than ~1032
@@ -23,8 +25,8 @@ _FIX = "delete it and run `backprop data download` again, or copy a good file th
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
     """The array in an IDX file of `ndim` dimensions; any inconsistency is a DataError naming the file."""
-    size = path.stat().st_size
-    with open(path, "rb") as raw:
+    with open_regular(path, str(path)) as raw:  # a FIFO or a device in the data dir is refused, not read
+        size = os.fstat(raw.fileno()).st_size
         gzipped = raw.read(2) == b"\x1f\x8b"
         limit = _gzip_isize(raw, size) if gzipped else size
         raw.seek(0)

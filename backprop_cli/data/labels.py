@@ -25,28 +25,36 @@ class Target:
     note: str | None = None
 
 
-def as_values(values: list[str] | np.ndarray) -> np.ndarray:
-    """CSV cells become float64 when every one is a number, else stay text."""
-    if isinstance(values, np.ndarray):
+def as_numbers(values: np.ndarray) -> np.ndarray | None:
+    """Text cells as float64 when every one is a number, else None (arrays of numbers pass through)."""
+    if values.dtype.kind != "U":
         return values
     try:
-        return np.array([float(v) for v in values], dtype=np.float64)
+        return np.array([float(v) for v in values.ravel()], dtype=np.float64).reshape(values.shape)
     except ValueError:
-        return np.array(values, dtype=str)
+        return None
 
 
 def encode_target(values: np.ndarray, requested: str, locate: Locate, where: str, name: str) -> Target:
-    """Decide the task (unless requested) and encode y for it."""
+    """Decide the task (unless requested) and encode y for it.
+
+    Text labels (a CSV's cells) stay text: the class names are the cells as written (`1.0` stays
+    `1.0`, `02134` and `2134` are two classes); they are read as numbers only for regression and to
+    decide the task and order the classes when every one is a number.
+    """
     values = _check_kind(values, where)
-    text = values.dtype.kind == "U"
-    bad = _first_non_finite(values) if values.dtype.kind == "f" else None
-    if bad is not None:
-        raise DataError(
-            f"{locate(bad)}: the target `{name}` is not a finite number", where=where, fix="fix or drop that row"
-        )
+    spelled = values if values.dtype.kind == "U" else None
+    numbers = as_numbers(values)
+    if numbers is not None:
+        values = numbers
+        bad = _first_non_finite(values) if values.dtype.kind == "f" else None
+        if bad is not None:
+            raise DataError(
+                f"{locate(bad)}: the target `{name}` is not a finite number", where=where, fix="fix or drop that row"
+            )
     task, note = _decide(values, requested, name)
     if task == "regression":
-        if text:
+        if numbers is None:
             i = _first_text(values)
             raise DataError(
                 f"{locate(i)}: the target `{name}` holds `{values.flat[i]}`; a regression target must be numeric",
@@ -55,12 +63,13 @@ def encode_target(values: np.ndarray, requested: str, locate: Locate, where: str
             )
         y = values.astype(np.float64)
         return Target(task, y.reshape(len(y), -1), None, note)
-    y, names = _encode_classes(values, locate, where, name)
+    y, names = _encode_classes(values, locate, where, name, text=spelled if numbers is not None else None)
     return Target(task, y, names, note)
 
 
 def encode_with(values: np.ndarray, class_names: list[str], locate: Locate, where: str) -> np.ndarray:
-    """Indices of labels into known class names (a test set, or data evaluated with a saved model)."""
+    """Indices of labels into known class names (a test set, or data evaluated with a saved model);
+    text labels are matched as written."""
     values = _check_kind(values, where)
     labels = _names_of(_column(values, where))
     lookup = {name: i for i, name in enumerate(class_names)}
@@ -91,24 +100,41 @@ def _decide(values: np.ndarray, requested: str, name: str) -> tuple[str, str | N
     return "regression", f"task: regression (auto: `{name}` is numeric; set data.task to override)"
 
 
-def _encode_classes(values: np.ndarray, locate: Locate, where: str, name: str) -> tuple[np.ndarray, list[str]]:
+def _encode_classes(
+    values: np.ndarray, locate: Locate, where: str, name: str, text: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Class indices (N,) and names; `text`: the labels as written, whose distinct spellings are the classes
+    (ordered by their value, then their spelling), when `values` are those labels read as numbers."""
     flat = _column(values, where)
     if flat.dtype.kind == "f":
         bad = np.flatnonzero(flat != np.round(flat))
         if len(bad):
+            shown = _column(text, where)[bad[0]] if text is not None else f"{flat[bad[0]]:g}"
             raise DataError(
-                f"{locate(int(bad[0]))}: class label `{flat[bad[0]]:g}` is not an integer",
+                f"{locate(int(bad[0]))}: class label `{shown}` is not an integer",
                 where=where,
                 fix="class labels must be integers or text; set data.task: regression for a numeric target",
             )
-    distinct, y = np.unique(flat, return_inverse=True)  # numbers sort numerically, text alphabetically
-    if len(distinct) < 2:
+    if text is not None:
+        y, names = _classes_by_spelling(flat, _column(text, where))
+    else:
+        distinct, y = np.unique(flat, return_inverse=True)  # numbers sort numerically, text alphabetically
+        names = _names_of(distinct)
+    if len(names) < 2:
         raise DataError(
-            f"the target `{name}` has a single class ({_names_of(distinct)[0]}); classification needs at least 2",
+            f"the target `{name}` has a single class ({names[0]}); classification needs at least 2",
             where=where,
             fix="check the target column, or set data.task: regression",
         )
-    return y.astype(np.int64).reshape(-1), _names_of(distinct)
+    return y.astype(np.int64).reshape(-1), names
+
+
+def _classes_by_spelling(numbers: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """One class per distinct spelling, ordered by value, then spelling ("2" < "10", "02134" < "2134")."""
+    spellings = text.tolist()
+    names = [t for _, t in sorted(set(zip(numbers.tolist(), spellings)))]
+    index = {t: i for i, t in enumerate(names)}
+    return np.array([index[t] for t in spellings], dtype=np.int64), names
 
 
 def _column(values: np.ndarray, where: str) -> np.ndarray:

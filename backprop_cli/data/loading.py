@@ -9,10 +9,10 @@ import numpy as np
 from backprop_cli.data.builtin import check_options, lookup
 from backprop_cli.data.dataset import Dataset, RawData
 from backprop_cli.data.files import load_user_files
+from backprop_cli.data.finite import fit_quietly, transform_checked
 from backprop_cli.data.labels import encode_with
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.data.rng import data_rng
-from backprop_cli.data.scaling import Scaler
 from backprop_cli.data.splits import fold_indices, split_indices
 from backprop_cli.errors import DataError
 
@@ -48,22 +48,25 @@ def load_data(
     if meta is not None:
         scaler, target_scaler = scalers_of(meta)
     else:
-        scaler = Scaler.fit(cfg.scale, x_train, raw.base_scale)
-        target_scaler = Scaler.fit("standard", y_train) if raw.task == "regression" and cfg.scale_target else None
+        scaler = fit_quietly(cfg.scale, x_train, raw.base_scale)
+        target_scaler = fit_quietly("standard", y_train) if raw.task == "regression" and cfg.scale_target else None
 
-    def xs(x):
-        return None if x is None else scaler.transform(x, dtype)
+    def xs(x, rows=None, source=raw.source):  # rows: where x's rows are in the file, for messages
+        return None if x is None else transform_checked(scaler, x, dtype, source, rows, raw.feature_names)
 
-    def ys(y):
+    test_source = cfg.test_path or raw.source
+
+    def ys(y, rows=None, source=raw.source):
         if y is None or raw.task == "classification":
             return None if y is None else np.ascontiguousarray(y, dtype=np.int64)
-        return target_scaler.transform(y, dtype) if target_scaler else np.ascontiguousarray(y, dtype=dtype)
+        as_model = target_scaler or fit_quietly("none", y)  # unscaled targets: only the cast is checked
+        return transform_checked(as_model, y, dtype, source, rows, raw.target_names)
 
     has_val = len(val) > 0
     return Dataset(
-        x_train=xs(x_train), y_train=ys(y_train),
-        x_val=xs(raw.x_train[val]) if has_val else None, y_val=ys(raw.y_train[val]) if has_val else None,
-        x_test=xs(raw.x_test), y_test=ys(raw.y_test),
+        x_train=xs(x_train, train), y_train=ys(y_train, train),
+        x_val=xs(raw.x_train[val], val) if has_val else None, y_val=ys(raw.y_train[val], val) if has_val else None,
+        x_test=xs(raw.x_test, source=test_source), y_test=ys(raw.y_test, source=test_source),
         task=raw.task, n_classes=len(raw.class_names) if raw.class_names else None,
         class_names=raw.class_names, input_shape=raw.input_shape, feature_names=raw.feature_names,
         scaler=scaler, target_scaler=target_scaler, source=raw.source, target_names=raw.target_names,

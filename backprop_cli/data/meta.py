@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from backprop_cli.data.finite import transform_checked
 from backprop_cli.data.hints import did_you_mean, plural
 from backprop_cli.data.scaling import Scaler
 from backprop_cli.errors import CheckpointError, DataError
@@ -76,19 +77,26 @@ def prepare_features(
         x = x.reshape(len(x), -1)[:, _pick(columns, names, source)]
     x = _rows(x, math.prod(shape), source)
     scaler, _ = scalers_of(meta)
-    return scaler.transform(x.reshape(len(x), *shape), dtype)
+    return transform_checked(scaler, x.reshape(len(x), *shape), dtype, source, names=names)
 
 
 def _pick(columns: list[str], names: list[str], source: str) -> list[int]:
+    index = {column: j for j, column in reversed(list(enumerate(columns)))}  # the first of equal names
     for name in names:
-        if name not in columns:
+        if name not in index:
             raise DataError(
                 f"has no column `{name}`, which the model needs", where=source, fix=did_you_mean(name, columns)
             )
-    return [columns.index(name) for name in names]
+    return [index[name] for name in names]
 
 
 def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:
+    if x.ndim == 0:
+        raise DataError(
+            "holds a single value (a 0-d array), not rows of features",
+            where=source,
+            fix="save an array of shape (N, features), e.g. np.save(path, x.reshape(1, -1))",
+        )
     if x.ndim == 1:
         x = x.reshape(-1, 1) if n_features == 1 else x.reshape(1, -1)
     if len(x) == 0:

@@ -13,7 +13,28 @@ import numpy as np
 from backprop_cli.nn.base import Layer
 
 
-class ReLU(Layer):
+class Elementwise(Layer):
+    """What the activations share for teaching: the shape they were built for (FLOPs count its elements) and
+    the symbols their formulas use. Inside dense/conv2d the activation reads z and passes dz back, so
+    WeightLayer renames the symbols of its inner activation."""
+
+    symbols = {"x": "x", "y": "y", "dy": "dy", "dx": "dx"}
+
+    def build(self, input_shape, rng, dtype):
+        self.shape = tuple(input_shape)
+        return self.shape
+
+    def text(self, forward: str, backward: str) -> dict[str, list[str]]:
+        """{"forward": [...], "backward": [...]} with {x}, {y}, {dy}, {dx} filled in with this layer's symbols."""
+        return {"forward": [forward.format(**self.symbols)], "backward": [backward.format(**self.symbols)]}
+
+    def per_element(self, batch: int, forward: int, backward: int) -> tuple[int, int]:
+        """FLOPs of `forward` and `backward` operations per element (exp and tanh count 1) over batch * shape."""
+        n = batch * math.prod(getattr(self, "shape", ()))
+        return forward * n, backward * n
+
+
+class ReLU(Elementwise):
     """y = max(x, 0);  dy/dx = 1[x > 0]."""
 
     def forward(self, x, training):
@@ -23,8 +44,14 @@ class ReLU(Layer):
     def backward(self, dy):
         return dy * self._mask  # one multiply: this is the hot path
 
+    def explain(self) -> dict[str, list[str]]:
+        return self.text("{y} = max({x}, 0)", "{dx} = {dy} ⊙ 1[{x} > 0]")
 
-class LeakyReLU(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 1, 1)  # a max; a multiply by the mask
+
+
+class LeakyReLU(Elementwise):
     """y = x if x > 0 else alpha * x;  dy/dx = 1 or alpha."""
 
     def __init__(self, alpha: float = 0.01):
@@ -38,8 +65,15 @@ class LeakyReLU(Layer):
     def backward(self, dy):
         return np.where(self._mask, dy, self.alpha * dy)
 
+    def explain(self) -> dict[str, list[str]]:
+        a = f"{self.alpha:g}"
+        return self.text(f"{{y}} = {{x}} if {{x}} > 0 else {a}·{{x}}", f"{{dx}} = {{dy}} ⊙ (1 if {{x}} > 0 else {a})")
 
-class ELU(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 2, 1)  # compare, alpha * x; alpha * dy
+
+
+class ELU(Elementwise):
     """y = x if x > 0 else alpha (e^x - 1);  dy/dx = 1 or y + alpha (so only the output is kept)."""
 
     def __init__(self, alpha: float = 1.0):
@@ -55,12 +89,23 @@ class ELU(Layer):
         y = self._y
         return np.where(y > 0, dy, dy * (y + self.alpha))  # y > 0 exactly where x > 0
 
+    def explain(self) -> dict[str, list[str]]:
+        a = f"{self.alpha:g}"
+        scale = "" if self.alpha == 1.0 else f"{a}·"
+        return self.text(
+            f"{{y}} = {{x}} if {{x}} > 0 else {scale}(e^{{x}} − 1)",
+            f"{{dx}} = {{dy}} ⊙ (1 if {{x}} > 0 else {{y}} + {a})",
+        )
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 4, 3)  # compare, min, expm1, alpha *; compare, y + alpha, dy *
+
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_A = 0.044715
 
 
-class GELU(Layer):
+class GELU(Elementwise):
     """y = x Phi(x) in the tanh approximation 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2/pi), a = 0.044715.
 
     The exact form needs erf, which NumPy does not vectorize (math.erf is scalar); the tanh form is
@@ -78,8 +123,17 @@ class GELU(Layer):
         du = _GELU_C * (1.0 + 3.0 * _GELU_A * x * x)
         return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
 
+    def explain(self) -> dict[str, list[str]]:
+        return self.text(
+            "{y} = ½{x}(1 + t),  t = tanh(c({x} + a{x}³)),  c = √(2/π), a = 0.044715",
+            "{dx} = {dy} ⊙ [½(1 + t) + ½{x}(1 − t²)·c(1 + 3a{x}²)]",
+        )
 
-class Sigmoid(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 9, 13)  # counted term by term in forward and backward above
+
+
+class Sigmoid(Elementwise):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)."""
 
     def forward(self, x, training):
@@ -89,8 +143,14 @@ class Sigmoid(Layer):
     def backward(self, dy):
         return dy * self._y * (1.0 - self._y)
 
+    def explain(self) -> dict[str, list[str]]:
+        return self.text("{y} = σ({x}) = 1 / (1 + e^−{x})", "{dx} = {dy} ⊙ {y} ⊙ (1 − {y})   (σ' = σ(1 − σ))")
 
-class Tanh(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 4, 3)  # 0.5 x, tanh, 1 +, 0.5 *; dy * y, 1 - y, *
+
+
+class Tanh(Elementwise):
     """y = tanh(x);  dy/dx = 1 - y^2."""
 
     def forward(self, x, training):
@@ -100,8 +160,14 @@ class Tanh(Layer):
     def backward(self, dy):
         return dy * (1.0 - self._y * self._y)
 
+    def explain(self) -> dict[str, list[str]]:
+        return self.text("{y} = tanh({x})", "{dx} = {dy} ⊙ (1 − {y}²)")
 
-class Softmax(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 1, 3)  # tanh; y * y, 1 -, dy *
+
+
+class Softmax(Elementwise):
     """y_i = e^{x_i} / sum_j e^{x_j} over the last axis;  dx = y * (dy - sum(dy * y)).
 
     For classification prefer a linear last layer and the fused `cross_entropy` loss: it is cheaper
@@ -119,8 +185,14 @@ class Softmax(Layer):
         y = self._y
         return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
+    def explain(self) -> dict[str, list[str]]:
+        return self.text("{y}ᵢ = e^{x}ᵢ / Σⱼ e^{x}ⱼ  (over the last axis)", "{dx} = {y} ⊙ ({dy} − Σᵢ {dy}ᵢ{y}ᵢ)")
 
-class Linear(Layer):
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 5, 4)  # max, subtract, exp, sum, divide; dy * y, sum, subtract, y *
+
+
+class Linear(Elementwise):
     """y = x;  dy/dx = 1."""
 
     def forward(self, x, training):
@@ -128,6 +200,12 @@ class Linear(Layer):
 
     def backward(self, dy):
         return dy
+
+    def explain(self) -> dict[str, list[str]]:
+        return self.text("{y} = {x}", "{dx} = {dy}")
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        return self.per_element(batch, 0, 0)
 
 
 ACTIVATIONS: dict[str, type[Layer]] = {

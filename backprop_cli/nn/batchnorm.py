@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from backprop_cli.nn.base import Layer
@@ -23,6 +25,7 @@ class BatchNorm(Layer):
 
     def build(self, input_shape, rng, dtype):
         channels = input_shape[0]
+        self._shape = tuple(input_shape)
         self._axes = (0, *range(2, len(input_shape) + 1))  # every axis but the feature/channel axis
         self._bshape = (1, channels) + (1,) * (len(input_shape) - 1)  # broadcasts (C,) against x
         self.params = {"gamma": np.ones(channels, dtype=dtype), "beta": np.zeros(channels, dtype=dtype)}
@@ -66,3 +69,24 @@ class BatchNorm(Layer):
         dbeta = self.grads["beta"].reshape(self._bshape)
         scale = self.params["gamma"].reshape(self._bshape) * self._inv_std
         return scale * (dy - (dbeta + xhat * dgamma) * (1.0 / m))
+
+    def explain(self) -> dict[str, list[str]]:
+        per = "feature, over the batch" if len(self._shape) == 1 else "channel, over the batch and the pixels"
+        return {
+            "forward": [
+                f"μ = mean(x),  σ² = mean((x − μ)²)   (per {per})",
+                f"x̂ = (x − μ) / √(σ² + {self.eps:g})",
+                "y = γ ⊙ x̂ + β",
+                f"running = {self.momentum:g}·running + {1 - self.momentum:g}·batch   (used at inference instead)",
+            ],
+            "backward": [
+                "dγ = Σ dy ⊙ x̂,  dβ = Σ dy",
+                "dx = γ / √(σ² + ε) ⊙ (dy − (dβ + x̂ ⊙ dγ) / m)   (m values per feature: μ and σ² depend on x too)",
+            ],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        n, channels = batch * math.prod(self._shape), self._shape[0]
+        # forward: mean, x - mean, square, mean, * inv_std, * gamma, + beta; 3 per channel for inv_std and 4
+        # for the running averages. backward: dy * xhat, two sums, dbeta + xhat dgamma (2), / m, dy -, scale *
+        return 7 * n + 7 * channels, 8 * n + channels

@@ -102,3 +102,24 @@ class Conv2D(WeightLayer):
         for p, q, rows, cs in self._offsets:
             dxp[:, rows, cs] += dcols[:, p, q]
         return dxp[:, top : top + h, left : left + w].transpose(3, 0, 1, 2)  # a view
+
+    def explain(self) -> dict[str, list[str]]:
+        s, k = self.stride, self.kernel_size
+        bias = "b[f] + " if self.use_bias else ""
+        linear = f"{{z}}[n,f,i,j] = {bias}Σ_c,p,q W[f,c,p,q]·x_pad[n,c,{s}·i+p,{s}·j+q]   (p, q < {k})"
+        grads = [
+            "dW = {dz}·colsᵀ   (as matmuls over the windows: (F, OH·OW·N)·(OH·OW·N, C·k²))",
+            *(["db[f] = Σ_n,i,j {dz}[n,f,i,j]"] if self.use_bias else []),
+            "dx = col2im(Wᵀ·{dz})   (a pixel inside several windows collects each one's gradient: they add)",
+        ]
+        text = self.chain_text(linear, grads)
+        text["forward"].insert(0, "cols = im2col(x_pad)   (C·k², OH·OW·N): every window as a column")
+        return text
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        f, c, k, _ = self.params["W"].shape  # (F, C, k, k)
+        outputs = batch * f * self._out_hw[0] * self._out_hw[1]  # N * F * OH * OW
+        matmul, bias = 2 * outputs * c * k * k, outputs * self.use_bias  # a multiply-add counts 2
+        col2im = batch * c * k * k * self._out_hw[0] * self._out_hw[1]  # one add per entry of d cols
+        act_f, act_b = self.act_flops(batch, (f, *self._out_hw))
+        return matmul + bias + act_f, act_b + matmul + bias + (matmul + col2im) * self.input_grad

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.initializers import check_given, given_values, initialize
 from backprop_cli.nn.weighted import WeightLayer
 
 
@@ -20,16 +20,21 @@ class Dense(WeightLayer):
         init: str | None = None,
         init_scale: float = 0.05,
         use_bias: bool = True,
+        bias_init=None,
     ):
-        super().__init__(activation, init, init_scale, use_bias)
+        self.given = (init, bias_init)  # `init: {values: [[...]]}`, `bias_init: {values: [...]}`: a textbook's numbers
+        super().__init__(activation, None if given_values(init) is not None else init, init_scale, use_bias)
         self.units = int(units)
 
     def build(self, input_shape, rng, dtype):
         fan_in = math.prod(input_shape)
         self._flatten = len(input_shape) != 1  # images (C, H, W) are flattened implicitly
-        self.params = {"W": initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale)}
+        check_given(*self.given, fan_in, self.units, self.use_bias)
+        W, b = (given_values(v) for v in self.given)
+        W = initialize(self.init, (fan_in, self.units), rng, dtype, self.init_scale) if W is None else W
+        self.params = {"W": np.array(W, dtype=dtype)}
         if self.use_bias:
-            self.params["b"] = np.zeros(self.units, dtype=dtype)
+            self.params["b"] = np.zeros(self.units, dtype=dtype) if b is None else np.array(b, dtype=dtype)
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         return (self.units,)
 
@@ -52,3 +57,17 @@ class Dense(WeightLayer):
             return None  # saves the largest matmul of an MLP on wide inputs such as images
         dx = dz @ self.params["W"].T  # (N, units) @ (units, fan_in)
         return dx.reshape(self._x_shape) if self._flatten else dx
+
+    def explain(self) -> dict[str, list[str]]:
+        linear = "{z} = x·W + b" if self.use_bias else "{z} = x·W"
+        grads = ["dW = xᵀ·{dz}", *(["db = Σₙ {dz}"] if self.use_bias else []), "dx = {dz}·Wᵀ"]
+        text = self.chain_text(linear, grads)
+        if getattr(self, "_flatten", False):  # set by build() for image inputs
+            text["forward"].insert(0, "x = x.reshape(N, −1)   (flattened)")
+        return text
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        fan_in, units = self.params["W"].shape
+        matmul, bias = 2 * batch * fan_in * units, batch * units * self.use_bias  # a multiply-add counts 2
+        act_f, act_b = self.act_flops(batch, (units,))
+        return matmul + bias + act_f, act_b + matmul + bias + matmul * self.input_grad  # dW, db, dx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from backprop_cli.nn.base import Layer
 
 
@@ -18,7 +20,8 @@ class Dropout(Layer):
 
     def build(self, input_shape, rng, dtype):
         self._rng = rng
-        return tuple(input_shape)
+        self._shape = tuple(input_shape)
+        return self._shape
 
     def forward(self, x, training):
         if not training or self.rate == 0.0:
@@ -31,3 +34,14 @@ class Dropout(Layer):
 
     def backward(self, dy):
         return dy if self._mask is None else dy * self._mask
+
+    def explain(self) -> dict[str, list[str]]:
+        keep = 1.0 - self.rate
+        return {
+            "forward": [f"y = x ⊙ m / {keep:g},  m ~ Bernoulli({keep:g}) per unit (training); y = x at inference"],
+            "backward": [f"dx = dy ⊙ m / {keep:g}   (the units dropped in forward get no gradient)"],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        n = batch * math.prod(self._shape) * (self.rate > 0)
+        return 3 * n, n  # draw < keep, the scaled mask, x * mask; dy * mask

@@ -11,6 +11,7 @@ class Flatten(Layer):
     """y = x.reshape(N, -1);  dx = dy.reshape(x.shape). A view both ways: nothing is copied."""
 
     def build(self, input_shape, rng, dtype):
+        self._shape = tuple(input_shape)
         return (math.prod(input_shape),)
 
     def forward(self, x, training):
@@ -19,3 +20,13 @@ class Flatten(Layer):
 
     def backward(self, dy):
         return dy.reshape(self._x_shape)
+
+    def explain(self) -> dict[str, list[str]]:
+        dims = "×".join(map(str, self._shape))
+        return {
+            "forward": [f"y = x.reshape(N, {math.prod(self._shape)})   (from N×{dims})"],
+            "backward": [f"dx = dy.reshape(N, {dims})   (no arithmetic: the gradient only changes shape)"],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        return 0, 0

@@ -8,9 +8,11 @@ ignore it. Scalars are Python floats so that a float32 array never meets a NumPy
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
+
+from backprop_cli.errors import ConfigError
 
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
 
@@ -120,3 +122,28 @@ def initialize(name: str, shape: tuple[int, ...], rng: np.random.Generator, dtyp
     """Draw a weight of `shape` with the initializer called `name`, fans taken from the shape."""
     fan_in, fan_out = fans(shape)
     return INITIALIZERS[name](shape, fan_in, fan_out, rng, dtype, scale)
+
+
+def given_values(init) -> list | None:
+    """The numbers of `init: {values: ...}` (a validated spec or its dumped dict); None when init is a name."""
+    if isinstance(init, Mapping):
+        return init.get("values")
+    return None if init is None or isinstance(init, str) else init.values
+
+
+def check_given(init, bias_init, fan_in: int, units: int, use_bias: bool) -> None:
+    """Values written in the config must have the layer's shapes: W (fan_in, units), b (units,)."""
+    w, b = given_values(init), given_values(bias_init)
+    if w is not None and (len(w), len(w[0])) != (fan_in, units):
+        raise ConfigError(
+            f"init.values has shape ({len(w)}, {len(w[0])}), but W of this dense layer has shape ({fan_in}, {units}) "
+            f"({fan_in} inputs × {units} units)",
+            fix=f"write {fan_in} row(s) of {units} number(s): row i holds the weights from input i to each unit",
+        )
+    if b is not None and not use_bias:
+        raise ConfigError("bias_init.values is given, but use_bias is false", fix="remove one of them")
+    if b is not None and len(b) != units:
+        raise ConfigError(
+            f"bias_init.values has shape ({len(b)},), but b of this dense layer has shape ({units},)",
+            fix=f"write {units} number(s), one per unit",
+        )

@@ -45,6 +45,10 @@ class Loss:
     def link(self, pred: np.ndarray) -> np.ndarray:
         return pred
 
+    def explain(self) -> dict[str, list[str]]:
+        """Formulas for `backprop explain`: {"forward": [...], "backward": [...]}; `pred` is the model's output."""
+        raise NotImplementedError
+
     def check_output(
         self, output_shape: tuple[int, ...], n_classes: int | None = None, n_targets: int | None = None
     ) -> None:
@@ -81,6 +85,12 @@ class SoftmaxCrossEntropy(Loss):
         dz[self._rows, self._labels] -= 1.0
         dz *= 1.0 / dz.shape[0]
         return dz
+
+    def explain(self):
+        return {
+            "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", "L = −(1/N) Σₙ log p[n, tₙ]"],
+            "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
+        }
 
     def link(self, pred):
         z = pred - np.max(pred, axis=1, keepdims=True)
@@ -127,6 +137,12 @@ class BinaryCrossEntropyWithLogits(Loss):
         dz -= self._t
         dz *= 1.0 / dz.shape[0]
         return dz
+
+    def explain(self):
+        return {
+            "forward": ["L = (1/N) Σₙ [log(1 + e^zₙ) − tₙ·zₙ]   (= −t log σ(z) − (1 − t) log(1 − σ(z)))"],
+            "backward": ["dz = (σ(z) − t) / N"],
+        }
 
     def link(self, pred):
         p1 = _sigmoid(pred.reshape(-1, 1))
@@ -186,6 +202,12 @@ class MSE(_Regression):
     def backward(self):
         return self._r * (2.0 / self._r.size)
 
+    def explain(self):
+        return {
+            "forward": ["r = pred − t", "L = (1/(N·T)) Σ r²   (the mean over every output of every example)"],
+            "backward": ["dpred = 2r / (N·T)"],
+        }
+
 
 class MAE(_Regression):
     """L = mean(|r|);  dpred = sign(r) / (N T), the subgradient 0 at r = 0."""
@@ -198,6 +220,9 @@ class MAE(_Regression):
 
     def backward(self):
         return np.sign(self._r) * (1.0 / self._r.size)
+
+    def explain(self):
+        return {"forward": ["r = pred − t", "L = (1/(N·T)) Σ |r|"], "backward": ["dpred = sign(r) / (N·T)"]}
 
 
 class Huber(_Regression):
@@ -217,6 +242,13 @@ class Huber(_Regression):
 
     def backward(self):
         return np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size)
+
+    def explain(self):
+        d = f"{self.delta:g}"
+        return {
+            "forward": ["r = pred − t", f"L = (1/(N·T)) Σ (r²/2 if |r| ≤ {d} else {d}·(|r| − {d}/2))"],
+            "backward": [f"dpred = clip(r, −{d}, {d}) / (N·T)"],
+        }
 
 
 LOSSES: dict[str, type[Loss]] = {

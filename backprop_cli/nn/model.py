@@ -16,6 +16,7 @@ import numpy as np
 
 from backprop_cli.errors import CheckpointError, ConfigError
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.initializers import check_given
 from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
 from backprop_cli.nn.windows import window_geometry
 
@@ -219,6 +220,7 @@ def _attributes(data: Mapping) -> SimpleNamespace:
 def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
     """(parameter count, output shape) of one layer spec; Python ints, so no overflow."""
     if spec.type == "dense":
+        check_given(spec.init, getattr(spec, "bias_init", None), math.prod(shape), spec.units, spec.use_bias)
         return math.prod(shape) * spec.units + (spec.units if spec.use_bias else 0), (spec.units,)
     if spec.type == "batchnorm":
         return 2 * shape[0], shape

@@ -24,6 +24,7 @@ class Pool2D(Layer):
         self.stride = int(stride) if stride is not None else self.pool_size
 
     def build(self, input_shape, rng, dtype):
+        self._channels = input_shape[0]  # for flops()
         _, self._out_hw = window_geometry(input_shape, self.pool_size, self.stride, 0, self.kind)
         self._offsets = offsets(self.pool_size, self.stride, self._out_hw)
         return (input_shape[0], *self._out_hw)
@@ -76,6 +77,17 @@ class MaxPool2D(Pool2D):
             dx[..., rows, cols] += dy * mask  # dy goes to the pixel that was each window's max
         return dx
 
+    def explain(self) -> dict[str, list[str]]:
+        k, s = self.pool_size, self.stride
+        return {
+            "forward": [f"y[n,c,i,j] = max_p,q x[n,c,{s}·i+p,{s}·j+q]   ({k}×{k} windows, stride {s}; argmax kept)"],
+            "backward": ["dx = dy at the argmax of each window, 0 elsewhere   (only the max influenced y)"],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        k2 = self.pool_size**2
+        return (k2 - 1) * _windows(self, batch), _windows(self, batch)  # k² - 1 comparisons; dy added at the argmax
+
 
 class AvgPool2D(Pool2D):
     """y[n, c, i, j] = mean_{p, q} x[n, c, s*i + p, s*j + q];  each pixel gets dy / (k*k) from each window."""
@@ -97,3 +109,19 @@ class AvgPool2D(Pool2D):
         for _, _, rows, cols in self._offsets:
             dx[..., rows, cols] += share
         return dx
+
+    def explain(self) -> dict[str, list[str]]:
+        k, s = self.pool_size, self.stride
+        return {
+            "forward": [f"y[n,c,i,j] = mean_p,q x[n,c,{s}·i+p,{s}·j+q]   ({k}×{k} windows, stride {s})"],
+            "backward": [f"dx[n,c,{s}·i+p,{s}·j+q] += dy[n,c,i,j] / {k * k}   (each pixel gets an equal share)"],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        k2 = self.pool_size**2
+        return k2 * _windows(self, batch), (k2 + 1) * _windows(self, batch)  # k² - 1 adds, a scale; a scale, k² adds
+
+
+def _windows(pool: Pool2D, batch: int) -> int:
+    """How many windows a batch holds: N * C * OH * OW (each pool counts its own FLOPs per window)."""
+    return batch * pool._channels * pool._out_hw[0] * pool._out_hw[1]

@@ -76,8 +76,8 @@ def _check_names(data: Any, key_path: str) -> None:
             raise ConfigError(f"a {kind} layer has no key {key!r}", where=where, fix=suggest(str(key), fields))
     if data.get("activation") is not None:
         lookup(ACTIVATIONS, "activation", data["activation"], f"{key_path}.activation")
-    if data.get("init") is not None:
-        lookup(INITIALIZERS, "initializer", data["init"], f"{key_path}.init")
+    if data.get("init") is not None and not (kind == "dense" and isinstance(data["init"], Mapping)):
+        lookup(INITIALIZERS, "initializer", data["init"], f"{key_path}.init")  # a mapping: {values: ...}
     if kind == "residual" and isinstance(data.get("layers"), list):
         for i, inner in enumerate(data["layers"]):
             _check_names(inner, f"{key_path}.layers.{i}")

@@ -49,3 +49,26 @@ class Residual(Layer):
             d_inner = layer.backward(d_inner)
         d_skip = dy if self.proj is None else self.proj.backward(dy.reshape(dy.shape[0], -1))
         return d_inner + d_skip  # x feeds two paths: their gradients add
+
+    def explain(self) -> dict[str, list[str]]:
+        inner = " → ".join(type(layer).__name__.lower() for layer in self.layers)
+        if self.proj is None:
+            return {
+                "forward": [f"y = x + F(x),  F = {inner}   (its layers are listed below)"],
+                "backward": [
+                    "dF = dy (into F's last layer)",
+                    "dx = dx_F + dy   (x feeds two paths: their gradients add)",
+                ],
+            }
+        return {
+            "forward": [f"y = F(x) + proj(x),  F = {inner}, proj(x) = x·P + p (shapes differ)"],
+            "backward": [
+                "dF = dy;  dP, dp, dx_proj from the projection",
+                "dx = dx_F + dx_proj   (the gradients of both paths add)",
+            ],
+        }
+
+    def flops(self, batch: int) -> tuple[int, int]:
+        parts = [layer.flops(batch) for layer in [*self.layers, *([self.proj] if self.proj else [])]]
+        add = batch * math.prod(self._out_shape)  # the skip's sum forward, the two gradients' sum backward
+        return sum(f for f, _ in parts) + add, sum(b for _, b in parts) + add

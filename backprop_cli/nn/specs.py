@@ -6,9 +6,10 @@ tables equal, so that no layer can be registered without a spec or the other way
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax", "linear")
 INIT_NAMES = (
@@ -36,13 +37,50 @@ class Spec(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
+MAX_GIVEN_VALUES = 100_000  # initial values written out in a config are for small, textbook layers
+
+
+class WeightValues(Spec):
+    """`init: {values: [[...], ...]}`: W written out, one row per input (W has shape (inputs, units))."""
+
+    values: list[list[float]] = Field(min_length=1, max_length=MAX_GIVEN_VALUES)
+
+    @field_validator("values")
+    @classmethod
+    def _a_matrix(cls, rows):
+        if len({len(row) for row in rows}) != 1 or sum(map(len, rows)) > MAX_GIVEN_VALUES:
+            raise ValueError(f"must be rows of equal length, at most {MAX_GIVEN_VALUES} numbers in all")
+        return rows
+
+
+class BiasValues(Spec):
+    """`bias_init: {values: [...]}`: b written out, one number per unit."""
+
+    values: list[float] = Field(min_length=1, max_length=MAX_GIVEN_VALUES)
+
+
 class DenseSpec(Spec):
     type: Literal["dense"]
     units: int = Field(gt=0, le=MAX_UNITS)
     activation: ActivationName | None = None
-    init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
+    init: InitName | WeightValues | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
     init_scale: float = Field(0.05, ge=0, le=1e3)  # std of `normal`, limit of `uniform`, value of `constant`
     use_bias: bool = True
+    bias_init: BiasValues | None = None  # None: zeros
+
+    @field_validator("init", mode="before")
+    @classmethod
+    def _values_in_one_message(cls, value):
+        """A mapping is {values: ...}: validated here, so that a mistake reads as one message, not one per
+        member of the union (a name or values)."""
+        if not isinstance(value, Mapping):
+            return value
+        from backprop_cli.validation import to_config_error
+
+        try:
+            return WeightValues.model_validate(value)
+        except ValidationError as exc:
+            raise ValueError(to_config_error(exc, WeightValues, value).what) from None
 
 
 class ActivationSpec(Spec):

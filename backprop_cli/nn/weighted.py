@@ -24,7 +24,30 @@ class WeightLayer(Layer):
         self.act = None  # linear: nothing to apply
         if activation not in (None, "linear"):
             self.act = lookup(ACTIVATIONS, "activation", activation, "activation")()
+            self.act.symbols = {"x": "z", "y": "y", "dy": "dy", "dx": "dz"}  # it reads z, passes dz back
         self.init = init if init is not None else default_init(activation)
         lookup(INITIALIZERS, "initializer", self.init, "init")  # a typo fails here, not at build()
         self.init_scale = float(init_scale)
         self.use_bias = use_bias
+
+    def chain_text(self, linear: str, grads: list[str]) -> dict[str, list[str]]:
+        """explain() of a weight layer: the linear map (into z, or y without an activation), the activation,
+        then the activation's backward, the parameter gradients and dx (from dz, or dy without one).
+        `linear` and `grads` are templates naming the pre-activation {z} and its gradient {dz}."""
+        names = {"z": "z", "dz": "dz"} if self.act is not None else {"z": "y", "dz": "dy"}
+        forward, backward = [linear.format(**names)], []
+        if self.act is not None:
+            inner = self.act.explain()
+            forward += inner["forward"]
+            backward += inner["backward"]
+        backward += [g.format(**names) for g in grads]
+        if not self.input_grad:
+            backward[-1] = "dx: not computed (the first layer that trains: the data needs no gradient)"
+        return {"forward": forward, "backward": backward}
+
+    def act_flops(self, batch: int, out_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(forward, backward) FLOPs of the inner activation on outputs of `out_shape` (it is never built alone)."""
+        if self.act is None:
+            return 0, 0
+        self.act.build(out_shape, None, None)
+        return self.act.flops(batch)

@@ -47,6 +47,14 @@ class Adam(Optimizer):
         tmp *= step_
         param -= tmp
 
+    def explain(self) -> list[str]:
+        b1, b2 = f"{self.beta1:g}", f"{self.beta2:g}"
+        return [
+            f"m ← {b1}·m + {1 - self.beta1:g}·g,  v ← {b2}·v + {1 - self.beta2:g}·g²   (both start at 0)",
+            f"m̂ = m / (1 − {b1}ᵗ),  v̂ = v / (1 − {b2}ᵗ)   (t: the step, from 1; undoes the start at 0)",
+            f"p ← p − lr·m̂ / (√v̂ + {self.eps:g})",
+        ]
+
 
 class AdamW(Adam):
     """p <- p (1 - lr wd), then the Adam step: weight decay decoupled from the gradient (PyTorch's AdamW).
@@ -76,3 +84,7 @@ class AdamW(Adam):
                 (keep,) = self.cast(w, 1.0 - lr * self.weight_decay)
                 w *= keep  # p <- p (1 - lr wd): the decay does not pass through m and v
         super().step(params, grads, lr)
+
+    def explain(self) -> list[str]:
+        decay = f"p ← p·(1 − lr·{self.weight_decay:g})   (weights only, before the Adam step)"
+        return [decay, *super().explain()]

@@ -27,6 +27,9 @@ class Adagrad(Optimizer):
         s += tmp  # s <- s + g^2
         _step_by_rms(param, grad, s, tmp, eps, lr_)
 
+    def explain(self) -> list[str]:
+        return ["s ← s + g²   (s starts at 0)", f"p ← p − lr·g / (√s + {self.eps:g})"]
+
 
 class RMSprop(Optimizer):
     """s <- rho s + (1 - rho) g^2;  p <- p - lr g / (sqrt(s) + eps)   (PyTorch's RMSprop, alpha = rho).
@@ -49,6 +52,10 @@ class RMSprop(Optimizer):
         tmp *= one_minus_rho
         s += tmp  # s <- rho s + (1 - rho) g^2
         _step_by_rms(param, grad, s, tmp, eps, lr_)
+
+    def explain(self) -> list[str]:
+        rho = self.rho
+        return [f"s ← {rho:g}·s + {1 - rho:g}·g²   (s starts at 0)", f"p ← p − lr·g / (√s + {self.eps:g})"]
 
 
 def _step_by_rms(param: np.ndarray, grad: np.ndarray, s: np.ndarray, tmp: np.ndarray, eps, lr) -> None:

@@ -59,6 +59,10 @@ class Optimizer:
         """The rule: change `param` and the slots in place from `grad`; `self.t` is this step's number."""
         raise NotImplementedError
 
+    def explain(self) -> list[str]:
+        """The update rule with this optimizer's hyperparameters, for `backprop explain` (g: the gradient)."""
+        raise NotImplementedError
+
     def _kernel_for(self, param: np.ndarray, grad: np.ndarray, slots: Slots):
         """This rule's compiled kernel if it can run on these arrays (optim/fused.py), else None."""
         if self.fused_kernel is None:

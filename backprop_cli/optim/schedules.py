@@ -25,6 +25,10 @@ class Schedule:
     def lr_at(self, step: int, epoch: int) -> float:
         raise NotImplementedError
 
+    def explain(self) -> str:
+        """The rate as a formula of the step s (or the epoch e), for `backprop explain`."""
+        raise NotImplementedError
+
     def observe(self, epoch: int, logs: dict[str, float]) -> bool:
         """Called at the end of each epoch with its metrics; True when the schedule changed the rate."""
         return False
@@ -47,6 +51,9 @@ class Constant(Schedule):
     def lr_at(self, step: int, epoch: int) -> float:
         return self.base_lr
 
+    def explain(self) -> str:
+        return f"lr = {self.base_lr:g}"
+
 
 class StepDecay(Schedule):
     """lr * gamma ** (epoch // step_size)."""
@@ -58,6 +65,9 @@ class StepDecay(Schedule):
     def lr_at(self, step: int, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
+    def explain(self) -> str:
+        return f"lr = {self.base_lr:g}·{self.gamma:g}^⌊e / {self.step_size}⌋   (e: the epoch, from 0)"
+
 
 class Exponential(Schedule):
     """lr * gamma ** epoch."""
@@ -68,6 +78,9 @@ class Exponential(Schedule):
 
     def lr_at(self, step: int, epoch: int) -> float:
         return self.base_lr * self.gamma**epoch
+
+    def explain(self) -> str:
+        return f"lr = {self.base_lr:g}·{self.gamma:g}^e   (e: the epoch, from 0)"
 
 
 class Cosine(Schedule):
@@ -84,6 +97,10 @@ class Cosine(Schedule):
 
     def lr_at(self, step: int, epoch: int) -> float:
         return _cosine(self.base_lr, self.min_lr, step, 0, self.total - 1)
+
+    def explain(self) -> str:
+        lo, hi = f"{self.min_lr:g}", f"{self.base_lr:g}"
+        return f"lr = {lo} + ({hi} − {lo})·(1 + cos(π·s / {max(self.total - 1, 1)}))/2   (s: the step, from 0)"
 
 
 class WarmupCosine(Schedule):
@@ -105,6 +122,10 @@ class WarmupCosine(Schedule):
         if step < self.warmup_steps:
             return self.base_lr * (step + 1) / self.warmup_steps
         return _cosine(self.base_lr, self.min_lr, step, self.warmup_steps, self.total - 1)
+
+    def explain(self) -> str:
+        w, hi = self.warmup_steps, f"{self.base_lr:g}"
+        return f"lr = {hi}·(s + 1)/{w} for s < {w}, then a cosine from {hi} to {self.min_lr:g}   (s: the step, from 0)"
 
 
 MAX_MODE_MONITORS = ("val_accuracy", "train_accuracy")  # higher is better; every other monitor is a loss
@@ -140,6 +161,12 @@ class Plateau(Schedule):
 
     def lr_at(self, step: int, epoch: int) -> float:
         return max(self.base_lr * self.scale, self.min_lr)
+
+    def explain(self) -> str:
+        return (
+            f"lr = max({self.base_lr:g}·{self.factor:g}^k, {self.min_lr:g}), k: how often {self.monitor} "
+            f"went {max(self.patience, 1)} epoch(s) without improving"
+        )
 
     def observe(self, epoch: int, logs: dict[str, float]) -> bool:
         value = self._metric(logs)

@@ -20,6 +20,9 @@ class SGD(Optimizer):
         np.multiply(grad, lr_, out=slots["tmp"])
         param -= slots["tmp"]
 
+    def explain(self) -> list[str]:
+        return ["p ← p − lr·g"]
+
 
 class Momentum(Optimizer):
     """v <- mu v + g;  p <- p - lr v   (PyTorch's SGD(momentum=mu), dampening 0; v starts at 0, so v_1 = g).
@@ -46,6 +49,9 @@ class Momentum(Optimizer):
         np.multiply(v, lr_, out=tmp)
         param -= tmp  # p <- p - lr v
 
+    def explain(self) -> list[str]:
+        return [f"v ← {self.momentum:g}·v + g   (v starts at 0)", "p ← p − lr·v"]
+
 
 class Nesterov(Momentum):
     """v <- mu v + g;  p <- p - lr (g + mu v)   (PyTorch's SGD(momentum=mu, nesterov=True)).
@@ -66,3 +72,7 @@ class Nesterov(Momentum):
         tmp += grad  # g + mu v
         tmp *= lr_
         param -= tmp
+
+    def explain(self) -> list[str]:
+        mu = f"{self.momentum:g}"
+        return [f"v ← {mu}·v + g   (v starts at 0)", f"p ← p − lr·(g + {mu}·v)   (a look ahead along v)"]

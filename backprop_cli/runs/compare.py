@@ -45,7 +45,7 @@ def run_metrics(run: Run) -> dict[str, Any]:
     monitor, value, epoch = best_of(run)
     done, total = epochs_of(run)
     test = summary.get("test") if isinstance(summary.get("test"), dict) else {}
-    metrics: dict[str, Any] = {"status": run.status, "epochs_run": done, "epochs": total}
+    metrics: dict[str, Any] = {"status": run.listed_status, "epochs_run": done, "epochs": total}
     metrics.update({f"final.{k}": as_number(final.get(k)) for k in METRIC_KEYS})
     metrics.update({"best_epoch": epoch, f"best.{monitor}": value})
     metrics.update({f"test.{k}": as_number(v) for k, v in test.items()})
@@ -60,7 +60,9 @@ def compare_runs(runs: Sequence[Run]) -> dict[str, Any]:
     differences = differing_keys([run.config for run in runs])
     shared = len({k for run in runs for k in flatten(run.config)}) - len(differences)
     return {
-        "runs": [{"run": run.dir_name, "path": str(run.path), "name": run.name} for run in runs],
+        "runs": [
+            {"run": run.dir_name, "path": str(run.path), "name": run.name, "problems": run.problems} for run in runs
+        ],
         "differences": differences,
         "identical_keys": shared,
         "metrics": {k: [m.get(k) for m in per_run] for k in metric_keys},

@@ -1,8 +1,9 @@
 """Finding and reading past runs for `runs list|show|compare` and `plot`, whatever state they are in.
 
 A run may be whole, still training (no summary yet, or one that says "running"), or killed
-(a summary that says "running" but no live process holds it). Every file is read tolerantly:
-a missing or damaged file is an absent piece of the picture, never an error.
+(a summary that says "running" but no live process holds it), or damaged. Every file is read
+through `runread` (regular files only, bounded, fields of the wrong type dropped): a missing file is
+an absent piece of the picture, a damaged one makes the run "damaged", never an error for the others.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from backprop_cli.errors import RunDirError
-from backprop_cli.runs.metrics_log import read_metrics
 from backprop_cli.runs.rundir import RunFiles, is_run_dir
-from backprop_cli.runs.summary import read_summary
+from backprop_cli.runs.runread import read_bytes, read_config_file, read_metrics_file, read_summary_file
 
 DEFAULT_RUNS_DIR = "runs"
 _STAMPED = re.compile(r"^(?P<name>.+)-(?P<stamp>\d{8}-\d{6})-[0-9a-f]{4}$")
@@ -35,22 +33,35 @@ class Run:
     path: Path
 
     @functools.cached_property
+    def _config(self) -> tuple[dict[str, Any], list[str]]:
+        return read_config_file(RunFiles(self.path).config)
+
+    @functools.cached_property
+    def _metrics(self) -> tuple[list[dict[str, Any]], list[str]]:
+        return read_metrics_file(RunFiles(self.path).metrics)
+
+    @functools.cached_property
+    def _summary(self) -> tuple[dict[str, Any] | None, list[str]]:
+        return read_summary_file(RunFiles(self.path).summary)
+
+    @property
     def config(self) -> dict[str, Any]:
-        """The resolved config as plain data; {} when config.yaml is missing or unreadable."""
-        try:
-            config = yaml.safe_load(RunFiles(self.path).config.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            return {}
-        return config if isinstance(config, dict) else {}
+        """The resolved config as plain data; {} when config.yaml is missing or damaged."""
+        return self._config[0]
 
-    @functools.cached_property
+    @property
     def metrics(self) -> list[dict[str, Any]]:
-        """Every whole epoch record (a torn last line is skipped)."""
-        return read_metrics(RunFiles(self.path).metrics)
+        """Every whole epoch record (a torn last line is skipped, a damaged one too)."""
+        return self._metrics[0]
 
-    @functools.cached_property
+    @property
     def summary(self) -> dict[str, Any] | None:
-        return read_summary(self.path)
+        return self._summary[0]
+
+    @property
+    def problems(self) -> list[str]:
+        """What is damaged in this run's files (empty for a whole run, or one still being written)."""
+        return [*self._config[1], *self._summary[1], *self._metrics[1]]
 
     @property
     def dir_name(self) -> str:
@@ -78,6 +89,11 @@ class Run:
             return datetime.fromtimestamp(RunFiles(self.path).config.stat().st_mtime).replace(microsecond=0)
         except OSError:
             return None
+
+    @property
+    def listed_status(self) -> str:
+        """What `runs list|show|compare` show: "damaged" when one of its files is, else `status`."""
+        return "damaged" if self.problems else self.status
 
     @property
     def recorded_status(self) -> str:
@@ -111,10 +127,8 @@ def get_path(data: Any, dotted: str, default: Any = None) -> Any:
 
 def process_alive(run_dir: str | os.PathLike[str]) -> bool | None:
     """Whether the process that last locked the run is alive; None when no PID was recorded."""
-    try:
-        text = RunFiles(run_dir).lock.read_text(encoding="ascii", errors="replace").strip()
-    except OSError:
-        return None
+    raw, _ = read_bytes(RunFiles(run_dir).lock, 64)  # a PID: a FIFO or a huge file is no PID
+    text = (raw or b"").decode("ascii", "replace").strip()
     if not text.isdecimal() or int(text) <= 0:
         return None
     try:
@@ -241,7 +255,8 @@ def run_row(run: Run) -> dict[str, Any]:
         "run": run.dir_name,
         "path": str(run.path),
         "name": run.name,
-        "status": run.status,
+        "status": run.listed_status,
+        "problems": run.problems,
         "epochs_run": done,
         "epochs": total,
         "best_metric": monitor,

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from backprop_cli.errors import RunDirError
 from backprop_cli.runs.atomic import append_line_durable, atomic_write_text
 from backprop_cli.runs.jsonio import dumps
+from backprop_cli.runs.runread import METRICS_LIMIT
+from backprop_cli.userfiles import read_regular
 
 
 def append_metrics(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
@@ -24,18 +27,24 @@ def append_metrics(path: str | os.PathLike[str], record: Mapping[str, Any]) -> N
 def _parse_line(line: str) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 
 
 def _complete_lines(path: Path) -> list[str]:
     """The lines that end in a newline; an unterminated last line is torn and left out."""
+    return _read(path).decode("utf-8", "replace").split("\n")[:-1]
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (b"" when missing), through the gate every reader of a run file uses."""
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
+        return read_regular(path, str(path), METRICS_LIMIT, RunDirError)
     except FileNotFoundError:
-        return []
-    return text.split("\n")[:-1]
+        return b""
+    except OSError as err:
+        raise RunDirError(f"cannot read {path.name}: {err.strerror or err}", where=str(path.parent)) from None
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -62,7 +71,7 @@ def repair_metrics(
     if checkpoint_record is not None and checkpoint_epoch not in seen:
         kept.append(json.loads(dumps(checkpoint_record)))
     text = "".join(dumps(record) + "\n" for record in kept)
-    old = path.read_bytes() if path.exists() else b""
+    old = _read(path)
     if old != text.encode("utf-8"):
         atomic_write_text(path, text)
     return kept

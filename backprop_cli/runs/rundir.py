@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from backprop_cli.errors import RunDirError
+from backprop_cli.names import RUN_NAME_PATTERN, RUN_NAME_RULE
 
 _ATTEMPTS = 100
 
@@ -67,11 +69,9 @@ def is_run_dir(path: str | os.PathLike[str]) -> bool:
 
 
 def _check_name(name: str) -> None:
-    if not name or name.startswith(".") or "/" in name or "\0" in name or os.sep in name:
-        raise RunDirError(
-            f"invalid run name {name!r}",
-            fix="use letters, digits, '-', '_' and '.', not starting with '.'",
-        )
+    """The config's `name` rule, for --run-name too: no newline, no '/', not 300 characters."""
+    if not re.fullmatch(RUN_NAME_PATTERN, name):
+        raise RunDirError(f"invalid run name {name!r}", fix=f"use {RUN_NAME_RULE}")
 
 
 def _cannot_create(path: Path, err: OSError) -> RunDirError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from backprop_cli.errors import CheckpointError
+from backprop_cli.userfiles import open_regular
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # real headers are kilobytes; a bigger claim is hostile or corrupt
 DTYPES: dict[str, np.dtype] = {
@@ -87,15 +87,15 @@ def _fail(path: Path, what: str, fix: str = FIX_DAMAGED) -> CheckpointError:
 def _open_regular_file(path: Path) -> BinaryIO:
     """Open without blocking (a FIFO would wait for a writer), then insist on a regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return open_regular(path, str(path), CheckpointError)
+    except CheckpointError as err:
+        raise _fail(path, err.what, FIX_FOREIGN) from None
     except FileNotFoundError as err:
         raise _fail(path, "no such checkpoint file", FIX_FOREIGN) from err
+    except IsADirectoryError as err:
+        raise _fail(path, "is a directory, not a regular file", FIX_FOREIGN) from err
     except OSError as err:
         raise _fail(path, f"cannot read checkpoint: {err.strerror or err}", FIX_FOREIGN) from err
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _fail(path, "is not a regular file", FIX_FOREIGN)
-    return os.fdopen(fd, "rb")
 
 
 def _truncated(path: Path, expected: int | str, found: int) -> CheckpointError:

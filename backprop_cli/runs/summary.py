@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.jsonio import dumps
 from backprop_cli.runs.rundir import RunFiles
+from backprop_cli.runs.runread import read_summary_file
 
 
 def write_summary(run_dir: str | os.PathLike[str], summary: Mapping[str, Any]) -> None:
@@ -19,9 +19,6 @@ def write_summary(run_dir: str | os.PathLike[str], summary: Mapping[str, Any]) -
 
 
 def read_summary(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The summary, or None when it is missing, unreadable or not a JSON object."""
-    try:
-        summary = json.loads(Path(RunFiles(run_dir).summary).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) else None
+    """The summary, or None when it is missing, unreadable or not a JSON object (fields of the wrong type
+    left out: see runread)."""
+    return read_summary_file(Path(RunFiles(run_dir).summary))[0]

@@ -24,6 +24,7 @@ class ResumePoint:
     config: Config
     checkpoint: Checkpoint | None  # None: the run never saved one; it starts from scratch
     already_finished: dict | None = None  # the summary of a run that has nothing left to do
+    run_id: str | None = None  # the run's identity, kept in summary.json and in every checkpoint
 
 
 def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
@@ -38,25 +39,64 @@ def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
     stored = load_config(files.config).config
     config = stored if given is None else _accept_changes(stored, given)
     summary = read_summary(run_dir) or {}
+    run_id = summary.get("run_id") if isinstance(summary.get("run_id"), str) else run_dir.name
     checkpoint = load_checkpoint(files.last) if files.last.is_file() else None
+    for saved in (checkpoint, load_checkpoint(files.best) if files.best.is_file() else None):
+        if saved is not None:
+            _check_belongs(saved, stored, run_id, files.config)
     progress = checkpoint.meta.get("progress") if checkpoint is not None else None
     at_epoch_end = isinstance(progress, dict) and progress.get("batch_in_epoch", 0) == 0
     epochs_run = summary.get("epochs_run")
     all_run = isinstance(epochs_run, int) and config.training.epochs <= epochs_run
     if summary.get("status") in FINISHED and all_run and at_epoch_end:
-        return ResumePoint(run_dir, config, checkpoint, already_finished=summary)
-    return ResumePoint(run_dir, config, checkpoint)
+        return ResumePoint(run_dir, config, checkpoint, already_finished=summary, run_id=run_id)
+    return ResumePoint(run_dir, config, checkpoint, run_id=run_id)
+
+
+def _check_belongs(checkpoint: Checkpoint, stored: Config, run_id: str, config_file: Path) -> None:
+    """The checkpoint was written by this run, under this config: its checksummed resolved config and run
+    identity must agree with the run's config.yaml and summary (a copied-in checkpoint, an edited config.yaml)."""
+    owner = checkpoint.meta.get("run_id")
+    if owner is not None and owner != run_id:
+        raise CheckpointError(
+            f"belongs to run {owner!r}, not to this run ({run_id!r}): it was copied in from another run",
+            where=str(checkpoint.path),
+            fix="resume the run that wrote it, or remove it to start this run from scratch",
+        )
+    saved = checkpoint.meta.get("config")
+    if not isinstance(saved, dict):
+        raise CheckpointError("holds no resolved config to compare with config.yaml", where=str(checkpoint.path))
+    unsafe = unsafe_changes(saved, stored.model_dump(mode="json"))
+    if unsafe:
+        raise ConfigError(
+            f"config.yaml differs from the config its checkpoint {checkpoint.path.name} was trained with:\n"
+            + describe_changes(unsafe),
+            where=str(config_file),
+            fix="put config.yaml back as it was, or start a new run with the new config",
+        )
+
+
+def unsafe_changes(old: dict, new: dict) -> list[tuple]:
+    """(key path, old, new) for every difference that would make a different run: all but a larger
+    training.epochs and the keys that only name or place the run."""
+    changes = [(path, a, b) for path, a, b in _differences(old, new) if path not in IGNORED_KEYS]
+    return [c for c in changes if not (c[0] == ("training", "epochs") and _larger(c[2], c[1]))]
+
+
+def _larger(new, old) -> bool:
+    return isinstance(new, int) and isinstance(old, int) and new > old
+
+
+def describe_changes(changes: list[tuple]) -> str:
+    return "\n".join(f"  {'.'.join(map(str, p))}: {a!r} -> {b!r}" for p, a, b in changes)
 
 
 def _accept_changes(stored: Config, given: Config) -> Config:
     """Only more epochs is a safe change; anything else would make a different run."""
-    old, new = stored.model_dump(mode="json"), given.model_dump(mode="json")
-    changes = [(path, a, b) for path, a, b in _differences(old, new) if path not in IGNORED_KEYS]
-    unsafe = [c for c in changes if not (c[0] == ("training", "epochs") and c[2] > c[1])]
+    unsafe = unsafe_changes(stored.model_dump(mode="json"), given.model_dump(mode="json"))
     if unsafe:
-        lines = "\n".join(f"  {'.'.join(map(str, p))}: {a!r} -> {b!r}" for p, a, b in unsafe)
         raise ConfigError(
-            f"the config differs from the run's:\n{lines}",
+            f"the config differs from the run's:\n{describe_changes(unsafe)}",
             where="--resume",
             fix="only a larger training.epochs may change; start a new run for the rest",
         )
@@ -70,7 +110,7 @@ def _differences(old, new, path: tuple = ()):
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
             yield from _differences(a, b, (*path, i))
-    elif old != new:
+    elif old != new or isinstance(old, bool) != isinstance(new, bool):  # True == 1, but a flag is not a number
         yield path, old, new
 
 

@@ -26,7 +26,7 @@ from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
-from backprop_cli.train.signals import stop_on_signals
+from backprop_cli.train.signals import stop_on_signals, terminate_unwinds
 
 
 @dataclass
@@ -55,16 +55,21 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
-    if resume is None:
-        run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
-    else:
-        run_dir = resume.run_dir
+    with terminate_unwinds():  # SIGTERM while setting up unwinds like SIGINT: no empty run is left behind
+        if resume is None:
+            run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
+        else:
+            run_dir = resume.run_dir
+        return _set_up_and_train(config, options, resume, run_dir)
+
+
+def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint | None, run_dir: Path) -> RunResult:
     files = RunFiles(run_dir)
     with RunLock(run_dir):
-        remove_stale_temps(run_dir)
-        remove_stale_temps(files.checkpoints)
-        atomic_write_text(files.config, config_to_yaml(config))
         try:
+            remove_stale_temps(run_dir)
+            remove_stale_temps(files.checkpoints)
+            atomic_write_text(files.config, config_to_yaml(config))
             parts = build_parts(config, download_progress=options.download_progress)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
@@ -77,7 +82,13 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
 def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoint | None) -> RunResult:
     config, trainer = parts.config, parts.trainer
     started = time.time()
-    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": options.threads}
+    run_id = resume.run_id if resume is not None and resume.run_id else files.root.name
+    meta = {
+        "config": config.model_dump(mode="json"),
+        "data": dataset_meta(parts.data),
+        "threads": options.threads,
+        "run_id": run_id,  # resume refuses a checkpoint copied in from another run
+    }
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
     # first: the monitor adds logs["layers"] before the checkpointer writes them
     flow = gradient_monitor(config.diagnostics, config.regularization.grad_clip_norm)
@@ -90,6 +101,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     callback_list = CallbackList(callbacks)
     summary_base = {
         "run_dir": str(files.root),
+        "run_id": run_id,
         "name": config.name,
         "threads": options.threads,
         "warnings": flow.warnings if flow else [],

@@ -34,6 +34,25 @@ def stop_on_signals(trainer):
             signal.signal(sig, handler)
 
 
+class Terminated(BaseException):
+    """SIGTERM while a run is set up (data loading): unwinds like KeyboardInterrupt, so that no empty run
+    directory is left behind; the CLI then dies by SIGTERM (143)."""
+
+
+@contextmanager
+def terminate_unwinds():
+    """SIGTERM raises Terminated inside this block (until stop_on_signals takes over around the loop)."""
+
+    def handle(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def die_by(signum: int) -> None:
     """Exit the way the shell expects after a signal (130 for SIGINT, 143 for SIGTERM)."""
     signal.signal(signum, signal.SIG_DFL)

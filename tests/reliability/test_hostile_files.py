@@ -84,6 +84,10 @@ def _future(tensors, meta):
     meta["format_version"] = 3
 
 
+def _two_class_names(tensors, meta):
+    meta["data"]["class_names"] = ["0", "1"]  # the model has 3 outputs: predict indexed past the names
+
+
 def _huge_first_layer(tensors, meta):
     meta["config"]["model"]["layers"][0]["units"] = 10**9  # 4 GB of float32 weights if it were built
 
@@ -121,6 +125,10 @@ CHECKPOINTS = {
     "wrong dtype": (
         lambda good, tmp: resaved(good, _set("model.2.W", lambda w: w.astype(np.float64))),
         "model.2.W is (16, 3) float64 in the checkpoint, the model expects (16, 3) float32",
+    ),
+    "fewer class names than outputs": (
+        lambda good, tmp: resaved(good, _two_class_names),
+        "it names 2 classes for model outputs of shape (3,)",
     ),
     "nan weights": (
         lambda good, tmp: resaved(good, _set("model.0.b", lambda b: np.full_like(b, np.nan))),

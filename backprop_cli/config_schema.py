@@ -110,6 +110,8 @@ class DiagnosticsConfig(Spec):
 class OutputConfig(Spec):
     runs_dir: str = "runs"
     checkpoint_every: int = Field(1, gt=0, le=1_000_000)
+    csv: bool = False  # metrics.csv beside metrics.jsonl (train/csv_log.py)
+    tensorboard: bool = False  # TensorBoard event files in the run directory (needs tensorboardX)
 
 
 class Config(Spec):

@@ -16,6 +16,8 @@ from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli import explain as explain_cmd
+from backprop_cli.cli import export as export_cmd
+from backprop_cli.cli import import_weights as import_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
 from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli import trace as trace_cmd
@@ -59,6 +61,8 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.command(name="plot")(plot.plot)
 app.command(name="gradcheck")(gradcheck.gradcheck)
+app.command(name="export")(export_cmd.export)
+app.command(name="import-weights")(import_cmd.import_weights)
 app.command(name="explain")(explain_cmd.explain)
 app.command(name="trace")(trace_cmd.trace)
 app.command(name="lr-find")(lr_find_cmd.lr_find)

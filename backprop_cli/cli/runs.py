@@ -252,3 +252,23 @@ def _best_index(values: list, mode: str | None) -> int | None:
     if mode is None or len(numbers) < 2 or len({v for v, _ in numbers}) == 1:
         return None
     return (max if mode == "max" else min)(numbers)[1]
+
+
+@app.command("export")
+def export(
+    run: Annotated[Path, typer.Argument(help="A run directory.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv: metrics.jsonl as a flat table.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File [default: RUN/metrics.csv].")] = None,
+) -> None:
+    """Write a run's metrics as CSV (one row per epoch, per-layer statistics as layers.<i>.<stat>); print the path."""
+    from backprop_cli.errors import UserError
+    from backprop_cli.runs.listing import open_run
+    from backprop_cli.runs.rundir import RunFiles
+    from backprop_cli.train.csv_log import CSV_NAME, write_metrics_csv
+
+    if fmt != "csv":
+        raise UserError(f"unknown format {fmt!r}", where="--format", fix="choose csv (for models: backprop export)")
+    files = RunFiles(open_run(run).path)
+    path = output if output is not None else files.root / CSV_NAME
+    write_metrics_csv(files, path)
+    print(path)

@@ -20,6 +20,7 @@ from backprop_cli.train.checkpointing import Checkpointer
 from backprop_cli.train.early_stopping import EarlyStopping
 from backprop_cli.train.evaluate import score_split
 from backprop_cli.train.improvement import resolve_mode
+from backprop_cli.train.log_writers import log_writers
 from backprop_cli.train.loop import fit
 from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
@@ -119,6 +120,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
         running_summary=running_summary,
     )
     callback_list.callbacks.append(checkpointer)
+    callback_list.callbacks.extend(log_writers(config, files))  # after the checkpointer: the line is written
     callback_list.callbacks.extend(options.extra_callbacks)
     if resume is not None:
         restore(resume, trainer, callback_list, checkpointer, files)

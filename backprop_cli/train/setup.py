@@ -16,6 +16,7 @@ from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.windows import reads_sequences
 from backprop_cli.optim.registry import build_optimizer, build_schedule
+from backprop_cli.train.log_writers import check_log_writers
 from backprop_cli.train.trainer import Regularization, Trainer
 
 # Parameters, gradients and up to two optimizer slots, each a full copy: refuse what cannot fit.
@@ -89,6 +90,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
 
     A missing built-in dataset (mnist, fashion_mnist) is fetched first, reporting to `download_progress`.
     """
+    check_log_writers(config)  # an optional package the config asks for, before any data is read
     dtype = np.dtype(config.training.dtype)
     if data is None:
         if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download

@@ -1,0 +1,44 @@
+"""The logs other tools read, as the config's `output:` section asks: metrics.csv and TensorBoard events.
+
+Light to import (train/setup.py checks the packages here before any data is read); the writers themselves
+are imported only for a run that trains.
+"""
+
+from __future__ import annotations
+
+from backprop_cli.errors import ConfigError
+
+TB_FIX = "install the optional extra: pip install 'backprop-cli[tensorboard]', or set output.tensorboard: false"
+
+
+def require_tensorboardx():
+    """tensorboardX's SummaryWriter, or one clear message before the run starts."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ConfigError(
+            "output.tensorboard needs the tensorboardX package, which is not installed",
+            where="output.tensorboard",
+            fix=TB_FIX,
+        ) from None
+    return SummaryWriter
+
+
+def check_log_writers(config) -> None:
+    """Before a run directory fills: an optional package the config needs is installed."""
+    if config.output.tensorboard:
+        require_tensorboardx()
+
+
+def log_writers(config, files) -> list:
+    """The callbacks for `output.csv` and `output.tensorboard`; they run after the checkpointer."""
+    from backprop_cli.config import config_to_yaml
+    from backprop_cli.train.csv_log import CsvLog
+    from backprop_cli.train.tensorboard import TensorBoardLog
+
+    writers: list = []
+    if config.output.csv:
+        writers.append(CsvLog(files))
+    if config.output.tensorboard:
+        writers.append(TensorBoardLog(files, config_to_yaml(config), config.diagnostics.monitor_every_n_steps))
+    return writers

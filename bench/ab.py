@@ -106,6 +106,7 @@ def serve(workload: str, batch: int, threads: int) -> None:
 
     from backprop_cli.config import config_from_dict
     from backprop_cli.train.setup import build_parts
+    from bench import cnn
     from bench.ours import mlp_config
     from bench.workloads import MLP_WORKLOADS
 
@@ -113,10 +114,13 @@ def serve(workload: str, batch: int, threads: int) -> None:
         from backprop_cli.cli.options import subnormals_flushed
 
         assert subnormals_flushed().__enter__()  # for the rest of this process
-    w = MLP_WORKLOADS[workload]
-    text = mlp_config(w, 1000, threads)
-    if batch:
-        text = text.replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
+    if workload == cnn.KEY:
+        text = cnn.config(1000, threads, batch or cnn.BATCH)
+    else:
+        w = MLP_WORKLOADS[workload]
+        text = mlp_config(w, 1000, threads)
+        if batch:
+            text = text.replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
     parts = build_parts(config_from_dict(yaml.safe_load(text), source="ab"))
     trainer = parts.trainer
     trainer.optimizer.threads = int(os.environ.get("BENCH_OPTIMIZER_THREADS", threads))
@@ -153,7 +157,7 @@ def main() -> None:
     parser.add_argument("--b", default=".")
     parser.add_argument("--env-a", nargs="*", default=[])
     parser.add_argument("--env-b", nargs="*", default=[])
-    parser.add_argument("--workload", default="mlp-adam")
+    parser.add_argument("--workload", default="mlp-adam", help="mlp-adam, mlp-sgd, mlp-adam-b32 or cnn")
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--steps", type=int, default=25, help="steps per chunk")
     parser.add_argument("--chunks", type=int, default=150, help="chunks per side")

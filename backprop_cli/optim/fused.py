@@ -93,3 +93,14 @@ def kernel(name: str, *arrays: np.ndarray):
     if not all(a.ndim == 1 and a.flags.c_contiguous and a.dtype == first.dtype for a in arrays):
         return None
     return compiled("optim", _optimizer_kernels).get(name)
+
+
+def warm_up(optimizer, params: np.ndarray) -> None:
+    """Compile (or load) the optimizer's kernel for the flat `params`, on tiny arrays, if it will run on them."""
+    name = getattr(optimizer, "fused_kernel", None)
+    found = None if name is None else kernel(name, params)
+    if found is None:
+        return
+    n_arrays, n_scalars = {"adam": (4, 6), "momentum": (3, 2), "nesterov": (3, 2)}[name]
+    arrays = [np.zeros(2, dtype=params.dtype) for _ in range(n_arrays)]
+    found(*arrays, *[params.dtype.type(0.5)] * n_scalars)

@@ -9,6 +9,7 @@ from backprop_cli.train.callbacks import Callback
 
 def fit(trainer, callbacks: Callback) -> None:
     """Epochs of shuffled mini-batches until the last epoch or a stop request (checked between steps)."""
+    warm_up(trainer)
     callbacks.on_train_begin(trainer)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the divergence guard reports these
@@ -30,3 +31,15 @@ def _epochs(trainer, callbacks: Callback) -> None:
                 break
         if trainer.epoch_finished and trainer.status != "diverged":
             callbacks.on_epoch_end(trainer, trainer.end_epoch())
+
+
+def warm_up(trainer) -> None:
+    """Compile, or load from numba's disk cache, every kernel the layers and the optimizer will call,
+    before the progress and epoch clocks start: otherwise the first epoch pays for it (bench/README.md)."""
+    from backprop_cli.nn.model import walk_layers
+    from backprop_cli.optim.fused import warm_up as warm_optimizer
+
+    for _, layer in walk_layers(trainer.model):
+        if hasattr(layer, "warm_up"):
+            layer.warm_up()
+    warm_optimizer(trainer.optimizer, trainer.model.flat_params)

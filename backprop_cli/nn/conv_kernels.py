@@ -123,8 +123,7 @@ def _build(jit) -> dict:
                     for i in range(oh):
                         for j in range(ow):
                             for n in range(n_):
-                                g = dy[c, i, j, n]
-                                g = g if arg[c, i, j, n] == at else g * 0  # dy * mask, as the rule
+                                g = dy[c, i, j, n] * (arg[c, i, j, n] == at)  # dy * mask, as the rule
                                 if tiled:
                                     dx[c, s * i + p, s * j + q, n] = 0.0 + g  # the rule's 0 + dy * mask
                                 else:
@@ -141,8 +140,7 @@ def _build(jit) -> dict:
     @jit
     def relu_backward(dy, y, dz):  # pragma: no cover - runs compiled
         for i in range(dy.shape[0]):
-            g = dy[i]
-            dz[i] = g if y[i] > 0 else g * 0  # dy * 1[y > 0], signed zeros included
+            dz[i] = dy[i] * (y[i] > 0)  # dy * 1[y > 0], as ReLU.backward: signed zeros and NaN included
 
     return {
         "im2col": im2col,

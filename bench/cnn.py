@@ -23,8 +23,10 @@ CONVS = ((32, 5, 2), (64, 5, 2))
 DENSE = (128, 10)
 
 
-def config(epochs: int, threads: int, batch: int = BATCH) -> str:
-    """The workload as a backprop config: all 60000 rows trained on, the 10000 test rows scored at the end."""
+def config(epochs: int, threads: int, batch: int = BATCH, subset: str | None = None) -> str:
+    """The workload as a backprop config: all 60000 rows trained on, the 10000 test rows scored at the end
+    (or the rows of `subset`, an .npz written by write_subset)."""
+    data = f"{{path: {subset}, " if subset else "{dataset: mnist, "
     convs = "\n".join(
         f"    - {{type: conv2d, filters: {f}, kernel_size: {k}, padding: {p}, activation: relu}}\n"
         "    - {type: maxpool2d, pool_size: 2}"
@@ -33,7 +35,7 @@ def config(epochs: int, threads: int, batch: int = BATCH) -> str:
     return f"""\
 name: bench-{KEY}
 seed: 0
-data: {{dataset: mnist, validation_split: 0.0, scale: none}}
+data: {data}validation_split: 0.0, scale: none}}
 model:
   layers:
 {convs}
@@ -45,6 +47,47 @@ optimizer: {{type: adam, lr: {LR}}}
 schedule: {{type: constant}}
 training: {{epochs: {epochs}, batch_size: {batch}, threads: {threads}}}
 """
+
+
+def write_subset(path, rows: int) -> None:
+    """The first `rows` MNIST training images (uint8, (N, 1, 28, 28)) and the whole test set, as an .npz that
+    `backprop train` (data.path) and run_torch (BENCH_CNN_SUBSET) both read: a shorter epoch on a crowded host."""
+    import numpy as np
+
+    from bench.common import _idx, data_dir
+
+    root = data_dir() / "mnist"
+    images = {k: _idx(root / f"{k}-images-idx3-ubyte.gz").reshape(-1, 1, 28, 28) for k in ("train", "t10k")}
+    labels = {k: _idx(root / f"{k}-labels-idx1-ubyte.gz").astype(np.int64) for k in ("train", "t10k")}
+    np.savez(
+        path,
+        x_train=images["train"][:rows],
+        y_train=labels["train"][:rows],
+        x_test=images["t10k"],
+        y_test=labels["t10k"],
+    )
+
+
+def _data():
+    """(x_train, y_train, x_test, y_test) as float32 pixels / 255 (N, 1, 28, 28): MNIST, or BENCH_CNN_SUBSET's rows."""
+    import os
+
+    import numpy as np
+
+    from bench.common import load_mnist
+
+    subset = os.environ.get("BENCH_CNN_SUBSET")
+    if not subset:
+        x_train, y_train, x_test, y_test = load_mnist()
+        return x_train.reshape(-1, 1, 28, 28), y_train, x_test.reshape(-1, 1, 28, 28), y_test
+    with np.load(subset) as f:
+        scale = np.float32(255.0)
+        return (
+            f["x_train"].astype(np.float32) / scale,
+            f["y_train"],
+            f["x_test"].astype(np.float32) / scale,
+            f["y_test"],
+        )
 
 
 def gemm_shapes(n: int, blocks: bool = False) -> list[tuple[int, int, int]]:
@@ -76,7 +119,7 @@ def flops_per_step(n: int) -> float:
     return sum(2.0 * m * k * nn for m, k, nn in gemm_shapes(n))
 
 
-def run_gemm(threads: int, trials: int = 7) -> dict:
+def run_gemm(threads: int, trials: int = 7, clock=time.perf_counter) -> dict:
     """NumPy's float32 rate on one step's matmuls (whole-batch and row-block shapes; the faster counts)."""
     import numpy as np
 
@@ -92,10 +135,10 @@ def run_gemm(threads: int, trials: int = 7) -> dict:
             np.matmul(a, b, out=c)
         per_step = []
         for _ in range(trials):
-            started = time.perf_counter()
+            started = clock()
             for a, b, c in ops:
                 np.matmul(a, b, out=c)
-            per_step.append(time.perf_counter() - started)
+            per_step.append(clock() - started)
         rates = [step_flops / t / 1e9 for t in per_step]
         out[name] = {"gflops_best": max(rates), "gflops": statistics.median(rates)}
     best = max(out["whole"]["gflops_best"], out["blocks"]["gflops_best"])
@@ -110,12 +153,9 @@ def run_torch(epochs: int, threads: int) -> dict:
     import torch
     from torch import nn
 
-    from bench.common import load_mnist
-
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_mnist())
-    x_train, x_test = x_train.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in _data())
     layers: list[nn.Module] = []
     c, hw = 1, 28
     for f, k, p in CONVS:
@@ -129,7 +169,7 @@ def run_torch(epochs: int, threads: int) -> dict:
     for _ in range(epochs):
         started = time.perf_counter()
         loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.int64)
-        for idx in torch.randperm(n).split(BATCH):
+        for idx in torch.randperm(n).split(BATCH):  # the last batch may be short, as in backprop
             xb, yb = x_train[idx], y_train[idx]
             opt.zero_grad()
             out = model(xb)
@@ -144,6 +184,18 @@ def run_torch(epochs: int, threads: int) -> dict:
     with torch.no_grad():
         model.eval()
         accuracy = sum(
-            int((model(x_test[i : i + 1000]).argmax(1) == y_test[i : i + 1000]).sum()) for i in range(0, 10_000, 1000)
+            int((model(x_test[i : i + 1000]).argmax(1) == y_test[i : i + 1000]).sum())
+            for i in range(0, len(y_test), 1000)
         ) / len(y_test)
-    return {"epoch_times": times, "test_accuracy": accuracy, "torch": torch.__version__, "dtype": "torch.float32"}
+    return {
+        "epoch_times": scale_epochs(times, n),
+        "rows": n,
+        "test_accuracy": accuracy,
+        "torch": torch.__version__,
+        "dtype": "torch.float32",
+    }
+
+
+def scale_epochs(times: list[float], rows: int) -> list[float]:
+    """Epoch times of a subset of `rows` scaled to the 60000 rows of an MNIST epoch (the same steps, more of them)."""
+    return [t * 60_000 / rows for t in times]

@@ -57,6 +57,9 @@ def profile(steps: int, clock) -> tuple[dict, dict, dict]:
     specs = yaml.safe_load(cnn.config(1, 1))["model"]["layers"]
     model = build_model(specs, (1, 28, 28), np.random.default_rng(0), "float32")
     loss, opt = build_loss("cross_entropy"), build_optimizer({"type": "adam", "lr": cnn.LR})
+    from backprop_cli.train.loop import keep_freed_memory
+
+    keep_freed_memory()  # as `backprop train` does before its first epoch
     conv_kernels.warm_up(np.float32)
     current = [""]  # the layer pass running now, so a kernel's time is charged to it
 
@@ -169,7 +172,7 @@ def main() -> None:
     clock = time.process_time if use_cpu else time.perf_counter
     from bench import cnn
 
-    gemm = cnn.run_gemm(args.threads)
+    gemm = cnn.run_gemm(args.threads, clock=clock)
     spent, work, kinds = profile(args.steps, clock)
     print(f"threads {args.threads}, clock {'cpu' if use_cpu else 'wall'}, {args.steps} steps, batch {cnn.BATCH}")
     print(table(spent, work, kinds, layer_flops_by_part(), gemm["gflops_best"], _copy_rate(clock)))

@@ -239,6 +239,13 @@ def markdown(s: dict, meta: dict) -> str:
             f"on {meta['cpu'].split('; ')[-1].rstrip(')')}.",
             "",
         ]
+    rows = meta.get("cnn_rows", 60_000)
+    if rows < 60_000 and cnn.KEY in s["mlp"]:
+        lines += [
+            f"The CNN (workload 7) trained on the first {rows:,} MNIST rows, on a crowded host; its epoch times "
+            f"are scaled by 60,000 / {rows:,} to a full epoch (the same steps, {60_000 // rows}× as many).",
+            "",
+        ]
     compiled = s.get("extra", {}).get("compile")
     if compiled:
         lines += [

@@ -38,12 +38,12 @@ def backprop_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_cli"]
 
 
-def measure(argv: list[str], scratch: Path, stdin: Path | None = None) -> dict:
+def measure(argv: list[str], scratch: Path, stdin: Path | None = None, env: dict | None = None) -> dict:
     """Run argv to completion; its wall time, its peak RSS (from wait4) and its output."""
     out, err = scratch / "stdout.txt", scratch / "stderr.txt"
     with open(out, "wb") as fo, open(err, "wb") as fe, open(stdin or os.devnull, "rb") as fi:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=child_env(), cwd=scratch)
+        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env={**child_env(), **(env or {})}, cwd=scratch)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -70,13 +70,20 @@ def train_argv(scratch: Path, name: str, config_text: str) -> list[str]:
     return [*backprop_argv(), "train", str(config), "--runs-dir", runs, "--threads", str(THREADS), "--json"]
 
 
-def cli_mlp_job(key: str, epochs: int) -> Job:
+def cli_mlp_job(key: str, epochs: int, subset: tuple[Path, int] | None = None) -> Job:
+    """`backprop train` on an MLP workload, or on the CNN (on the first rows of MNIST when given a subset)."""
+
     def run(scratch: Path) -> dict:
-        text = cnn.config(epochs, THREADS) if key == cnn.KEY else mlp_config(MLP_WORKLOADS[key], epochs, THREADS)
+        if key == cnn.KEY:
+            text = cnn.config(epochs, THREADS, subset=str(subset[0]) if subset else None)
+        else:
+            text = mlp_config(MLP_WORKLOADS[key], epochs, THREADS)
         result = measure(train_argv(scratch, "config.yaml", text), scratch)
         summary = json.loads(result.pop("stdout"))
         lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
         result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
+        if subset:
+            result["epoch_times"], result["rows"] = cnn.scale_epochs(result["epoch_times"], subset[1]), subset[1]
         result["test_accuracy"] = summary["test"]["accuracy"]
         result["threads_in_summary"] = summary.get("threads")
         return result
@@ -84,10 +91,11 @@ def cli_mlp_job(key: str, epochs: int) -> Job:
     return Job(key, "backprop-cli", run)
 
 
-def worker_job(key: str, impl: str, epochs: int) -> Job:
+def worker_job(key: str, impl: str, epochs: int, env: dict | None = None) -> Job:
     def run(scratch: Path) -> dict:
         out = scratch / "result.json"
-        result = measure([sys.executable, "-m", "bench.worker", impl, key, str(epochs), str(out)], scratch)
+        argv = [sys.executable, "-m", "bench.worker", impl, key, str(epochs), str(out)]
+        result = measure(argv, scratch, env=env)
         result.pop("stdout")
         return {**result, **json.loads(out.read_text())}
 
@@ -172,7 +180,7 @@ def prepare_pipelines(scratch: Path) -> tuple[Path, dict[str, Path]]:
     return run_dir, inputs
 
 
-def plan(args, run_dir: Path, inputs: dict[str, Path]) -> list[Job]:
+def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> list[Job]:
     jobs: list[Job] = []
     for key, w in MLP_WORKLOADS.items():
         if args.only and key not in args.only:
@@ -182,7 +190,12 @@ def plan(args, run_dir: Path, inputs: dict[str, Path]) -> list[Job]:
             jobs.append(cli_mlp_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
     if not args.only or cnn.KEY in args.only:
         epochs = args.epochs or (cnn.QUICK_EPOCHS if args.quick else cnn.EPOCHS)
-        jobs += [cli_mlp_job(cnn.KEY, epochs), worker_job(cnn.KEY, "torch-cnn", epochs)]
+        subset, env = None, None
+        if args.cnn_rows < 60_000:
+            subset = (scratch_root / "mnist-subset.npz", args.cnn_rows)
+            cnn.write_subset(subset[0], args.cnn_rows)
+            env = {"BENCH_CNN_SUBSET": str(subset[0])}
+        jobs += [cli_mlp_job(cnn.KEY, epochs, subset), worker_job(cnn.KEY, "torch-cnn", epochs, env)]
         jobs.append(worker_job(cnn.KEY, "gemm-cnn", 0))
         jobs[-1].workload = "cnn-gemm"
     if args.only and "cnn-config" in args.only:  # minutes of training: only when asked for
@@ -210,6 +223,12 @@ def main(argv: list[str] | None = None) -> None:
         help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines cnn cnn-config compile",
     )
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")
+    parser.add_argument(
+        "--cnn-rows",
+        type=int,
+        default=60_000,
+        help="train the CNN workload on the first N MNIST rows, epoch times scaled to 60000 (a crowded host)",
+    )
     parser.add_argument("--tag", default="", help="appended to the result files' names")
     parser.add_argument("--report", type=Path, help="re-render the table of a results JSON; measure nothing")
     args = parser.parse_args(argv)
@@ -225,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:
         scratch_root = Path(tmp)
         run_dir, inputs = prepare_pipelines(scratch_root)
-        jobs = plan(args, run_dir, inputs)
+        jobs = plan(args, run_dir, inputs, scratch_root)
         for r in range(repeats):
             shift = r % len(jobs)  # each repeat starts elsewhere, so no job always runs after the same one
             for i, job in enumerate(jobs[shift:] + jobs[:shift]):
@@ -250,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": repeats,
         "quick": args.quick,
         "python": sys.version.split()[0],
+        "cnn_rows": args.cnn_rows,
     }
     summary = aggregate(raw)
     table = markdown(summary, meta)

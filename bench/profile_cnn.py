@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -162,11 +163,40 @@ def layer_flops_by_part() -> dict[str, float]:
     return out
 
 
+def torch_step(steps: int, threads: int, clock) -> float:
+    """Seconds of one PyTorch training step of the same network (default Adam), by the same clock: the median
+    of `steps` after two untimed ones."""
+    import torch
+    from torch import nn
+
+    from bench import cnn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    c, hw = 1, 28
+    for f, k, p in cnn.CONVS:
+        layers += [nn.Conv2d(c, f, k, padding=p), nn.ReLU(), nn.MaxPool2d(2)]
+        c, hw = f, (hw + 2 * p - k + 1) // 2
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * hw * hw, cnn.DENSE[0]), nn.ReLU(), nn.Linear(*cnn.DENSE))
+    opt, loss_fn = torch.optim.Adam(model.parameters(), lr=cnn.LR), nn.CrossEntropyLoss()
+    x, y = torch.rand(cnn.BATCH, 1, 28, 28), torch.randint(0, 10, (cnn.BATCH,))
+    times = []
+    for _ in range(steps + 2):
+        started = clock()
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+        times.append(clock() - started)
+    return statistics.median(times[2:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_cnn")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--clock", choices=("cpu", "wall"), default=None)
+    parser.add_argument("--torch", action="store_true", help="also time PyTorch's step (same network, same clock)")
     args = parser.parse_args()
     use_cpu = (args.clock or ("cpu" if args.threads == 1 else "wall")) == "cpu"
     clock = time.process_time if use_cpu else time.perf_counter
@@ -176,6 +206,10 @@ def main() -> None:
     spent, work, kinds = profile(args.steps, clock)
     print(f"threads {args.threads}, clock {'cpu' if use_cpu else 'wall'}, {args.steps} steps, batch {cnn.BATCH}")
     print(table(spent, work, kinds, layer_flops_by_part(), gemm["gflops_best"], _copy_rate(clock)))
+    if args.torch:
+        ours = sum(v for k, v in spent.items() if " · " not in k)
+        theirs = torch_step(args.steps, args.threads, clock)
+        print(f"\nPyTorch's step: {1e3 * theirs:.1f} ms; ours {1e3 * ours:.1f} ms: {ours / theirs:.2f}x")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,8 @@ def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> li
             continue
         epochs = args.epochs or w.epochs_for(args.quick)
         for impl in w.impls:
+            if args.impls and impl not in args.impls:
+                continue
             jobs.append(cli_mlp_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
     if not args.only or cnn.KEY in args.only:
         epochs = args.epochs or (cnn.QUICK_EPOCHS if args.quick else cnn.EPOCHS)
@@ -222,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         nargs="*",
         help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines cnn cnn-config compile",
     )
+    parser.add_argument("--impls", nargs="*", help="of the MLP workloads, run only these implementations")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")
     parser.add_argument(
         "--cnn-rows",

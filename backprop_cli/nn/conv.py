@@ -109,12 +109,13 @@ class Conv2D(WeightLayer):
         for i0, i1 in self._blocks(n, x.dtype.itemsize):
             cols = self._im2col(kern, source, i0, i1, n)
             np.matmul(W2, cols, out=z[:, i0 * ow * n : i1 * ow * n])  # (F, C*k*k) @ (C*k*k, R*OW*N)
-        if training:
-            self._source_kept, self._x_shape, self._kern = source, x.shape, kern
-        self._fused_relu = bool(kern) and isinstance(self.act, ReLU)
-        if self._fused_relu:  # z + b and relu in one pass; backward reads relu's mask off the output
+        fused_relu = bool(kern) and isinstance(self.act, ReLU)
+        if training:  # what backward needs; an evaluation pass in between leaves it alone
+            self._source_kept, self._x_shape, self._kern, self._fused_relu = source, x.shape, kern, fused_relu
+        if fused_relu:  # z + b and relu in one pass; backward reads relu's mask off the output
             kern["bias_relu"](z, self.params["b"] if self.use_bias else np.zeros(f, dtype=z.dtype))
-            self._y = z
+            if training:
+                self._y = z
             return z.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
         if self.use_bias:
             z += self.params["b"][:, None]  # in place: z is ours

@@ -39,7 +39,7 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
         from backprop_cli.train.setup import builtin_input_shape, check_model_fits
 
         try:
-            size = f", {check_model_fits(cfg, builtin_input_shape(cfg.data.dataset)):,} parameters"
+            size = f", {check_model_fits(cfg, builtin_input_shape(cfg.data.dataset, cfg.data)):,} parameters"
         except ConfigError as err:
             raise loaded.locate(err) from None
     print(

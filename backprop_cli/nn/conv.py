@@ -114,9 +114,10 @@ class Conv2D(WeightLayer):
             self._source_kept, self._x_shape, self._kern, self._fused_relu = source, x.shape, kern, fused_relu
         if fused_relu:  # z + b and relu in one pass; backward reads relu's mask off the output
             kern["bias_relu"](z, self.params["b"] if self.use_bias else np.zeros(f, dtype=z.dtype))
+            y = z.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
             if training:
-                self._y = z
-            return z.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
+                self._y = y
+            return y
         if self.use_bias:
             z += self.params["b"][:, None]  # in place: z is ours
         z = z.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)  # (N, F, OH, OW): a view, batch-last in memory
@@ -124,11 +125,8 @@ class Conv2D(WeightLayer):
 
     def _dz(self, dy: np.ndarray) -> np.ndarray:
         """dL/dz, the gradient before the activation, as (F, OH*OW*N) batch-last."""
-        if self._fused_relu:
-            dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(-1)
-            dz = np.empty_like(dyt)
-            self._kern["relu_backward"](dyt, self._y.reshape(-1), dz)
-            return dz.reshape(self.filters, -1)
+        if self._fused_relu:  # relu's mask read off its output (y > 0 exactly where z > 0); then relu's own backward
+            self.act._mask = self._y > 0
         dz = dy if self.act is None else self.act.backward(dy)  # (N, F, OH, OW)
         return np.ascontiguousarray(dz.transpose(1, 2, 3, 0)).reshape(self.filters, -1)  # no copy when batch-last
 

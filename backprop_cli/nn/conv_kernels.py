@@ -10,7 +10,8 @@ tests/nn/test_conv_kernels.py holds each kernel equal to its rule in float32 and
   work on a padded copy (pass top = left = 0 and the padded image).
 - max pooling: the same maximum, and the same subgradient (the first maximum of a window in row-major
   order takes the whole dy); the kernel records that argmax once, in forward, as a byte per window.
-- bias + relu: z + b then max(., 0) in one pass; relu's backward dy * 1[y > 0] from the output y.
+- bias + relu: z + b then max(., 0) in one pass; relu's backward (ReLU.backward) takes its mask y > 0
+  from that output.
 """
 
 from __future__ import annotations
@@ -137,18 +138,12 @@ def _build(jit) -> dict:
                 v = z[f, m] + bf
                 z[f, m] = v if v >= 0 or v != v else 0  # np.maximum(v, 0): NaN stays
 
-    @jit
-    def relu_backward(dy, y, dz):  # pragma: no cover - runs compiled
-        for i in range(dy.shape[0]):
-            dz[i] = dy[i] * (y[i] > 0)  # dy * 1[y > 0], as ReLU.backward: signed zeros and NaN included
-
     return {
         "im2col": im2col,
         "col2im": col2im,
         "maxpool": maxpool,
         "maxpool_backward": maxpool_backward,
         "bias_relu": bias_relu,
-        "relu_backward": relu_backward,
     }
 
 
@@ -170,5 +165,4 @@ def warm_up(dtype) -> float:
     found["maxpool_backward"](y, arg, x, 2, 2)
     z = np.ones((1, 2), dtype=dtype)
     found["bias_relu"](z, z[0, :1])
-    found["relu_backward"](z[0], z[0], z[0].copy())
     return time.perf_counter() - started

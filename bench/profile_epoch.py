@@ -1,5 +1,8 @@
-"""Where one epoch of workload 1 goes, through the real `backprop train` path (run directory, checkpoints,
-progress lines): `python -m bench.profile_epoch [--epochs 4] [--batch 128]`.
+"""Where one epoch of workload 1 (or 7, `--workload cnn`) goes, through the real `backprop train` path (run
+directory, checkpoints, progress lines): `python -m bench.profile_epoch [--epochs 4] [--batch 128] [--workload cnn]`.
+
+With `--workload cnn`, forward and backward are also split by layer (indented rows, inside forward and
+backward), each with the GFLOP/s of its matmuls for the conv and dense layers.
 
 Each part of the step is wrapped with a timer (a wrapper costs well under a microsecond). The host is
 shared, so the steps are cut into windows of --window steps, and a window during which other processes
@@ -48,8 +51,9 @@ DIRTY = 0.1  # cores used by other processes during a window that spoil it (/pro
 
 
 class Clock:
-    def __init__(self, window: int):
-        self.window = window
+    def __init__(self, window: int, dirty: float = DIRTY):
+        self.window, self.dirty_cores = window, dirty
+        self.layer_parts: list[tuple[str, float]] = []  # (part, FLOPs per step) of each layer's pass
         self.spent: dict[str, float] = defaultdict(float)
         self.windows: list[dict] = []  # clean windows: part -> seconds, plus "wall" and "steps"
         self.epoch_parts: list[dict] = []
@@ -63,7 +67,7 @@ class Clock:
     def close_window(self) -> None:
         wall = time.perf_counter() - self.t0
         others = max(_host_busy() - self.busy0 - (time.process_time() - self.cpu0), 0.0) / wall
-        if others <= DIRTY:
+        if others <= self.dirty_cores:
             self.windows.append({**self.spent, "wall": wall, "steps": self.steps})
         else:
             self.dirty += 1
@@ -100,8 +104,34 @@ class Clock:
         return timed
 
 
+def layer_flops(layer, x_shape: tuple[int, ...], y_shape: tuple[int, ...], n: int) -> tuple[float, float]:
+    """(forward, backward) matmul FLOPs of a conv2d or dense layer at batch n; (0, 0) for the others."""
+    if "W" not in layer.params:
+        return 0.0, 0.0
+    w = layer.params["W"]
+    fan_in = w[0].size if w.ndim == 4 else w.shape[0]  # C*k*k or the dense fan-in
+    outputs = n * (y_shape[1] * y_shape[2] if len(y_shape) == 3 else 1) * (w.shape[0] if w.ndim == 4 else w.shape[1])
+    forward = 2.0 * outputs * fan_in
+    return forward, forward * (2 if getattr(layer, "input_grad", True) else 1)
+
+
+def instrument_layers(model, batch: int, clock: Clock) -> None:
+    """Each top-level layer's forward and backward on a line of its own (inside `forward`/`backward`)."""
+    from backprop_cli.nn.model import describe
+
+    shapes = [model.input_shape, *model.output_shapes]
+    for i, layer in enumerate(model.layers):
+        fwd, bwd = layer_flops(layer, shapes[i], shapes[i + 1], batch)
+        for kind, flops in (("forward", fwd), ("backward", bwd)):
+            part = f"  {i} {describe(layer)} {kind}"
+            clock.layer_parts.append((part, flops))
+            setattr(layer, kind, clock.wrap(part, getattr(layer, kind)))
+
+
 def instrument(trainer, callbacks, clock: Clock) -> None:
     model, loss = trainer.model, trainer.loss
+    if clock.layer_parts == []:
+        instrument_layers(model, trainer.loader.batch_size, clock)
     trainer.loader.batches = clock.wrap_iter("gather", trainer.loader.batches)
     trainer.schedule.lr_at = clock.wrap("lr", trainer.schedule.lr_at)
     model.forward = clock.wrap("forward", model.forward)
@@ -151,15 +181,16 @@ def instrument_writes(clock: Clock) -> None:
     session.write_summary = clock.wrap("summary.json", session.write_summary)
 
 
-def profile(epochs: int, batch: int, window: int) -> Clock:
+def profile(epochs: int, batch: int, window: int, workload: str = "mlp-adam", dirty: float = DIRTY) -> Clock:
     from backprop_cli.cli.progress import PlainLines
     from backprop_cli.config import load_config
     from backprop_cli.train import session
     from backprop_cli.train.loop import fit
+    from bench import cnn
     from bench.ours import mlp_config
     from bench.workloads import MLP_WORKLOADS
 
-    clock = Clock(window)
+    clock = Clock(window, dirty)
     instrument_writes(clock)
 
     def timed_fit(trainer, callbacks):
@@ -169,8 +200,11 @@ def profile(epochs: int, batch: int, window: int) -> Clock:
     session.fit = timed_fit
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "w1.yaml"
-        w = MLP_WORKLOADS["mlp-adam"]
-        text = mlp_config(w, epochs, THREADS).replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
+        if workload == cnn.KEY:
+            text = cnn.config(epochs, THREADS, batch)
+        else:
+            w = MLP_WORKLOADS[workload]
+            text = mlp_config(w, epochs, THREADS).replace(f"batch_size: {w.batch}", f"batch_size: {batch}")
         config_path.write_text(text)
         options = session.RunOptions(runs_dir=tmp, threads=THREADS, extra_callbacks=[PlainLines()])
         session.run_training(load_config(config_path).config, options)
@@ -204,6 +238,10 @@ def table(clock: Clock) -> str:
         ms = 1e3 * per_step[part] * steps
         accounted += ms
         lines.append(f"| {part} | {ms:.1f} | {ms / steps:.4f} | {ms / 10 / total:.1f}% |")
+    for part, flops in clock.layer_parts:  # inside forward/backward above: not added again
+        per = sum(w.get(part, 0.0) for w in windows) / n_steps
+        rate = f", {flops / per / 1e9:.0f} GFLOP/s" if flops and per else ""
+        lines.append(f"| {part} | {1e3 * per * steps:.1f} | {1e3 * per:.4f}{rate} | {100 * per * steps / total:.1f}% |")
     for part in EPOCH_PARTS:
         ms = 1e3 * epoch_parts[part]
         accounted += ms
@@ -218,8 +256,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--window", type=int, default=50, help="steps per noise window")
+    parser.add_argument("--workload", default="mlp-adam", help="mlp-adam, mlp-sgd, mlp-adam-b32 or cnn")
+    parser.add_argument("--dirty", type=float, default=DIRTY, help="others' CPU (cores) that spoils a window")
     args = parser.parse_args()
-    print(table(profile(args.epochs, args.batch, args.window)))
+    print(table(profile(args.epochs, args.batch, args.window, args.workload, args.dirty)))
 
 
 if __name__ == "__main__":

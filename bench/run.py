@@ -23,6 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cnn  # noqa: E402
 from bench.common import ROOT, THREADS, child_env, cpu_name, load_digits_csv, write_json  # noqa: E402
 from bench.ours import digits_config, mlp_config  # noqa: E402
 from bench.report import aggregate, markdown  # noqa: E402
@@ -37,12 +38,15 @@ def backprop_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_cli"]
 
 
-def measure(argv: list[str], scratch: Path, stdin: Path | None = None, threads: int = THREADS) -> dict:
+def measure(
+    argv: list[str], scratch: Path, stdin: Path | None = None, threads: int = THREADS, env: dict | None = None
+) -> dict:
     """Run argv to completion; its wall time, its peak RSS (from wait4) and its output."""
     out, err = scratch / "stdout.txt", scratch / "stderr.txt"
     with open(out, "wb") as fo, open(err, "wb") as fe, open(stdin or os.devnull, "rb") as fi:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=child_env(threads), cwd=scratch)
+        env = {**child_env(threads), **(env or {})}
+        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=env, cwd=scratch)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -58,6 +62,7 @@ class Job:
     workload: str
     impl: str
     run: Callable[[Path], dict]
+    once: bool = False  # in the first repeat only (a long run whose figure is not a timing)
 
 
 def train_argv(scratch: Path, name: str, config_text: str) -> list[str]:
@@ -68,12 +73,20 @@ def train_argv(scratch: Path, name: str, config_text: str) -> list[str]:
     return [*backprop_argv(), "train", str(config), "--runs-dir", runs, "--threads", str(THREADS), "--json"]
 
 
-def cli_mlp_job(key: str, epochs: int) -> Job:
+def cli_mlp_job(key: str, epochs: int, subset: tuple[Path, int] | None = None) -> Job:
+    """`backprop train` on an MLP workload, or on the CNN (on the first rows of MNIST when given a subset)."""
+
     def run(scratch: Path) -> dict:
-        result = measure(train_argv(scratch, "config.yaml", mlp_config(MLP_WORKLOADS[key], epochs, THREADS)), scratch)
+        if key == cnn.KEY:
+            text = cnn.config(epochs, THREADS, subset=str(subset[0]) if subset else None)
+        else:
+            text = mlp_config(MLP_WORKLOADS[key], epochs, THREADS)
+        result = measure(train_argv(scratch, "config.yaml", text), scratch)
         summary = json.loads(result.pop("stdout"))
         lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
         result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
+        if subset:
+            result["epoch_times"], result["rows"] = cnn.scale_epochs(result["epoch_times"], subset[1]), subset[1]
         result["test_accuracy"] = summary["test"]["accuracy"]
         result["threads_in_summary"] = summary.get("threads")
         return result
@@ -81,14 +94,49 @@ def cli_mlp_job(key: str, epochs: int) -> Job:
     return Job(key, "backprop-cli", run)
 
 
-def worker_job(key: str, impl: str, epochs: int) -> Job:
+def worker_job(key: str, impl: str, epochs: int, env: dict | None = None) -> Job:
     def run(scratch: Path) -> dict:
         out = scratch / "result.json"
-        result = measure([sys.executable, "-m", "bench.worker", impl, key, str(epochs), str(out)], scratch)
+        argv = [sys.executable, "-m", "bench.worker", impl, key, str(epochs), str(out)]
+        result = measure(argv, scratch, env=env)
         result.pop("stdout")
         return {**result, **json.loads(out.read_text())}
 
     return Job(key, impl, run)
+
+
+def cnn_config_job() -> Job:
+    """configs/mnist-cnn.yaml as shipped (5 epochs, validation split, cosine): its test accuracy."""
+
+    def run(scratch: Path) -> dict:
+        text = (ROOT / "configs" / "mnist-cnn.yaml").read_text()
+        result = measure(train_argv(scratch, "mnist-cnn.yaml", text), scratch)
+        summary = json.loads(result.pop("stdout"))
+        return {**result, "test_accuracy": summary["test"]["accuracy"], "epochs": summary.get("epochs_run")}
+
+    return Job("cnn-config", "backprop-cli", run, once=True)
+
+
+def compile_jobs() -> list[Job]:
+    """Cold (an empty numba cache) then warm (that cache) kernel compiles, each in a fresh process."""
+
+    def run(scratch: Path) -> dict:
+        out, cache = scratch / "result.json", scratch / "numba-cache"
+        env = {**child_env(), "NUMBA_CACHE_DIR": str(cache)}
+        times = {}
+        for phase in ("cold", "warm"):
+            argv = [sys.executable, "-m", "bench.worker", "compile", "-", "0", str(out)]
+            subprocess.run(argv, env=env, cwd=scratch, check=True, capture_output=True)
+            times[phase] = json.loads(out.read_text())
+        return {
+            "wall_s": times["cold"]["compile_s"],
+            "rss_mb": 0.0,
+            "cold_s": times["cold"]["compile_s"],
+            "warm_s": times["warm"]["compile_s"],
+            "kernels": times["warm"]["kernels"],
+        }
+
+    return [Job("compile", "kernels", run)]
 
 
 def digits_cli_job() -> Job:
@@ -135,14 +183,30 @@ def prepare_pipelines(scratch: Path) -> tuple[Path, dict[str, Path]]:
     return run_dir, inputs
 
 
-def plan(args, run_dir: Path, inputs: dict[str, Path]) -> list[Job]:
+def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> list[Job]:
     jobs: list[Job] = []
     for key, w in MLP_WORKLOADS.items():
         if args.only and key not in args.only:
             continue
         epochs = args.epochs or w.epochs_for(args.quick)
         for impl in w.impls:
+            if args.impls and impl not in args.impls:
+                continue
             jobs.append(cli_mlp_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
+    if not args.only or cnn.KEY in args.only:
+        epochs = args.epochs or (cnn.QUICK_EPOCHS if args.quick else cnn.EPOCHS)
+        subset, env = None, None
+        if args.cnn_rows < 60_000:
+            subset = (scratch_root / "mnist-subset.npz", args.cnn_rows)
+            cnn.write_subset(subset[0], args.cnn_rows)
+            env = {"BENCH_CNN_SUBSET": str(subset[0])}
+        jobs += [cli_mlp_job(cnn.KEY, epochs, subset), worker_job(cnn.KEY, "torch-cnn", epochs, env)]
+        jobs.append(worker_job(cnn.KEY, "gemm-cnn", 0))
+        jobs[-1].workload = "cnn-gemm"
+    if args.only and "cnn-config" in args.only:  # minutes of training: only when asked for
+        jobs.append(cnn_config_job())
+    if not args.only or "compile" in args.only:
+        jobs += compile_jobs()
     if not args.only or "gemm" in args.only:
         jobs.append(worker_job("mlp-adam", "gemm", 0))
         jobs[-1].workload = "gemm"
@@ -158,8 +222,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 epochs per MLP run, 2 repeats")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5, quick 2)")
-    parser.add_argument("--only", nargs="*", help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines cnn cnn-config compile",
+    )
+    parser.add_argument("--impls", nargs="*", help="of the MLP workloads, run only these implementations")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")
+    parser.add_argument(
+        "--cnn-rows",
+        type=int,
+        default=60_000,
+        help="train the CNN workload on the first N MNIST rows, epoch times scaled to 60000 (a crowded host)",
+    )
     parser.add_argument("--tag", default="", help="appended to the result files' names")
     parser.add_argument("--report", type=Path, help="re-render the table of a results JSON; measure nothing")
     args = parser.parse_args(argv)
@@ -170,14 +245,17 @@ def main(argv: list[str] | None = None) -> None:
         print(table)
         return
     repeats = args.repeats or (2 if args.quick else 5)
+    load_start = os.getloadavg()
     raw: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as tmp:
         scratch_root = Path(tmp)
         run_dir, inputs = prepare_pipelines(scratch_root)
-        jobs = plan(args, run_dir, inputs)
+        jobs = plan(args, run_dir, inputs, scratch_root)
         for r in range(repeats):
             shift = r % len(jobs)  # each repeat starts elsewhere, so no job always runs after the same one
             for i, job in enumerate(jobs[shift:] + jobs[:shift]):
+                if job.once and r > 0:
+                    continue
                 scratch = scratch_root / f"r{r}-{i}"
                 scratch.mkdir()
                 result = {"workload": job.workload, "impl": job.impl, "repeat": r, **job.run(scratch)}
@@ -190,11 +268,14 @@ def main(argv: list[str] | None = None) -> None:
                 )
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load": os.getloadavg(),  # the host's 1/5/15-minute load at the end of the run
+        "load_start": load_start,
         "cpu": cpu_name(),
         "threads": THREADS,
         "repeats": repeats,
         "quick": args.quick,
         "python": sys.version.split()[0],
+        "cnn_rows": args.cnn_rows,
     }
     summary = aggregate(raw)
     table = markdown(summary, meta)

@@ -15,7 +15,19 @@ from bench.workloads import MLP_WORKLOADS
 def main(argv: list[str]) -> None:
     kind, workload, epochs, out = argv[0], argv[1], int(argv[2]), argv[3]
     w = MLP_WORKLOADS.get(workload)
-    if kind == "backprop-lib":
+    if kind == "torch-cnn":
+        from bench.cnn import run_torch as run_torch_cnn
+
+        result = run_torch_cnn(epochs, THREADS)
+    elif kind == "gemm-cnn":
+        from bench.cnn import run_gemm as run_gemm_cnn
+
+        result = run_gemm_cnn(THREADS)
+    elif kind == "compile":
+        from bench.compile import run_compile
+
+        result = run_compile()
+    elif kind == "backprop-lib":
         from bench.ours import run_library
 
         result = run_library(w, epochs, THREADS)

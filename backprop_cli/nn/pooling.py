@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn import conv_kernels
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.windows import offsets, window_geometry
 
@@ -26,6 +27,7 @@ class Pool2D(Layer):
     def build(self, input_shape, rng, dtype):
         self._channels = input_shape[0]  # for flops()
         _, self._out_hw = window_geometry(input_shape, self.pool_size, self.stride, 0, self.kind)
+        self._dtype = dtype
         self._offsets = offsets(self.pool_size, self.stride, self._out_hw)
         return (input_shape[0], *self._out_hw)
 
@@ -49,7 +51,13 @@ class MaxPool2D(Pool2D):
 
     kind = "maxpool2d"
 
+    def warm_up(self) -> None:
+        conv_kernels.warm_up(self._dtype)
+
     def forward(self, x, training):
+        self._kern = kern = conv_kernels.kernels()
+        if kern:
+            return self._forward_kernel(kern, x, training)
         self._x = x  # backward allocates dx in x's memory layout
         views = [x[..., rows, cols] for _, _, rows, cols in self._offsets]  # k*k of (N, C, OH, OW)
         y = views[0].copy(order="K")
@@ -58,6 +66,17 @@ class MaxPool2D(Pool2D):
         if training:
             self._masks = self._argmax_masks(views, y)
         return y
+
+    def _forward_kernel(self, kern: dict, x: np.ndarray, training: bool) -> np.ndarray:
+        """One compiled pass over x batch-last (C, H, W, N): the maximum of each window and its offset."""
+        xt = np.ascontiguousarray(x.transpose(1, 2, 3, 0))  # no copy after conv2d (batch-last already)
+        c, _, _, n = xt.shape
+        y = np.empty((c, *self._out_hw, n), dtype=x.dtype)
+        arg = np.empty(y.shape, dtype=np.uint8 if self.pool_size**2 <= 256 else np.int32)
+        kern["maxpool"](xt, y, arg, self.pool_size, self.stride)
+        if training:
+            self._arg, self._x_chw = arg, xt.shape[:3]
+        return y.transpose(3, 0, 1, 2)  # (N, C, OH, OW), batch-last in memory
 
     @staticmethod
     def _argmax_masks(views: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
@@ -72,6 +91,11 @@ class MaxPool2D(Pool2D):
         return masks
 
     def backward(self, dy):
+        if self._kern:
+            dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0))  # (C, OH, OW, N)
+            dx = np.empty((*self._x_chw, dyt.shape[3]), dtype=dyt.dtype)
+            self._kern["maxpool_backward"](dyt, self._arg, dx, self.pool_size, self.stride)
+            return dx.transpose(3, 0, 1, 2)
         dx, dy = self._dx_and_dy(dy)
         for mask, (_, _, rows, cols) in zip(self._masks, self._offsets, strict=True):
             dx[..., rows, cols] += dy * mask  # dy goes to the pixel that was each window's max

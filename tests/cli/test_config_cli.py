@@ -49,7 +49,7 @@ model:
 
 def test_validate_counts_the_parameters_of_a_model_on_a_builtin_dataset():
     result = backprop("config", "validate", str(CONFIGS / "mnist-cnn.yaml"))
-    assert result.returncode == 0 and "valid (6 layers, 12,810 parameters," in err(result)
+    assert result.returncode == 0 and "valid (7 layers, 454,922 parameters," in err(result)
 
 
 def test_validate_refuses_a_model_too_large_for_memory_at_its_line(tmp_path):

@@ -49,8 +49,9 @@ def test_the_parameter_estimate_of_a_cnn_equals_what_build_allocates(layer_specs
 
 def test_the_example_mnist_cnn_has_the_parameters_worked_out_by_hand():
     config = load_config(CONFIGS / "mnist-cnn.yaml").config
-    # conv 1->16 3x3: 16*9 + 16; conv 16->32 3x3: 32*16*9 + 32; dense (32*5*5) -> 10: 800*10 + 10
-    assert estimate_param_count(config.model.layers, (1, 28, 28)) == 160 + 4640 + 8010
+    # conv 1->32 5x5: 32*25 + 32; conv 32->64 5x5: 64*32*25 + 64; dense (64*7*7) -> 128: 3136*128 + 128;
+    # dense 128 -> 10: 128*10 + 10
+    assert estimate_param_count(config.model.layers, (1, 28, 28)) == 832 + 51264 + 401536 + 1290
 
 
 @pytest.mark.parametrize(

@@ -84,8 +84,9 @@ def _conv_and_pool_kept(n, f, c, k, o, windows) -> tuple[int, int]:
     # blocked im2col (one block here): the input, to rebuild cols in backward, and the cols workspace
     from backprop_cli.nn import conv_kernels
 
-    if conv_kernels.kernels():  # the input copied batch-last; relu fused, its output kept; a uint8 argmax a window
-        return n * c * 8 * 8 * F32 + cols + outputs * F32, windows
+    if conv_kernels.kernels():  # the input copied batch-last; relu fused, its output kept, and the bool mask relu's
+        # backward reads off that output; a uint8 argmax a window
+        return n * c * 8 * 8 * F32 + cols + outputs * F32 + outputs, windows
     return n * c * 8 * 8 * F32 + cols + outputs, outputs * F32 + 4 * windows  # NumPy rules: the batch itself
 
 

@@ -25,25 +25,24 @@ def show(config: ConfigArg, set_: SetOption = None) -> None:
 
 @app.command()
 def validate(config: ConfigArg, set_: SetOption = None) -> None:
-    """Check a config as a whole; exit 0 when valid, 2 with every problem when not.
+    """Check a config as `train` checks it before its first step; exit 0 when valid, 2 when not.
 
-    With a built-in dataset, whose input shape is known without loading it, the model's shapes and
-    size are checked too, as `train` checks them."""
+    The same checks in the same order, by the same function, so the same first message: the schema, the
+    data files and columns, the class count against the output layer and the loss, the schedule, the
+    monitors, the model's shapes and size."""
     from backprop_cli.config import load_config
     from backprop_cli.errors import ConfigError
+    from backprop_cli.train.preflight import preflight
 
     loaded = load_config(config, set_ or [])
     cfg = loaded.config
-    size = ""
-    if cfg.data.dataset is not None:
-        from backprop_cli.train.setup import builtin_input_shape, check_model_fits
-
-        try:
-            size = f", {check_model_fits(cfg, builtin_input_shape(cfg.data.dataset)):,} parameters"
-        except ConfigError as err:
-            raise loaded.locate(err) from None
+    try:
+        checked = preflight(cfg)
+    except ConfigError as err:
+        raise loaded.locate(err) from None
     print(
-        f"{config}: valid ({len(cfg.model.layers)} layers{size}, loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",
+        f"{config}: valid ({len(cfg.model.layers)} layers, {checked.n_params:,} parameters, "
+        f"loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",
         file=sys.stderr,
     )
 

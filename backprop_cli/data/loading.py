@@ -29,13 +29,15 @@ def load_data(
     meta: dict | None = None,
     download: bool = False,
     progress: Progress | None = None,
+    raw: RawData | None = None,
 ) -> Dataset:
     """Read, split (validation from the seed), scale (fitted on the training split) and cast.
 
     meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
-    new ones (eval). download: fetch a missing built-in dataset first (training).
+    new ones (eval). download: fetch a missing built-in dataset first (training). raw: the data
+    already read by the pre-flight checks (not read again).
     """
-    raw = load_raw(cfg, seed, download=download, progress=progress)
+    raw = raw if raw is not None else load_raw(cfg, seed, download=download, progress=progress)
     if meta is not None:
         _conform(raw, check_meta(meta))
     train, val = split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)

@@ -23,6 +23,7 @@ from backprop_cli.train.improvement import resolve_mode
 from backprop_cli.train.loop import fit
 from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
+from backprop_cli.train.preflight import preflight
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
 from backprop_cli.train.signals import stop_on_signals
@@ -54,6 +55,7 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
+    checked = preflight(config)  # what `config validate` checks, before a run directory exists
     if resume is None:
         run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
     else:
@@ -64,7 +66,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
         remove_stale_temps(files.checkpoints)
         atomic_write_text(files.config, config_to_yaml(config))
         try:
-            parts = build_parts(config, download_progress=options.download_progress)
+            parts = build_parts(config, download_progress=options.download_progress, raw=checked.facts.raw)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)

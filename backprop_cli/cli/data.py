@@ -70,10 +70,11 @@ def list_datasets(
     if json_output:
         print(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from backprop_cli.cli.output import stdout_console
+
+    console = stdout_console()
     wide = console.width >= 120  # the description only where it fits on one line
     table = Table(box=None)
     for header in ("name", "kind", "task", "input", "classes", "local", "size"):

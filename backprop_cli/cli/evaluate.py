@@ -13,7 +13,10 @@ def evaluate(
     split: Annotated[
         Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")
     ] = None,
-    data: Annotated[Optional[list[str]], typer.Option("--data", help="Change a data key: path=other.csv")] = None,
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option("--data", help="Change a data key: path=other.csv (a new file is scored whole)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
@@ -32,21 +35,23 @@ def evaluate(
 
 
 def _print_report(result: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {result['split']} split, n={result['n']}")
+    from backprop_cli.cli.output import short_number, stdout_console
+
+    console = stdout_console()
+    scored = result["scored"] if result["split"] == "all" else f"{result['split']} split"
+    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {scored}, n={result['n']}")
     summary = Table(show_header=False, box=None)
     for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2"):
         if key in result:
-            summary.add_row(key, f"{result[key]:.4f}")
+            summary.add_row(key, short_number(result[key]))
     console.print(summary)
     if "per_class" in result:
         names = [str(n) for n in result["class_names"]]
         table = Table(title="per class")
         for column in ("class", "precision", "recall", "f1", "support"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", no_wrap=True)  # a number is never split
         for name, row in zip(names, result["per_class"]):
             table.add_row(
                 name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"])
@@ -55,7 +60,7 @@ def _print_report(result: dict) -> None:
         matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
         matrix.add_column("")
         for name in names:
-            matrix.add_column(name, justify="right")
+            matrix.add_column(name, justify="right", no_wrap=True)
         for name, row in zip(names, result["confusion_matrix"]):
             matrix.add_row(name, *map(str, row))
         console.print(matrix)

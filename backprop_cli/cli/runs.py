@@ -25,10 +25,9 @@ NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 def _console():
     """stdout; off a terminal, wide enough that a row never wraps in a pipe or a file."""
-    from rich.console import Console
+    from backprop_cli.cli.output import stdout_console
 
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=max(console.width, 200))
+    return stdout_console()
 
 
 def _print_json(data: Any) -> None:

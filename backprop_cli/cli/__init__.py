@@ -58,7 +58,7 @@ def main() -> None:
 
     debug = "--debug" in sys.argv[1:]
     try:
-        app()
+        code = _run_app()
     except BackpropError as err:
         if debug:
             import traceback
@@ -73,6 +73,29 @@ def main() -> None:
         sys.exit(EXIT_BROKEN_PIPE)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _run_app():
+    """The app without click's own error printing: a usage error is one `error:` line and exit 2, like the
+    project's errors; a bare `backprop` (or `backprop config`) prints its help on stdout and exits 0, as pip does."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # typer before 0.16 used click itself
+        from click import exceptions
+    from backprop_cli.errors import UserError
+
+    try:
+        return app(standalone_mode=False)
+    except exceptions.NoArgsIsHelpError as err:
+        print(err.ctx.get_help())
+        return 0
+    except exceptions.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "backprop"
+        message = err.format_message().replace("\n", " ").rstrip(".")
+        raise UserError(message, fix=f"see `{command} --help`") from None
+    except typer.Abort:
+        return 130
 
 
 def print_error(err) -> None:

@@ -11,16 +11,18 @@ import typer
 
 app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True)
 
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file.")]
 SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")]
 
 
 @app.command()
 def show(config: ConfigArg, set_: SetOption = None) -> None:
-    """Print the resolved config: overrides applied, defaults filled in."""
-    from backprop_cli.config import config_to_yaml, load_config
+    """Print the resolved config: overrides applied, defaults filled in, keys that do not apply left out."""
+    from backprop_cli.config import load_config
+    from backprop_cli.config_view import shown_yaml
 
-    sys.stdout.write(config_to_yaml(load_config(config, set_ or []).config))
+    sys.stdout.write(shown_yaml(load_config(config, set_ or []).config))
 
 
 @app.command()
@@ -52,4 +54,5 @@ def schema() -> None:
     """Print the JSON Schema of the config (point your editor's YAML plugin at it)."""
     from backprop_cli.config_schema import Config
 
-    print(json.dumps(Config.model_json_schema(), indent=2))
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **Config.model_json_schema()}  # pydantic writes draft 2020-12
+    print(json.dumps(schema, indent=2))

@@ -27,10 +27,22 @@ def predict(
     from backprop_cli.inference import load_trained, predict_rows
 
     trained = load_trained(checkpoint)
-    rows = read_feature_rows(sys.stdin.buffer.read(), source="<stdin>") if source == "-" else read_feature_rows(source)
+    rows = read_feature_rows(_read_stdin(), source="<stdin>") if source == "-" else read_feature_rows(source)
     result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
         _write(result, fmt, proba)
+
+
+def _read_stdin() -> bytes:
+    """stdin's bytes; on a terminal, first say that it is being read (else predict seems to hang)."""
+    if sys.stdin.isatty():
+        print(
+            "reading feature rows from stdin (CSV, one row per line); end with Ctrl-D, "
+            "or give a file: backprop predict RUN rows.csv",
+            file=sys.stderr,
+            flush=True,
+        )
+    return sys.stdin.buffer.read()
 
 
 def _write(result: dict, fmt: str, proba: bool) -> None:

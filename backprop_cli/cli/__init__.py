@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.core import TyperArgument
 
 from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
@@ -16,12 +17,17 @@ from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
+# Help names an argument by its metavar (CONFIG, RUN...): typer would add its Python type (<path>, <list[Path]>).
+TyperArgument.display_type_rich = lambda self, ctx: None
+
+
 app = typer.Typer(
     name="backprop",
     help="Train neural networks written in plain NumPy, every backward pass explicit.",
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help, like git and pip: no boxes, no <bool> type column
 )
 
 

@@ -9,11 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True)
+app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True, rich_markup_mode=None)
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file.")]
-SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")]
+ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML file.")]
+SetOption = Annotated[
+    Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a key: optimizer.lr=0.01")
+]
 
 
 @app.command()

@@ -9,13 +9,18 @@ import typer
 
 
 def evaluate(
-    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
+    checkpoint: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT_OR_RUN", help="A .safetensors checkpoint or a run directory.")
+    ],
     split: Annotated[
-        Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")
+        Optional[str],
+        typer.Option("--split", metavar="SPLIT", help="test | val | train (default: test, else val, else train)"),
     ] = None,
     data: Annotated[
         Optional[list[str]],
-        typer.Option("--data", help="Change a data key: path=other.csv (a new file is scored whole)"),
+        typer.Option(
+            "--data", metavar="KEY=VALUE", help="Change a data key: path=other.csv (a new file is scored whole)"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

@@ -12,9 +12,15 @@ FORMATS = ("csv", "json", "npy")
 
 
 def predict(
-    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
-    source: Annotated[str, typer.Argument(help="A CSV or NPY file of feature rows, or - for stdin.")] = "-",
-    fmt: Annotated[str, typer.Option("--format", help="Output: csv | json (one object per line) | npy.")] = "csv",
+    checkpoint: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT_OR_RUN", help="A .safetensors checkpoint or a run directory.")
+    ],
+    source: Annotated[
+        str, typer.Argument(metavar="INPUT", help="A CSV or NPY file of feature rows, or - for stdin.")
+    ] = "-",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
+    ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""

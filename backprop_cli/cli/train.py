@@ -14,14 +14,22 @@ from backprop_cli.cli.output import short_number
 
 
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML file.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")] = None,
-    run_name: Annotated[Optional[str], typer.Option("--run-name", help="Run-name prefix.")] = None,
-    runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where run directories go.")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run directory.")] = None,
+    config: Annotated[Optional[Path], typer.Argument(metavar="CONFIG", help="Experiment YAML file.")] = None,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a key: optimizer.lr=0.01")
+    ] = None,
+    run_name: Annotated[Optional[str], typer.Option("--run-name", metavar="NAME", help="Run-name prefix.")] = None,
+    runs_dir: Annotated[
+        Optional[str], typer.Option("--runs-dir", metavar="DIR", help="Where run directories go.")
+    ] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", metavar="RUN", help="Continue this run directory.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads.")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option("--threads", metavar="N", min=1, max=1024, help="BLAS and optimizer threads.")
+    ] = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config import load_config

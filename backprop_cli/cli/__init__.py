@@ -92,7 +92,7 @@ def _run_app():
     from backprop_cli.errors import UserError
 
     try:
-        return app(standalone_mode=False)
+        return app(standalone_mode=False, prog_name="backprop")
     except exceptions.NoArgsIsHelpError as err:
         print(err.ctx.get_help())
         return 0

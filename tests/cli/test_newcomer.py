@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backprop_cli.cli.output import short_number
-from backprop_cli.cli.progress import epoch_line
 from tests.cli.conftest import backprop, err, out
 from tests.reliability.helpers import in_process, wait_for_line
 
@@ -196,10 +194,14 @@ def test_every_help_text_is_proofread(command):
     [(6.9e26, "6.90e+26"), (0.1234567, "0.1235"), (2.5, "2.5000"), (1.5e-7, "1.50e-07"), (0.0, "0.0000")],
 )
 def test_numbers_print_short_scientific_beyond_a_range(value, shown):
+    from backprop_cli.cli.output import short_number
+
     assert short_number(value) == shown
 
 
 def test_an_exploding_loss_prints_in_a_few_characters_in_the_epoch_line():
+    from backprop_cli.cli.progress import epoch_line
+
     line = epoch_line({"epoch": 2, "train_loss": 6.9e26, "val_loss": 0.25, "epoch_time_s": 0.5}, 10)
     assert line == "epoch=2/10 train_loss=6.90e+26 val_loss=0.2500 time=0.50s"
 

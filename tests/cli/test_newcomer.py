@@ -16,19 +16,8 @@ import pytest
 import yaml
 
 from tests.cli.conftest import backprop, err, out
+from tests.reliability.conftest import SLOW  # digits, batch 4: a signal lands inside an epoch
 from tests.reliability.helpers import in_process, wait_for_line
-
-SLOW = """\
-name: slow
-seed: 3
-data: {dataset: digits, validation_split: 0.2}
-model:
-  layers:
-    - {type: dense, units: 32, activation: relu}
-    - {type: dense, units: 10}
-optimizer: {type: adam, lr: 0.003}
-training: {epochs: 3, batch_size: 4}
-"""
 
 
 def write(path: Path, text: str) -> Path:

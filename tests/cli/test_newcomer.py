@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -236,6 +237,8 @@ def test_predict_with_stdin_on_a_terminal_says_it_reads_rows_and_how_to_end(tmp_
     )
     os.close(secondary)
     try:
+        ready, _, _ = select.select([proc.stderr], [], [], 60)  # without the notice, predict waits in silence
+        assert ready, "predict said nothing on stderr while waiting for a terminal's input"
         notice = proc.stderr.readline()
         assert "reading feature rows from stdin" in notice and "Ctrl-D" in notice
         os.write(primary, b"0.5,0.5\n")

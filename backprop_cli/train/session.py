@@ -55,8 +55,7 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
-    checked = preflight(config)  # what `config validate` checks, before a run directory exists
-    if resume is None:
+    if resume is None:  # an unusable runs dir is refused first, before any data is read (FAULTS.md 12)
         run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
     else:
         run_dir = resume.run_dir
@@ -66,6 +65,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
         remove_stale_temps(files.checkpoints)
         atomic_write_text(files.config, config_to_yaml(config))
         try:
+            checked = preflight(config)  # what `config validate` checks, in the same order
             parts = build_parts(config, download_progress=options.download_progress, raw=checked.facts.raw)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind

@@ -56,7 +56,7 @@ def _print_report(result: dict) -> None:
         names = [str(n) for n in result["class_names"]]
         table = Table(title="per class")
         for column in ("class", "precision", "recall", "f1", "support"):
-            table.add_column(column, justify="right", no_wrap=True)  # a number is never split
+            table.add_column(column, justify="right")
         for name, row in zip(names, result["per_class"]):
             table.add_row(
                 name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"])
@@ -65,7 +65,7 @@ def _print_report(result: dict) -> None:
         matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
         matrix.add_column("")
         for name in names:
-            matrix.add_column(name, justify="right", no_wrap=True)
+            matrix.add_column(name, justify="right")
         for name, row in zip(names, result["confusion_matrix"]):
             matrix.add_row(name, *map(str, row))
         console.print(matrix)

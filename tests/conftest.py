@@ -1,6 +1,6 @@
 """Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses.
 
-The data directory is the full data sets when present ($BACKPROP_DATA_DIR, else ../shared/datasets),
+The data directory is the full data sets when present (where tests/datafiles.py finds them),
 else the MNIST slice shipped in tests/fixtures/data (see tests/datafiles.py).
 """
 

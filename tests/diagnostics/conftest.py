@@ -11,9 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
-TEST_CONFIGS = (
-    Path(__file__).resolve().parent / "configs"
-)  # copied from the acceptance checks: tests never read ../shared
+# configs copied from the acceptance checks: the project's tests read nothing outside the project
+TEST_CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 def backprop(*args: str, code: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -81,9 +81,11 @@ def config_and_sets(argv: tuple[str, ...]) -> tuple[str, list[str]] | None:
     return (config, sets) if config else None
 
 
-@pytest.mark.parametrize(
-    "doc, argv", [c for c in COMMANDS if config_and_sets(c[1])], ids=lambda v: " ".join(v) if isinstance(v, tuple) else v
-)
+def command_id(value) -> str:
+    return " ".join(value) if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize("doc, argv", [c for c in COMMANDS if config_and_sets(c[1])], ids=command_id)
 def test_every_example_config_with_its_overrides_validates(doc, argv):
     config, sets = config_and_sets(argv)
     sets = [s.replace("$o", "sgd") for s in sets]

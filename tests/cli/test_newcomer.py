@@ -249,4 +249,3 @@ def test_predict_with_stdin_on_a_terminal_says_it_reads_rows_and_how_to_end(tmp_
         proc.kill()
         os.close(primary)
     assert proc.returncode == 0 and len(stdout.split()) == 1
-

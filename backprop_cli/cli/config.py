@@ -36,10 +36,11 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
     monitors, the model's shapes and size."""
     from backprop_cli.config import load_config
     from backprop_cli.errors import ConfigError
-    from backprop_cli.train.preflight import preflight
 
     loaded = load_config(config, set_ or [])
     cfg = loaded.config
+    from backprop_cli.train.preflight import preflight  # NumPy and the data code: only for a config that parsed
+
     try:
         checked = preflight(cfg)
     except ConfigError as err:

@@ -21,6 +21,8 @@ DATASET_NAMES = (
     "circles",
     "blobs",
     "sine",
+    "adding",
+    "frequencies",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
@@ -40,11 +42,22 @@ class DataConfig(Spec):
     n_samples: int | None = Field(None, ge=4, le=10_000_000)  # synthetic datasets
     noise: float | None = Field(None, ge=0, le=100)
     classes: int | None = Field(None, ge=2, le=1000)
+    length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
+    folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
+    fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.dataset is None) == (self.path is None):
             raise ValueError("give exactly one of `dataset` (a built-in) or `path` (your own file)")
+        return self
+
+    @model_validator(mode="after")
+    def _fold_of_folds(self) -> DataConfig:
+        if (self.folds is None) != (self.fold is None):
+            raise ValueError("give both `folds` (K) and `fold` (0..K-1), or neither")
+        if self.folds is not None and self.fold >= self.folds:
+            raise ValueError(f"fold {self.fold} does not exist among {self.folds} folds (0..{self.folds - 1})")
         return self
 
 

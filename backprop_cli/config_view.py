@@ -13,7 +13,9 @@ import yaml
 from backprop_cli.config_schema import Config
 
 SCALED_INITS = ("normal", "uniform", "constant")  # the inits that read init_scale
-_UNSET_MEANS_DEFAULT = {"data": ("path", "target", "features", "test_path", "n_samples", "noise", "classes")}
+_UNSET_MEANS_DEFAULT = {
+    "data": ("path", "target", "features", "test_path", "n_samples", "noise", "classes", "length", "folds", "fold")
+}
 
 
 def shown_config(config: Config) -> dict:

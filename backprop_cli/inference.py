@@ -102,7 +102,7 @@ def load_trained(path: str | Path) -> Trained:
 
 
 # Keys of a built-in dataset that a file of the user's does not take (they would be refused with it).
-_BUILTIN_ONLY = ("dataset", "n_samples", "noise", "classes")
+_BUILTIN_ONLY = ("dataset", "n_samples", "noise", "classes", "length")
 
 
 def data_config_with(config, overrides: list[str], whole_file: bool = False):
@@ -122,8 +122,9 @@ def data_config_with(config, overrides: list[str], whole_file: bool = False):
         given[".".join(map(str, key_path))] = value
     if "path" in given:
         data.update({key: None for key in _BUILTIN_ONLY if key not in given})
-        if whole_file:
-            data.update({k: v for k, v in (("validation_split", 0.0), ("test_path", None)) if k not in given})
+        if whole_file:  # nothing held out of it: no validation part, no test file, no cross-validation fold
+            held_out = (("validation_split", 0.0), ("test_path", None), ("folds", None), ("fold", None))
+            data.update({k: v for k, v in held_out if k not in given})
     data.update(given)
     return validate(DataConfig, data, prefix="data", where=lambda path: "--data")
 

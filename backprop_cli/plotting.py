@@ -21,6 +21,7 @@ from typing import Any
 
 from backprop_cli.errors import UserError
 from backprop_cli.names import closest
+from backprop_cli.plotting_time import draw_time, time_series
 from backprop_cli.runs.atomic import atomic_write_bytes
 from backprop_cli.runs.describe import spans_decades
 from backprop_cli.runs.listing import Run, as_number, best_of, get_path
@@ -146,10 +147,11 @@ def build_figure(runs: Sequence[Run], metric: str | None = None):
     curves = _curve_panels(runs, metric)
     stat = _flow_stat(metric)
     flow_runs = [(run, label) for run, label in zip(runs, labels) if stat and _layer_series(run, stat)]
-    ncols = max(len(curves), 1)
-    fig = Figure(figsize=(max(5.5 * ncols, 9), 4.2 * bool(curves) + 3.6 * len(flow_runs)), layout="constrained")
+    time_runs = [(run, label) for run, label in zip(runs, labels) if metric is None and time_series(run)]
+    ncols, rows = max(len(curves), 1), len(flow_runs) + len(time_runs)
+    fig = Figure(figsize=(max(5.5 * ncols, 9), 4.2 * bool(curves) + 3.6 * rows), layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(nrows=bool(curves) + len(flow_runs), ncols=ncols)
+    grid = fig.add_gridspec(nrows=bool(curves) + rows, ncols=ncols)
     first = None  # every panel shares the epoch axis; the per-layer panels share their y axis too
     for col, (title, keys) in enumerate(curves):
         ax = fig.add_subplot(grid[0, col], sharex=first)
@@ -160,6 +162,11 @@ def build_figure(runs: Sequence[Run], metric: str | None = None):
         ax = fig.add_subplot(grid[row, :], sharex=first, sharey=first_flow)
         first, first_flow = first or ax, first_flow or ax
         _draw_layers(ax, run, label, stat, with_global=metric is None)
+    first_time = None  # recurrent layers: the gradient reaching the first, middle and last step
+    for row, (run, label) in enumerate(time_runs, start=bool(curves) + len(flow_runs)):
+        ax = fig.add_subplot(grid[row, :], sharex=first, sharey=first_time)
+        first_time = first_time or ax
+        draw_time(ax, run, label)
     fig.suptitle(_title(metric, bool(flow_runs)) + ": " + ", ".join(labels), fontsize="large")
     return fig
 

@@ -37,12 +37,12 @@ def backprop_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_cli"]
 
 
-def measure(argv: list[str], scratch: Path, stdin: Path | None = None) -> dict:
+def measure(argv: list[str], scratch: Path, stdin: Path | None = None, threads: int = THREADS) -> dict:
     """Run argv to completion; its wall time, its peak RSS (from wait4) and its output."""
     out, err = scratch / "stdout.txt", scratch / "stderr.txt"
     with open(out, "wb") as fo, open(err, "wb") as fe, open(stdin or os.devnull, "rb") as fi:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=child_env(), cwd=scratch)
+        proc = subprocess.Popen(argv, stdin=fi, stdout=fo, stderr=fe, env=child_env(threads), cwd=scratch)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -13,8 +13,10 @@ from typer.core import TyperArgument
 
 from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
+from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli.output import EXIT_BROKEN_PIPE, OutputError, StdoutClosed, guard_stdout, silence_stdout
 
 # Help names an argument by its metavar (CONFIG, RUN...): typer would add its Python type (<path>, <list[Path]>).
@@ -53,6 +55,8 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.command(name="plot")(plot.plot)
 app.command(name="gradcheck")(gradcheck.gradcheck)
+app.command(name="sweep")(sweep_cmd.sweep)
+app.command(name="cv")(cv_cmd.cv)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

@@ -12,7 +12,8 @@ from backprop_cli.data.remote import RemoteFile
 from backprop_cli.data.rng import data_rng
 from backprop_cli.errors import DataError
 
-SYNTHETIC_OPTIONS = ("n_samples", "noise", "classes")
+SYNTHETIC_OPTIONS = ("n_samples", "noise", "classes", "length")
+MAX_SEQUENCE_VALUES = 50_000_000  # per channel: 400 MB of float64 while generating
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,31 @@ def _synth(name, generate, task, description, n, noise, classes=None, options=("
     )
 
 
+def _sequences(name, generate, task, description, n, noise, length, classes=None, options=("n_samples", "length")):
+    """A synthetic sequence task: x (N, C, L) with L = data.length (default `length`)."""
+
+    def load(cfg, seed: int) -> RawData:
+        steps, size = cfg.length or length, cfg.n_samples or n
+        if size * steps > MAX_SEQUENCE_VALUES:  # generated in float64: refuse before allocating
+            raise DataError(
+                f"{size} sequences of {steps} steps are {size * steps:,} values per channel, more than "
+                f"{MAX_SEQUENCE_VALUES:,}",
+                where="data.n_samples",
+                fix="lower data.n_samples or data.length",
+            )
+        inner = _synthetic(name, lambda size, nz, k, rng: generate(size, nz, k, rng, steps), task, n, noise, classes)
+        raw = inner(cfg, seed)
+        raw.feature_names = None  # (C, L) values, not named columns
+        return raw
+
+    shape = (2, length) if name == "adding" else (1, length)
+    n_classes = None if task == "regression" else classes
+    return BuiltinDataset(
+        name, "synthetic", task, description, shape, n_classes, load, options,
+        source="generated from the seed", license="-",
+    )  # fmt: skip
+
+
 _UCI = "UCI Machine Learning Repository, CC BY 4.0"
 DATASETS: dict[str, BuiltinDataset] = {
     "mnist": BuiltinDataset(
@@ -98,6 +124,11 @@ DATASETS: dict[str, BuiltinDataset] = {
     "blobs": _synth("blobs", synthetic.blobs, "classification", "Gaussian clusters (data.classes)",
                     600, 1.0, classes=3, options=SYNTHETIC_OPTIONS),
     "sine": _synth("sine", synthetic.sine, "regression", "y = sin(x) + noise, x in [-pi, pi]", 400, 0.1),
+    "adding": _sequences("adding", synthetic.adding, "regression",
+                         "the adding problem: sum the 2 marked of L values (data.length, default 50)", 10000, 0.0, 50),
+    "frequencies": _sequences("frequencies", synthetic.frequencies, "classification",
+                              "which of K frequencies a noisy sine carries, (1, L) (data.classes, data.length)",
+                              4000, 0.5, 64, classes=4, options=SYNTHETIC_OPTIONS),
 }  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 CSV: a header names the columns; the target is `data.target` (default: the last column), the
 features are `data.features` (default: every other column). NPZ: x_train/y_train[/x_test/y_test]
 or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels (file units
-0..255); (N, H, W) arrays become (N, 1, H, W) images.
+0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads sequences first
+(conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from backprop_cli.errors import DataError
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-def load_user_files(cfg) -> RawData:
-    """RawData from `cfg.path` (and `cfg.test_path`), by suffix."""
+def load_user_files(cfg, sequences: bool = False) -> RawData:
+    """RawData from `cfg.path` (and `cfg.test_path`), by suffix; `sequences`: 3-D arrays are (N, C, L)."""
     suffix = Path(cfg.path).suffix.lower()
     if suffix in CSV_SUFFIXES:
         return _load_csv(cfg)
     if suffix in (".npz", ".npy"):
-        return _load_arrays(cfg, suffix)
+        return _load_arrays(cfg, suffix, sequences)
     raise DataError(
         f"unsupported file type `{suffix or '(none)'}`",
         where=cfg.path,
@@ -127,7 +128,7 @@ def _encode_like(values: np.ndarray, tgt: Target, locate, where: str, name: str)
     return y
 
 
-def probe_arrays(cfg) -> tuple[tuple[int, ...], Target]:
+def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]:
     """An .npz/.npy's per-example input shape read from its header, and its encoded targets, without reading x:
     what `config validate` needs, with the messages train gives."""
     suffix = Path(cfg.path).suffix.lower()
@@ -140,7 +141,8 @@ def probe_arrays(cfg) -> tuple[tuple[int, ...], Target]:
         shape, dtype = peek_npy(Path(cfg.path), cfg.path)
         y = load_npy(Path(cfg.target), cfg.target)
     _check_x_header(shape, dtype, len(y), cfg.path)
-    per_example = (1,) if len(shape) == 1 else (1, *shape[1:]) if len(shape) == 3 else tuple(shape[1:])
+    image = len(shape) == 3 and not sequences  # (N, H, W) -> (1, H, W), as _check_x reshapes it
+    per_example = (1,) if len(shape) == 1 else (1, *shape[1:]) if image else tuple(shape[1:])
     return per_example, encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
 
 
@@ -161,14 +163,14 @@ def _check_array_keys(cfg, suffix: str) -> None:
         )
 
 
-def _load_arrays(cfg, suffix: str) -> RawData:
+def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
     _check_array_keys(cfg, suffix)
     arrays = load_npz(Path(cfg.path), cfg.path) if suffix == ".npz" else None
     if arrays is not None:
         x, y = _npz_pair(cfg.path, arrays, "train")
     else:
         x, y = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target)
-    x = _check_x(x, y, cfg.path)
+    x = _check_x(x, y, cfg.path, sequences=sequences)
     tgt = encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
     raw = RawData(
         x,
@@ -181,7 +183,7 @@ def _load_arrays(cfg, suffix: str) -> RawData:
     )
     test = _array_test_split(cfg, arrays)
     if test is not None:
-        raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x)
+        raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x, sequences=sequences)
         raw.y_test = _encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
     return raw
 
@@ -233,13 +235,17 @@ def _check_x_header(shape: tuple[int, ...], dtype: np.dtype, n_y: int, source: s
     if dtype.kind not in "biuf":
         raise DataError(f"features of dtype {dtype} are not numbers", where=source, fix="store numeric arrays")
     if not 1 <= len(shape) <= 4 or shape[0] == 0:
-        raise DataError(f"features must have shape (N, F), (N, H, W) or (N, C, H, W), found {shape}", where=source)
+        shapes = "(N, F), (N, C, L), (N, H, W) or (N, C, H, W)"
+        raise DataError(f"features must have shape {shapes}, found {shape}", where=source)
     if shape[0] != n_y:
         raise DataError(f"x has {shape[0]} rows but y has {n_y}", where=source, fix="give x and y the same length")
 
 
-def _check_x(x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None = None) -> np.ndarray:
-    """Numeric, finite, 1 to 4 dimensions, as many rows as y; (N,) -> (N, 1); (N, H, W) -> (N, 1, H, W)."""
+def _check_x(
+    x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None = None, sequences: bool = False
+) -> np.ndarray:
+    """Numeric, finite, 1 to 4 dimensions, as many rows as y; (N,) -> (N, 1); (N, H, W) -> (N, 1, H, W)
+    unless `sequences` (then (N, C, L) stays)."""
     _check_x_header(x.shape, x.dtype, len(y), source)
     if x.dtype.kind == "f":
         bad = ~np.isfinite(x).reshape(len(x), -1)
@@ -250,7 +256,7 @@ def _check_x(x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None 
                 where=source,
                 fix="replace or drop non-finite rows",
             )
-    x = x.reshape(len(x), 1) if x.ndim == 1 else x[:, None] if x.ndim == 3 else x
+    x = x.reshape(len(x), 1) if x.ndim == 1 else x[:, None] if x.ndim == 3 and not sequences else x
     if like is not None and x.shape[1:] != like.shape[1:]:
         raise DataError(f"test features have shape {x.shape[1:]}, training features {like.shape[1:]}", where=source)
     return x if x.dtype.kind in "uf" else x.astype(np.float64)

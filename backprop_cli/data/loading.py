@@ -13,7 +13,7 @@ from backprop_cli.data.labels import encode_with
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.data.rng import data_rng
 from backprop_cli.data.scaling import Scaler
-from backprop_cli.data.splits import split_indices
+from backprop_cli.data.splits import fold_indices, split_indices
 from backprop_cli.errors import DataError
 
 if TYPE_CHECKING:
@@ -29,15 +29,21 @@ def load_data(
     meta: dict | None = None,
     download: bool = False,
     progress: Progress | None = None,
+    sequences: bool = False,
     raw: RawData | None = None,
 ) -> Dataset:
     """Read, split (validation from the seed), scale (fitted on the training split) and cast.
 
     meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
-    new ones (eval). download: fetch a missing built-in dataset first (training). raw: the data
-    already read by the pre-flight checks (not read again).
+    new ones (eval). download: fetch a missing built-in dataset first (training). sequences: the model
+    reads (C, L) sequences first, so a file's (N, C, L) array keeps its shape (else it is (N, 1, H, W)).
+    raw: the data already read by the pre-flight checks (not read again).
     """
-    raw = raw if raw is not None else load_raw(cfg, seed, download=download, progress=progress)
+    sequences = sequences or (meta is not None and len(check_meta(meta)["input_shape"]) == 2)
+    if raw is None:
+        raw = load_raw(cfg, seed, download=download, progress=progress, sequences=sequences)
+    if cfg.folds is not None:
+        _hold_out_fold(raw, cfg.folds, cfg.fold, seed)
     if meta is not None:
         _conform(raw, check_meta(meta))
     train, val = split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
@@ -68,10 +74,12 @@ def load_data(
     )  # fmt: skip
 
 
-def load_raw(cfg: DataConfig, seed: int, *, download: bool = False, progress: Progress | None = None) -> RawData:
+def load_raw(
+    cfg: DataConfig, seed: int, *, download: bool = False, progress: Progress | None = None, sequences: bool = False
+) -> RawData:
     """The data as read, before splitting and scaling: a built-in dataset or the user's file."""
     if cfg.dataset is None:
-        return load_user_files(cfg)
+        return load_user_files(cfg, sequences)
     entry = lookup(cfg.dataset)
     check_options(cfg, entry)
     if download and entry.kind == "download":
@@ -80,6 +88,18 @@ def load_raw(cfg: DataConfig, seed: int, *, download: bool = False, progress: Pr
 
         ensure_downloaded(entry.name, resolve_data_dir(cfg.data_dir), progress)
     return entry.load(cfg, seed)
+
+
+def _hold_out_fold(raw: RawData, k: int, fold: int, seed: int) -> None:
+    """Cross-validation: fold `fold` of K (stratified, from the seed) becomes the test split, the other
+    K - 1 folds the training data (of which validation_split is then held out as usual). A test split
+    the data came with is set aside: cross-validation estimates from the training data alone."""
+    folds = fold_indices(raw.y_train, k, raw.task, data_rng(seed, "folds"), raw.source)
+    rest = np.concatenate([f for j, f in enumerate(folds) if j != fold])
+    rest.sort()
+    raw.x_test, raw.y_test = raw.x_train[folds[fold]], raw.y_train[folds[fold]]
+    raw.x_train, raw.y_train = raw.x_train[rest], raw.y_train[rest]
+    raw.notes.append(f"cross-validation: fold {fold} of {k} ({len(folds[fold])} rows) is the test split")
 
 
 def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -27,8 +27,9 @@ class DataFacts:
     raw: RawData | None = None  # the data as read, when it was read whole (train goes on from it)
 
 
-def probe_data(cfg, seed: int) -> DataFacts:
-    """The data's shape, task, classes and validation split; the errors are those loading would raise."""
+def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
+    """The data's shape, task, classes and validation split; the errors are those loading would raise.
+    `sequences`: the model reads (C, L) sequences first, so a 3-D array is (N, C, L), as load_data reads it."""
     if cfg.dataset is not None:
         entry = lookup(cfg.dataset)
         check_options(cfg, entry)
@@ -37,13 +38,13 @@ def probe_data(cfg, seed: int) -> DataFacts:
             return DataFacts(entry.input_shape, entry.task, n_classes, cfg.validation_split > 0)
         return _from_raw(entry.load(cfg, seed), cfg, seed)
     if Path(cfg.path).suffix.lower() in CSV_SUFFIXES:
-        return _from_raw(load_user_files(cfg), cfg, seed)
+        return _from_raw(load_user_files(cfg, sequences), cfg, seed)
     if Path(cfg.path).suffix.lower() in (".npz", ".npy"):
-        input_shape, target = probe_arrays(cfg)
+        input_shape, target = probe_arrays(cfg, sequences)
         names = target.class_names
         split_indices(target.y, cfg.validation_split, target.task, data_rng(seed, "split"), cfg.path)
         return DataFacts(input_shape, target.task, len(names) if names else None, cfg.validation_split > 0)
-    return _from_raw(load_user_files(cfg), cfg, seed)  # an unsupported suffix: its message
+    return _from_raw(load_user_files(cfg, sequences), cfg, seed)  # an unsupported suffix: its message
 
 
 def _from_raw(raw: RawData, cfg, seed: int) -> DataFacts:

@@ -1,14 +1,14 @@
 """Independent random streams derived from the run's one seed.
 
 Each consumer in data/ gets its own stream, so that changing how many numbers one of them draws
-(a larger synthetic dataset, another validation split) never shifts the others.
+(a larger synthetic dataset, another validation split, cross-validation folds) never shifts the others.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-STREAMS = {"generate": 1, "split": 2}
+STREAMS = {"generate": 1, "split": 2, "folds": 3}
 
 
 def data_rng(seed: int, purpose: str) -> np.random.Generator:

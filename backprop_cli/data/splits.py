@@ -1,4 +1,4 @@
-"""The validation split: a fraction of the training rows held out, stratified by class, from the seed."""
+"""The validation split and cross-validation folds: training rows held out, stratified by class, from the seed."""
 
 from __future__ import annotations
 
@@ -32,6 +32,30 @@ def split_indices(
     mask = np.zeros(n, dtype=bool)
     mask[val] = True
     return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+def fold_indices(
+    y: np.ndarray, k: int, task: str, rng: np.random.Generator, source: str = "the data"
+) -> list[np.ndarray]:
+    """K disjoint folds covering every row once, each sorted, sizes within one of N / K.
+
+    Fold j takes round(remaining / (K - j)) of the rows not yet in a fold, by the same stratified
+    draw as the validation split, so that every fold keeps the class proportions; the last fold
+    takes what remains.
+    """
+    n = len(y)
+    if n < k:
+        raise DataError(f"{k} folds need at least {k} rows; the data has {n}", where=source, fix="use fewer folds")
+    remaining, folds = np.arange(n), []
+    for j in range(k - 1):
+        n_fold = int(round(len(remaining) / (k - j)))
+        if task == "classification":
+            picked = remaining[_stratified(y[remaining], n_fold, rng)]
+        else:
+            picked = rng.permutation(remaining)[:n_fold]
+        folds.append(np.sort(picked))
+        remaining = np.setdiff1d(remaining, picked, assume_unique=True)
+    return [*folds, remaining]
 
 
 def _stratified(y: np.ndarray, n_val: int, rng: np.random.Generator) -> np.ndarray:

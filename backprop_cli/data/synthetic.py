@@ -69,3 +69,37 @@ def sine(n: int, noise: float, classes: int, rng: np.random.Generator) -> tuple[
     """y = sin(x) + noise, x uniform in [-pi, pi]: a regression target of shape (N, 1)."""
     x = rng.uniform(-np.pi, np.pi, size=(n, 1))
     return x, np.sin(x) + rng.normal(0.0, noise, size=(n, 1))
+
+
+# --- sequence tasks: x float64 (N, C, L), generated from the seed --------------------------------------
+
+
+def adding(n: int, noise: float, classes: int, rng: np.random.Generator, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015): channel 0 holds L values drawn
+    from U(0, 1), channel 1 marks two of them with 1s, one in each half; the target (N, 1) is their sum.
+    Predicting the mean 1.0 scores MSE = Var(u1 + u2) = 1/6 ≈ 0.167: a model must carry the first
+    marked value across up to L steps to beat that."""
+    values = rng.uniform(0.0, 1.0, size=(n, length))
+    half = max(length // 2, 1)
+    first = rng.integers(0, half, size=n)
+    second = rng.integers(half, length, size=n) if length > 1 else first
+    markers = np.zeros((n, length))
+    rows = np.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    y = values[rows, first] + np.where(second != first, values[rows, second], 0.0)
+    return np.stack([values, markers], axis=1), y[:, None]
+
+
+def frequencies(
+    n: int, noise: float, classes: int, rng: np.random.Generator, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of K frequencies a noisy sine carries: class k is sin(2π f_k t + φ) + noise·N(0, 1), t = 0..L-1,
+    f_k = (k + 1) / (4K) cycles per step (below the Nyquist limit of 1/2), phase φ uniform; x: (N, 1, L).
+    Neighbouring frequencies differ by 1/(4K) cycles per step, so telling them apart takes L ≳ 4K steps."""
+    y = labels_for(n, classes)
+    f = (y + 1.0) / (4.0 * classes)  # (N,) cycles per step
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=(n, 1))
+    t = np.arange(length)
+    x = np.sin(2.0 * np.pi * f[:, None] * t + phase) + rng.normal(0.0, noise, size=(n, length))
+    return x[:, None, :], y

@@ -119,9 +119,11 @@ def run_gradcheck(
     """Check the configured network on `rows` rows of its training data; `data` may be preloaded (float64)."""
     from backprop_cli.data import load_data
     from backprop_cli.nn.losses import build_loss
+    from backprop_cli.nn.windows import reads_sequences
     from backprop_cli.train.setup import check_model_fits, generators
 
-    data = data if data is not None else load_data(config.data, config.seed, np.float64)
+    if data is None:
+        data = load_data(config.data, config.seed, np.float64, sequences=reads_sequences(config.model.layers))
     check_model_fits(config, data.input_shape)
     model_rng, _ = generators(config.seed)
     model = build_model(config.model.layers, data.input_shape, model_rng, np.float64)

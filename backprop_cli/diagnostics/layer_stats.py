@@ -10,6 +10,8 @@ every N steps), the whole sample costs about one optimizer step.
     update_ratio        |Δθ| / |θ| of the last step (None without a snapshot from before it)
     dead_fraction       relu units that were 0 for every example of the batch (per channel for images)
     saturated_fraction  sigmoid/tanh activations whose derivative was below 0.01
+    time_grad_norm      recurrent layers only: {first, middle, last} |dL/dh_t| reaching the hidden state
+                        at those steps (the forward direction), which the layer's backward noted
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Watched:
     W: np.ndarray | None  # the units' incoming weights, for the symmetry check
     unit_axis: int | None
     activation: object | None  # the activation layer whose cache tells dead or saturated units
+    recurrent: object | None = None  # a layer that notes time_grad_norm in its backward (rnn, lstm, gru)
 
 
 def watch(model) -> list[Watched]:
@@ -70,7 +73,8 @@ def watch(model) -> list[Watched]:
             kind = layer_name(layer)
             axis = UNIT_AXIS.get(kind) if "W" in layer.params else None
             spans = [model.param_slices[f"{name}.{key}"] for key in layer.params]
-            watched.append(Watched(name, spans, layer.params.get("W"), axis, getattr(layer, "act", None)))
+            recurrent = layer if hasattr(layer, "time_grad_norm") else None
+            watched.append(Watched(name, spans, layer.params.get("W"), axis, getattr(layer, "act", None), recurrent))
         elif type(layer) in ACTIVATION_STATS and watched and watched[-1].activation is None:
             watched[-1].activation = layer
     return watched
@@ -93,6 +97,8 @@ def layer_stats(model, watched: list[Watched], before_step: np.ndarray | None) -
         if w.activation is not None and type(w.activation) in ACTIVATION_STATS:
             key, read = ACTIVATION_STATS[type(w.activation)]
             entry[key] = read(w.activation)
+        if w.recurrent is not None and w.recurrent.time_grad_norm is not None:
+            entry["time_grad_norm"] = dict(w.recurrent.time_grad_norm)
         stats[w.name] = entry
     return stats
 

@@ -1,6 +1,9 @@
 """Warnings about gradient flow, each fired at most once per run, each with a one-line suggestion.
 
     vanishing   a weight layer's gradient norm below VANISHING_RATIO of the last weight layer's
+    vanishing over time  a recurrent layer's gradient at its first step below VANISHING_RATIO of its last
+                step's, in VANISHING_TIME_SAMPLES samples in a row (an LSTM starts that way and
+                learns to keep its memory open within an epoch or two; a simple RNN stays there)
     exploding   the global gradient norm above a limit, or EXPLODING_RISE times its first value
     dead        more than half of a relu layer's units output 0 for the whole batch
     saturated   more than half of a sigmoid/tanh layer's activations have a derivative below 0.01
@@ -18,6 +21,7 @@ VANISHING_RATIO = 1e-3
 EXPLODING_RISE = 100.0  # two orders of magnitude above the first sample
 DEAD_FRACTION = 0.5
 SATURATED_FRACTION = 0.5
+VANISHING_TIME_SAMPLES = 3
 
 
 def _above(s: Sample, key: str, threshold: float) -> tuple[list[str], float]:
@@ -47,6 +51,7 @@ class WarningRules:
     fired: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)  # everything fired so far, in order (for summary.json)
     first_grad_norm: float | None = None
+    time_streak: dict[str, int] = field(default_factory=dict)  # recurrent layer -> samples in a row vanishing
 
     def check(self, sample: Sample) -> list[str]:
         """The warnings this sample fires for the first time (also appended to `warnings`)."""
@@ -56,6 +61,7 @@ class WarningRules:
         for kind, rule in (
             ("symmetry", self._symmetry),
             ("vanishing", self._vanishing),
+            ("vanishing_time", self._vanishing_time),
             ("exploding", self._exploding),
             ("dead", self._dead),
             ("saturated", self._saturated),
@@ -89,6 +95,25 @@ class WarningRules:
             f"vanishing gradients: the gradient norm of {_layers(low)} is below {VANISHING_RATIO:g} of the "
             f"last layer's (down to {worst:.1e}); try relu with he_normal init, batchnorm, or residual "
             "connections"
+        )
+
+    def _vanishing_time(self, s: Sample) -> str | None:
+        """BPTT multiplies the gradient by U·act' once per step back: over many steps it can shrink to nothing."""
+        low = {}
+        for name, st in s.stats.items():
+            norms = st.get("time_grad_norm")
+            if not norms:
+                continue
+            vanishing = norms["last"] > 0 and norms["first"] < VANISHING_RATIO * norms["last"]
+            self.time_streak[name] = self.time_streak.get(name, 0) + 1 if vanishing else 0
+            if self.time_streak[name] >= VANISHING_TIME_SAMPLES:
+                low[name] = norms["first"] / norms["last"]
+        if not low:
+            return None
+        return (
+            f"gradients vanish over time: in {_layers(list(low))} the gradient reaching the first step's hidden "
+            f"state stays below {VANISHING_RATIO:g} of the last step's (down to {min(low.values()):.1e}), so what the "
+            "first steps hold barely trains; use lstm or gru, or shorter sequences"
         )
 
     def _exploding(self, s: Sample) -> str | None:
@@ -130,9 +155,15 @@ class WarningRules:
         )
 
     def state_dict(self) -> dict:
-        return {"fired": sorted(self.fired), "warnings": list(self.warnings), "first_grad_norm": self.first_grad_norm}
+        return {
+            "fired": sorted(self.fired),
+            "warnings": list(self.warnings),
+            "first_grad_norm": self.first_grad_norm,
+            "time_streak": dict(self.time_streak),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.fired = set(state.get("fired", []))
         self.warnings[:] = state.get("warnings", [])  # in place: summary.json holds this very list
         self.first_grad_norm = state.get("first_grad_norm")
+        self.time_streak = dict(state.get("time_streak", {}))

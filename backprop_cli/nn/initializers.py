@@ -89,6 +89,17 @@ def lecun_normal(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
     return _normal(shape, rng, dtype, math.sqrt(1.0 / fan_in))
 
 
+def orthogonal(shape, fan_in, fan_out, rng, dtype, scale=None) -> np.ndarray:
+    """Saxe et al.: the (rows, prod(rest)) matrix has orthonormal rows or columns (whichever are fewer),
+    so repeated multiplication by it neither grows nor shrinks a vector: the default for recurrent weights."""
+    rows, cols = int(shape[0]), math.prod(shape[1:])
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))  # float64: QR in the precision it needs
+    q, r = np.linalg.qr(a)  # q: (max, min) with orthonormal columns
+    q *= np.sign(np.diag(r))  # signs from r make q uniformly distributed over the orthogonal matrices
+    q = q if rows >= cols else q.T
+    return np.ascontiguousarray(q.reshape(shape), dtype=dtype)
+
+
 Initializer = Callable[..., np.ndarray]
 
 INITIALIZERS: dict[str, Initializer] = {
@@ -101,6 +112,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "he_uniform": he_uniform,
     "he_normal": he_normal,
     "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal,
 }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from backprop_cli.errors import CheckpointError, ConfigError
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.registry import build_layers, layer_name, validate_layer_spec
+from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
 from backprop_cli.nn.windows import window_geometry
 
 ALIGN_BYTES = 64  # each tensor starts on a cache line
@@ -237,6 +237,8 @@ def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
     if spec.type in ("maxpool2d", "avgpool2d"):
         _, out_hw = window_geometry(shape, spec.pool_size, spec.stride or spec.pool_size, 0, spec.type)
         return 0, (shape[0], *out_hw)
+    if hasattr(LAYERS.get(spec.type), "estimate"):  # a layer that works out its own count and shape
+        return LAYERS[spec.type].estimate(spec, shape)
     if spec.type == "residual":
         total, out = 0, shape
         for inner in spec.layers:

@@ -15,12 +15,19 @@ from backprop_cli.nn.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.batchnorm import BatchNorm
 from backprop_cli.nn.conv import Conv2D
+from backprop_cli.nn.conv1d import Conv1D
 from backprop_cli.nn.dense import Dense
 from backprop_cli.nn.dropout import Dropout
 from backprop_cli.nn.flatten import Flatten
+from backprop_cli.nn.global_pool import GlobalAvgPool, GlobalMaxPool
+from backprop_cli.nn.gru import GRU
 from backprop_cli.nn.initializers import INITIALIZERS
+from backprop_cli.nn.lstm import LSTM
 from backprop_cli.nn.pooling import AvgPool2D, MaxPool2D
+from backprop_cli.nn.pooling1d import AvgPool1D, MaxPool1D
+from backprop_cli.nn.reshape import Reshape
 from backprop_cli.nn.residual import Residual
+from backprop_cli.nn.rnn import SimpleRNN
 
 __all__ = ["LAYERS", "build_layer", "build_layers", "layer_name", "lookup"]
 
@@ -34,6 +41,15 @@ LAYERS: dict[str, type[Layer]] = {
     "maxpool2d": MaxPool2D,
     "avgpool2d": AvgPool2D,
     "residual": Residual,
+    "conv1d": Conv1D,
+    "maxpool1d": MaxPool1D,
+    "avgpool1d": AvgPool1D,
+    "global_avgpool": GlobalAvgPool,
+    "global_maxpool": GlobalMaxPool,
+    "reshape": Reshape,
+    "rnn": SimpleRNN,
+    "lstm": LSTM,
+    "gru": GRU,
 }
 
 

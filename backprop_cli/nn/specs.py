@@ -21,6 +21,7 @@ INIT_NAMES = (
     "he_uniform",
     "he_normal",
     "lecun_normal",
+    "orthogonal",
 )
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 InitName = Literal[INIT_NAMES]  # type: ignore[valid-type]
@@ -107,6 +108,63 @@ class Pool2DSpec(Spec):
     stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
 
 
+class Conv1DSpec(Spec):
+    type: Literal["conv1d"]
+    filters: int = Field(gt=0, le=4096)  # output channels
+    kernel_size: int = Field(gt=0, le=1024)  # taps per window
+    stride: int = Field(1, gt=0, le=1024)
+    padding: Annotated[int, Field(ge=0, le=MAX_PADDING)] | Literal["same"] = 0  # "same": OL = ceil(L / stride)
+    dilation: int = Field(1, gt=0, le=1024)  # steps between the taps of a window
+    activation: ActivationName | None = None
+    init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+    use_bias: bool = True
+
+    @field_validator("padding", mode="before")
+    @classmethod
+    def _one_message_for_padding(cls, value):
+        return Conv2DSpec._one_message_for_padding(value)  # the same rule and message as conv2d
+
+    @field_validator("activation")
+    @classmethod
+    def _no_softmax_over_steps(cls, value):
+        if value == "softmax":  # it would normalize over the steps, the last axis
+            raise ValueError("softmax is not an activation for conv1d; end with global_avgpool or flatten and dense")
+        return value
+
+
+class Pool1DSpec(Spec):
+    type: Literal["maxpool1d", "avgpool1d"]
+    pool_size: int = Field(2, gt=0, le=1024)
+    stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
+
+
+class GlobalPoolSpec(Spec):
+    type: Literal["global_avgpool", "global_maxpool"]
+
+
+class ReshapeSpec(Spec):
+    type: Literal["reshape"]
+    shape: list[Annotated[int, Field(ge=-1, le=MAX_UNITS)]] = Field(min_length=1, max_length=4)  # per example; one -1
+
+
+class RecurrentSpec(Spec):
+    """lstm and gru; rnn adds its activation."""
+
+    type: Literal["lstm", "gru"]
+    units: int = Field(gt=0, le=65536)
+    return_sequences: bool = False  # True: (units, L), every step's state; False: (units,), the last
+    bidirectional: bool = False  # a second pass from the last step to the first; outputs concatenated
+    init: InitName | None = None  # the input weights W; None: xavier_uniform
+    recurrent_init: InitName = "orthogonal"  # the recurrent weights U, each gate's (units, units) block
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+
+
+class RNNSpec(RecurrentSpec):
+    type: Literal["rnn"]  # type: ignore[assignment]
+    activation: Literal["tanh", "relu"] = "tanh"
+
+
 class ResidualSpec(Spec):
     type: Literal["residual"]
     layers: list[LayerSpec] = Field(min_length=1)
@@ -123,6 +181,12 @@ SPEC_CLASSES: tuple[type[Spec], ...] = (
     Conv2DSpec,
     Pool2DSpec,
     ResidualSpec,
+    Conv1DSpec,
+    Pool1DSpec,
+    GlobalPoolSpec,
+    ReshapeSpec,
+    RecurrentSpec,
+    RNNSpec,
 )
 LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
 ResidualSpec.model_rebuild()

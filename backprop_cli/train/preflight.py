@@ -19,6 +19,7 @@ from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
+from backprop_cli.nn.windows import reads_sequences
 from backprop_cli.optim.registry import build_schedule
 from backprop_cli.train.setup import check_model_fits, check_output_layer
 
@@ -35,7 +36,7 @@ def preflight(config: Config) -> Preflight:
     """Every check train makes before its first step, without training; raises the error train would raise."""
     build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, 1)  # min_lr vs lr
     check_data_files(config.data)
-    facts = probe_data(config.data, config.seed)
+    facts = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers))
     check_monitors(config, facts)
     n_params = check_model_fits(config, facts.input_shape)
     _, output_shape = estimate_model(config.model.layers, facts.input_shape)

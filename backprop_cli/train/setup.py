@@ -13,6 +13,7 @@ from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.windows import reads_sequences
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.trainer import Regularization, Trainer
 
@@ -51,11 +52,13 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...]) -> int:
     return n_params
 
 
-def builtin_input_shape(name: str) -> tuple[int, ...]:
-    """A built-in dataset's per-example shape, known without loading it."""
+def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
+    """A built-in dataset's per-example shape, known without loading it (a sequence task's data.length too)."""
     from backprop_cli.data.builtin import lookup
 
-    return lookup(name).input_shape
+    shape = lookup(name).input_shape
+    length = getattr(data_cfg, "length", None)
+    return (*shape[:-1], length) if length and "length" in lookup(name).options else shape
 
 
 def check_output_layer(config: Config, output_shape: tuple[int, ...], loss, n_classes: int | None) -> None:
@@ -81,8 +84,16 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     dtype = np.dtype(config.training.dtype)
     if data is None:
         if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
-            check_model_fits(config, builtin_input_shape(config.data.dataset))
-        data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress, raw=raw)
+            check_model_fits(config, builtin_input_shape(config.data.dataset, config.data))
+        data = load_data(
+            config.data,
+            config.seed,
+            dtype,
+            download=True,
+            progress=download_progress,
+            sequences=reads_sequences(config.model.layers),
+            raw=raw,
+        )
     check_model_fits(config, data.input_shape)
     model_rng, shuffle_rng = generators(config.seed)
     model = build_model(config.model.layers, data.input_shape, model_rng, dtype)

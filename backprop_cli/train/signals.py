@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from contextlib import contextmanager
 
 STATUS_BY_SIGNAL = {signal.SIGINT: "interrupted", signal.SIGTERM: "interrupted"}
@@ -13,6 +14,9 @@ STATUS_BY_SIGNAL = {signal.SIGINT: "interrupted", signal.SIGTERM: "interrupted"}
 def stop_on_signals(trainer):
     """While training, a signal only sets a flag; the loop finishes its step, saves, then stops."""
     received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may install handlers: a run in a worker thread (a Dask
+        return  # worker's trial) is stopped by its caller instead (the sweep's stop file)
 
     def handle(signum, frame):
         if received and signum == signal.SIGINT:

@@ -14,20 +14,21 @@ from backprop_cli.diagnostics.gradcheck import check_model, run_gradcheck
 from backprop_cli.nn import activations, batchnorm, dense
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
+from backprop_cli.nn.windows import reads_sequences
 from tests.diagnostics.conftest import CONFIGS
 
 EXAMPLES = sorted(CONFIGS.glob("*.yaml"))
 
 
 @cache
-def _data(data_json: str, seed: int):
-    config = load_config(next(p for p in EXAMPLES if _key(p) == (data_json, seed))).config
-    return load_data(config.data, config.seed, np.float64)
+def _data(data_json: str, seed: int, sequences: bool):
+    config = load_config(next(p for p in EXAMPLES if _key(p) == (data_json, seed, sequences))).config
+    return load_data(config.data, config.seed, np.float64, sequences=sequences)  # as train loads it
 
 
 def _key(path):
     config = load_config(path).config
-    return config.data.model_dump_json(), config.seed
+    return config.data.model_dump_json(), config.seed, reads_sequences(config.model.layers)
 
 
 def check(path, samples=16, rows=6, overrides=()):

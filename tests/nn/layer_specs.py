@@ -22,6 +22,23 @@ LAYER_SPECS = [
         "type": "residual",
         "layers": [{"type": "dense", "units": 5, "activation": "relu"}, {"type": "dense", "units": 5}],
     },
+    {
+        "type": "conv1d",
+        "filters": 3,
+        "kernel_size": 3,
+        "stride": 2,
+        "padding": "same",
+        "dilation": 2,
+        "activation": "tanh",
+    },
+    {"type": "maxpool1d", "pool_size": 3, "stride": 2},
+    {"type": "avgpool1d"},
+    {"type": "global_avgpool"},
+    {"type": "global_maxpool"},
+    {"type": "reshape", "shape": [5, -1]},
+    {"type": "rnn", "units": 3, "return_sequences": True},
+    {"type": "lstm", "units": 3, "bidirectional": True},
+    {"type": "gru", "units": 3, "return_sequences": True, "bidirectional": True},
 ]
 
 
@@ -32,6 +49,12 @@ def spec_id(spec: dict) -> str:
     return spec["type"]
 
 
+SEQUENCE_LAYERS = {"conv1d", "maxpool1d", "avgpool1d", "global_avgpool", "global_maxpool", "rnn", "lstm", "gru"}
+
+
 def input_shape(spec: dict) -> tuple[int, ...]:
-    """Per-example input of a spec's layer: images (C, H, W) for the image layers, else vectors."""
+    """Per-example input of a spec's layer: images (C, H, W) for the image layers, sequences (C, L) for the
+    sequence layers, else vectors."""
+    if spec["type"] in SEQUENCE_LAYERS:
+        return (2, 7)
     return (2, 5, 6) if spec["type"] in IMAGE_LAYERS else (5,)

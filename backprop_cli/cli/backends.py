@@ -1,0 +1,132 @@
+"""Where the runs of `sweep` and `cv` execute: a local process pool, or an existing Dask cluster.
+
+Both are a `concurrent.futures.Executor`; the library's runner does not know which it got.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from backprop_cli.cli.options import cap_threads
+
+WorkersOption = Annotated[
+    Optional[int], typer.Option("--workers", min=1, max=1024, help="Local worker processes (default: the cores).")
+]
+SchedulerOption = Annotated[
+    Optional[str], typer.Option("--scheduler", help="A Dask scheduler's address, tcp://HOST:PORT.")
+]
+ThreadsOption = Annotated[
+    Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads per run (default: cores / workers).")
+]
+SchedulerFileOption = Annotated[
+    Optional[Path], typer.Option("--scheduler-file", help="A Dask scheduler file (`dask scheduler --scheduler-file`).")
+]
+CONNECT_TIMEOUT_S = 10
+
+
+def local_threads(workers: int | None) -> tuple[int, int]:
+    """(workers, BLAS threads per run) so that workers x threads <= the cores."""
+    cores = os.cpu_count() or 1
+    workers = workers or cores
+    return workers, max(1, cores // workers)
+
+
+@contextmanager
+def backend(workers: int | None, scheduler: str | None, scheduler_file: Path | None, threads: int | None = None):
+    """The Backend the verb runs on; `threads` (--threads, or a resumed study's) wins over cores / workers.
+
+    Call before NumPy is imported in this process: the local pool's workers inherit the thread cap
+    through the environment, and spawn-started workers read it before their NumPy loads.
+    """
+    if scheduler or scheduler_file:
+        if workers is not None:
+            from backprop_cli.errors import UserError
+
+            raise UserError(
+                "--workers sets the local pool's size; a Dask cluster runs on its own workers",
+                where="--workers",
+                fix="drop --workers, or start more `dask worker` processes",
+            )
+        if scheduler and scheduler_file:
+            from backprop_cli.errors import UserError
+
+            raise UserError("give --scheduler or --scheduler-file, not both", where="--scheduler")
+        with _dask_backend(scheduler, scheduler_file, threads or 1) as chosen:
+            yield chosen
+        return
+    workers, per_run = local_threads(workers)
+    threads = cap_threads(threads or per_run)
+    yield _local_backend(workers, threads)
+
+
+def _local_backend(workers: int, threads: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from backprop_cli.many.runner import Backend
+    from backprop_cli.many.task import access_problems, ignore_interrupts
+
+    def make():
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads or BLAS state
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=ignore_interrupts)
+
+    description = f"{workers} local worker(s), {threads} thread(s) per run"
+    return Backend(make, threads, description=description, probe=access_problems)
+
+
+@contextmanager
+def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: int):
+    from concurrent.futures import CancelledError
+
+    from backprop_cli.errors import UserError
+
+    try:
+        from distributed import Client
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        raise UserError(
+            "--scheduler needs dask.distributed, which is not installed",
+            fix="pip install 'backprop-cli[distributed]'",
+        ) from None
+    from backprop_cli.many.runner import Backend
+
+    where = scheduler or str(scheduler_file)
+    if scheduler_file is not None and not scheduler_file.is_file():  # Client would wait for it to appear
+        raise UserError(
+            "no such scheduler file",
+            where=str(scheduler_file),
+            fix="start the scheduler with `dask scheduler --scheduler-file PATH` and pass that path",
+        )
+    try:
+        if scheduler_file is not None:
+            client = Client(scheduler_file=str(scheduler_file), timeout=CONNECT_TIMEOUT_S)
+        else:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise UserError(
+            f"cannot reach the Dask scheduler at {where}: {err}",
+            where="--scheduler" if scheduler else "--scheduler-file",
+            fix="start one with `dask scheduler` and workers with `dask worker ADDRESS`, then pass its address",
+        ) from None
+    with client:
+        n = len(client.scheduler_info().get("workers", {}))
+        yield Backend(
+            lambda: client.get_executor(pure=False),
+            threads,
+            lost_errors=(KilledWorker, CancelledError),
+            description=f"Dask cluster at {where} ({n} worker(s), {threads} thread(s) per run)",
+            probe=lambda writable, readable: _probe(client, writable, readable),
+        )
+
+
+def _probe(client, writable: list[str], readable: list[str]) -> list[str]:
+    """Every worker checks that it can write the study and read the data: fail fast when not shared."""
+    from backprop_cli.many.task import access_problems
+
+    answers = client.run(access_problems, writable, readable)
+    return [problem for problems in answers.values() for problem in problems]

@@ -1,0 +1,101 @@
+"""`backprop sweep`: grid or random search over config keys, on local processes or a Dask cluster."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+
+
+def sweep(
+    sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML file.")] = None,
+    workers: WorkersOption = None,
+    threads: ThreadsOption = None,
+    scheduler: SchedulerOption = None,
+    scheduler_file: SchedulerFileOption = None,
+    runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the sweep directory goes.")] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Run what did not finish of this sweep directory.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"trials": [...]}, ranked, as JSON.')] = False,
+) -> None:
+    """Run a trial per combination of parameters and rank them; print the sweep directory."""
+    from backprop_cli.errors import UserError
+
+    if (sweep_file is None) == (resume is None):
+        raise UserError("give a sweep file, or --resume SWEEP_DIR (not both)", fix="backprop sweep sweep.yaml")
+    loaded, plan = _load(sweep_file, resume)
+    if plan and threads and threads != plan.threads:
+        raise UserError(
+            f"this sweep ran with {plan.threads} thread(s) per run; the thread count changes results",
+            where="--threads",
+            fix="resume without --threads",
+        )
+    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
+        if resume is None:
+            from backprop_cli.many.plans import new_sweep
+
+            directory = new_sweep(loaded, runs_dir, chosen.threads)
+        else:
+            directory = resume
+        rows, signum = run_with_signals(directory, chosen)
+    _report(directory, rows, as_json, signum)
+
+
+def _load(sweep_file, resume):
+    """A new sweep's validated file, or a resumed sweep's plan."""
+    if resume is not None:
+        from backprop_cli.many.study import read_plan
+
+        return None, read_plan(resume)
+    from backprop_cli.many.spec import load_sweep
+
+    return load_sweep(sweep_file), None
+
+
+def run_with_signals(directory: Path, chosen) -> tuple[list[dict], int | None]:
+    """Run what is left of the study; Ctrl-C (or SIGTERM) stops it cleanly: (rows, the signal or None)."""
+    from backprop_cli.cli.studyview import StudyView
+    from backprop_cli.many.study import read_plan, run_study
+    from backprop_cli.train.signals import stop_on_signals
+
+    plan = read_plan(directory)
+    stop = threading.Event()
+    view = StudyView(len(plan.trials), plan.metric, plan.mode, quiet_rows=plan.kind == "cv")
+    what = f"{plan.folds} folds" if plan.kind == "cv" else f"{len(plan.trials)} trial(s)"
+    view.start(f"{plan.kind} {directory}: {what} on {chosen.description}")
+
+    class Stopper:  # what stop_on_signals asks of a trainer
+        def request_stop(self, reason: str, status: str) -> None:
+            stop.set()
+            view.stopping()
+
+    try:
+        with stop_on_signals(Stopper()) as received:
+            rows, _ = run_study(directory, chosen, stop, on_row=view.row, on_run=view.run if plan.folds else None)
+    finally:
+        view.close()
+    return rows, received[0] if received else None
+
+
+def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None) -> None:
+    from backprop_cli.cli.studyview import print_ranked
+    from backprop_cli.many.results import ranked
+    from backprop_cli.many.study import read_plan
+    from backprop_cli.runs.jsonio import dumps
+    from backprop_cli.train.signals import die_by
+
+    plan = read_plan(directory)
+    ordered = ranked(rows, plan.metric, plan.mode)
+    print_ranked(ordered, plan.metric)
+    left = len(plan.trials) - len(rows)
+    if left:
+        print(f"{left} trial(s) did not finish; continue with: backprop sweep --resume {directory}", file=sys.stderr)
+    print(dumps({"trials": ordered}, indent=2) if as_json else directory, flush=True)
+    if signum is not None:
+        die_by(signum)

@@ -1,0 +1,142 @@
+"""A sweep file: base config, search method, parameters and the metric to rank by, validated like a config.
+
+base: iris.yaml                      # relative to the sweep file
+method: grid                         # grid | random (then `trials` and `seed`)
+parameters:
+  optimizer.lr: [0.001, 0.01, 0.1]   # dotted keys, as --set takes them -> values
+  model.layers.0.units: {distribution: int_uniform, low: 8, high: 64}   # random only
+metric: val_accuracy                 # any metric in summary.json
+mode: max                            # max | min (auto: max for accuracies, min for losses)
+cv: 5                                # optional: rank by the mean over K cross-validation folds
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from backprop_cli.config import default_name
+from backprop_cli.errors import ConfigError
+from backprop_cli.nn.specs import Spec
+from backprop_cli.validation import validate
+from backprop_cli.yamlsafe import YamlDoc, read_yaml_file
+
+# The metrics a run's summary.json holds: per epoch (train_*, val_*) and on the test split (test_*).
+METRICS = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss"))
+MAX_TRIALS = 10_000
+
+
+class Distribution(Spec):
+    """Where random search draws a parameter from; `high` is included for int_uniform."""
+
+    distribution: Literal["uniform", "log_uniform", "int_uniform", "choice"]
+    low: float | None = None
+    high: float | None = None
+    values: list[Any] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        if self.distribution == "choice":
+            if self.values is None or self.low is not None or self.high is not None:
+                raise ValueError("choice takes `values: [...]` (and no low/high)")
+            return self
+        if self.low is None or self.high is None or self.values is not None:
+            raise ValueError(f"{self.distribution} takes `low` and `high` (and no values)")
+        if not self.low < self.high:
+            raise ValueError(f"low must be < high (got low={self.low}, high={self.high})")
+        if self.distribution == "log_uniform" and self.low <= 0:
+            raise ValueError(f"log_uniform needs low > 0 (got {self.low})")
+        if self.distribution == "int_uniform" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("int_uniform takes whole numbers for low and high")
+        return self
+
+
+class SweepSpec(Spec):
+    base: str = Field(min_length=1)
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    method: Literal["grid", "random"] = "grid"
+    trials: int | None = Field(None, gt=0, le=MAX_TRIALS)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    parameters: dict[str, Any] = Field(min_length=1, max_length=100)  # each: a list, or a Distribution
+    metric: Literal[METRICS] = "val_loss"  # type: ignore[valid-type]
+    mode: Literal["auto", "max", "min"] = "auto"
+    cv: int | None = Field(None, ge=2, le=100)
+
+    def grid_size(self) -> int:
+        return math.prod(len(v) for v in self.parameters.values() if isinstance(v, list))
+
+    @property
+    def resolved_mode(self) -> str:
+        if self.mode != "auto":
+            return self.mode
+        return "max" if self.metric.endswith("accuracy") else "min"
+
+
+class LoadedSweep:
+    """A validated sweep spec, the base config's absolute path, and the YAML lines for later errors."""
+
+    def __init__(self, spec: SweepSpec, doc: YamlDoc, path: Path):
+        self.spec, self.doc, self.path = spec, doc, path
+        self.base = (path.parent / spec.base).resolve()
+        self.name = spec.name or default_name(str(path))
+
+    def where_parameter(self, key: str) -> str:
+        return self.doc.where(("parameters", key))
+
+
+def load_sweep(path: str | Path) -> LoadedSweep:
+    """Read and validate a sweep file; every problem a ConfigError naming the line and key path."""
+    doc = read_yaml_file(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            "a sweep file is a mapping with `base`, `parameters` and `metric`",
+            where=doc.where(()),
+            fix="see the sweep example in the README",
+        )
+    spec = validate(SweepSpec, doc.data, where=doc.where)
+    for key, value in spec.parameters.items():
+        spec.parameters[key] = _parameter(key, value, spec.method, doc)
+    _check_method(spec, doc)
+    loaded = LoadedSweep(spec, doc, Path(path))
+    if not loaded.base.is_file():
+        raise ConfigError(
+            f"base config {spec.base!r} not found (looked for {loaded.base})",
+            where=doc.where(("base",)),
+            fix="give the config's path relative to the sweep file",
+        )
+    return loaded
+
+
+def _parameter(key: str, value: Any, method: str, doc: YamlDoc) -> list[Any] | Distribution:
+    path = ("parameters", key)
+    if isinstance(value, list) and value:
+        return value
+    if isinstance(value, dict) and method == "random":
+        return validate(Distribution, value, prefix=path, where=doc.where)
+    what = "a non-empty list of values" + (" or a distribution" if method == "random" else "")
+    fix = (
+        "for example {distribution: log_uniform, low: 0.0001, high: 0.1}"
+        if method == "random"
+        else "a grid takes a list, for example [0.001, 0.01]; distributions need method: random"
+    )
+    raise ConfigError(f"parameters.{key}: must be {what}", where=doc.where(path), fix=fix)
+
+
+def _check_method(spec: SweepSpec, doc: YamlDoc) -> None:
+    if spec.method == "random" and spec.trials is None:
+        raise ConfigError("random search needs `trials: N`", where=doc.where(("method",)), fix="add trials: 20")
+    if spec.method == "grid" and spec.trials is not None:
+        raise ConfigError(
+            "`trials` applies to method: random; a grid runs every combination",
+            where=doc.where(("trials",)),
+            fix="remove trials, or set method: random",
+        )
+    if spec.method == "grid" and spec.grid_size() > MAX_TRIALS:
+        raise ConfigError(
+            f"the grid has {spec.grid_size():,} combinations; the limit is {MAX_TRIALS:,}",
+            where=doc.where(("parameters",)),
+            fix="use fewer values, or method: random with trials",
+        )

@@ -1,0 +1,98 @@
+"""Sweeps and cross-validations as users run them: `backprop sweep|cv` processes, a real local process
+pool, and a real Dask scheduler with two worker processes on 127.0.0.1 started by the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from reliability.helpers import backprop, environment
+
+# Iris in a fraction of a second; four output units do not fit its three classes, which only the
+# data can tell: a trial that fails late, after every config has passed validation.
+IRIS = """\
+name: iris
+seed: 0
+data: {dataset: iris, validation_split: 0.2}
+model:
+  layers:
+    - {type: dense, units: 8, activation: relu}
+    - {type: dense, units: 3}
+optimizer: {type: adam, lr: 0.01}
+training: {epochs: 4, batch_size: 16}
+"""
+GRID = """\
+base: iris.yaml
+method: grid
+parameters:
+  optimizer.lr: [0.003, 0.01, 0.03]
+  model.layers.1.units: [3, 4]
+metric: val_loss
+"""
+# ~700 steps an epoch (a third of a second): long enough to signal or kill a worker inside a trial.
+DIGITS = """\
+name: digits
+seed: 3
+data: {dataset: digits, validation_split: 0.2}
+model:
+  layers:
+    - {type: dense, units: 32, activation: relu}
+    - {type: dropout, rate: 0.1}
+    - {type: dense, units: 10}
+optimizer: {type: adam, lr: 0.003}
+schedule: {type: cosine}
+training: {epochs: 6, batch_size: 2}
+"""
+SLOW = """\
+base: digits.yaml
+parameters:
+  optimizer.lr: [0.003, 0.001]
+metric: val_accuracy
+"""
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory) -> Path:
+    """A folder with the configs and sweep files above."""
+    folder = tmp_path_factory.mktemp("sweeps")
+    for name, text in {"iris.yaml": IRIS, "grid.yaml": GRID, "digits.yaml": DIGITS, "slow.yaml": SLOW}.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def sweep(*args, timeout: float = 180):
+    """`backprop sweep ARGS --json` to completion."""
+    return backprop("sweep", *args, "--json", timeout=timeout, env=environment())
+
+
+def trials_of(result) -> list[dict]:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["trials"]
+
+
+def sweep_dir(runs_dir: Path) -> Path:
+    (found,) = [p for p in Path(runs_dir).iterdir() if p.is_dir()]
+    return found
+
+
+def by_trial(trials: list[dict]) -> dict[int, dict]:
+    return {t["trial"]: t for t in trials}
+
+
+@pytest.fixture(scope="session")
+def local_slow(files, tmp_path_factory) -> Path:
+    """The slow sweep run start to end on the local process pool: the reference for the others."""
+    runs = tmp_path_factory.mktemp("local-slow")
+    trials_of(sweep(files / "slow.yaml", "--workers", "2", "--runs-dir", runs))
+    return sweep_dir(runs)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A real Dask scheduler and two worker processes (each with its nanny) on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        yield cluster

@@ -43,7 +43,21 @@ class LoadedConfig:
         if head not in Config.model_fields:
             return err
         path = tuple(int(p) if p.isdecimal() else p for p in err.where.split("."))
-        return ConfigError(f"{err.where}: {err.what}", where=self.where(path), fix=err.fix)
+        fix = err.fix
+        note = self.path_base(path[1]) if len(path) == 2 and path[0] == "data" else None
+        if note:
+            fix = f"{fix}: {note}" if fix else note
+        return ConfigError(f"{err.where}: {err.what}", where=self.where(path), fix=fix)
+
+    def path_base(self, key: str) -> str | None:
+        """Which folder a relative data path was read from (anchor_data_paths decided it), for messages."""
+        section = self.doc.data.get("data") if isinstance(self.doc.data, dict) else None
+        written = section.get(key) if isinstance(section, dict) else None
+        if not isinstance(written, str) or Path(written).is_absolute():
+            return None
+        if ("data", key) in self.override_origins or not Path(self.source).is_file():
+            return f"`{written}` was read relative to the current directory, {Path.cwd()}"
+        return f"`{written}` was read relative to the config file's folder, {Path(self.source).parent.resolve()}"
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:

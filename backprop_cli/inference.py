@@ -97,8 +97,8 @@ def load_trained(path: str | Path) -> Trained:
         model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)
         loss = build_loss(config["loss"], resolved=True)
         if data_meta["task"] == "classification":  # one class name per output, or predict indexes past them
-            outputs = loss.link(np.zeros((1, *model.output_shape), dtype)).shape[1:]
-            if outputs != (len(data_meta["class_names"]),):
+            outputs = loss.link(np.zeros((1, *model.output_shape), dtype)).shape[1:]  # (K,), or (K, L) per step
+            if outputs[:1] != (len(data_meta["class_names"]),):
                 n = len(data_meta["class_names"])
                 raise ValueError(f"it names {n} classes for model outputs of shape {outputs}")
     except METADATA_ERRORS as err:
@@ -109,17 +109,38 @@ def load_trained(path: str | Path) -> Trained:
     return Trained(model, loss, config, data_meta, checkpoint.path, epoch, dtype)
 
 
-def data_config_with(config, overrides: list[str]):
-    """The training data section with `--data KEY=VALUE` changes (e.g. path=other.csv)."""
+# Keys of a built-in dataset that a file of the user's does not take (they would be refused with it).
+_BUILTIN_ONLY = ("dataset", "n_samples", "noise", "classes", "length")
+
+
+def data_config_with(config, overrides: list[str], whole_file: bool = False):
+    """The training data section with `--data KEY=VALUE` changes (e.g. path=other.csv).
+
+    A new `path` replaces a built-in dataset (dataset: null is implied); with `whole_file`, nothing of the
+    new file is held out (validation_split 0) and no test file is kept, unless those keys are given too.
+    """
     from backprop_cli.config import parse_override
     from backprop_cli.config_schema import DataConfig
     from backprop_cli.validation import validate
 
     data = config.data.model_dump(mode="json")
+    given = {}
     for item in overrides:
         key_path, value = parse_override(item)
-        data[".".join(map(str, key_path))] = value
+        given[".".join(map(str, key_path))] = value
+    if "path" in given:
+        data.update({key: None for key in _BUILTIN_ONLY if key not in given})
+        if whole_file:  # nothing held out of it: no validation part, no test file, no cross-validation fold
+            held_out = (("validation_split", 0.0), ("test_path", None), ("folds", None), ("fold", None))
+            data.update({k: v for k, v in held_out if k not in given})
+    data.update(given)
     return validate(DataConfig, data, prefix="data", where=lambda path: "--data")
+
+
+def _new_file(overrides: list[str]) -> bool:
+    from backprop_cli.config import parse_override
+
+    return any(parse_override(item)[0] == ("path",) for item in overrides)
 
 
 def evaluate_split(trained: Trained, split: str | None = None, data_overrides: list[str] | None = None) -> dict:
@@ -127,10 +148,12 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     from backprop_cli.data import load_data
 
     config = trained.config
-    data_cfg = data_config_with(config, data_overrides or [])
+    whole_file = split is None and _new_file(data_overrides or [])  # a file given to eval is scored whole
+    data_cfg = data_config_with(config, data_overrides or [], whole_file)
     data = load_data(data_cfg, config.seed, trained.dtype, meta=trained.data_meta)
     split = split or next(s for s in SPLITS if _split_arrays(data, s)[0] is not None)
     x, y = _split_arrays(data, split)
+    label = f"all rows of {data_cfg.path}" if whole_file and split == "train" else split
     if x is None:
         available = [s for s in SPLITS if _split_arrays(data, s)[0] is not None]
         raise DataError(
@@ -140,7 +163,8 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     result = {
         "checkpoint": str(trained.path),
         "epoch": trained.epoch,
-        "split": split,
+        "split": "all" if label != split else split,
+        "scored": label,
         "n": int(len(x)),
         "loss": mean_loss(trained.loss, pred, y),
     }

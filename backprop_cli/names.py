@@ -15,11 +15,26 @@ RUN_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 RUN_NAME_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit"
 
 
+def closest(name: str, choices, cutoff: float = 0.6) -> str | None:
+    """The choice nearest to `name`, compared without case (`Relu` -> `relu`, not `elu`); None if none is near.
+
+    Names stay case-sensitive (`Relu` is refused, like any other unknown name): this only finds the hint.
+    """
+    by_lower: dict[str, str] = {}
+    for choice in choices:
+        by_lower.setdefault(str(choice).lower(), str(choice))
+    wanted = str(name).lower()
+    if wanted in by_lower:
+        return by_lower[wanted]
+    close = difflib.get_close_matches(wanted, list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[close[0]] if close else None
+
+
 def suggest(name: str, choices) -> str:
     """A fix for a misspelt name: the closest choice, else the list of choices."""
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}"
+    close = closest(name, choices)
+    return f"did you mean {close!r}?" if close else f"choose one of {', '.join(choices)}"
 
 
 def lookup(table, kind: str, name: Any, key_path: str) -> Any:

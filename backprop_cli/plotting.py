@@ -12,7 +12,6 @@ matplotlib is an optional extra: it is imported inside the functions, and its ab
 
 from __future__ import annotations
 
-import difflib
 import io
 import math
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import UserError
+from backprop_cli.names import closest
 from backprop_cli.plotting_time import draw_time, time_series
 from backprop_cli.runs.atomic import atomic_write_bytes
 from backprop_cli.runs.describe import spans_decades
@@ -112,8 +112,8 @@ def _check_metric(runs: Sequence[Run], metric: str) -> str:
         return metric
     if f"layers.{metric}" in known:
         return f"layers.{metric}"
-    close = difflib.get_close_matches(metric, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "choose one of: " + ", ".join(known or ["(none yet)"])
+    close = closest(metric, known)
+    hint = f"did you mean {close!r}?" if close else "choose one of: " + ", ".join(known or ["(none yet)"])
     raise UserError(f"no run has a metric {metric!r}", where="--metric", fix=hint)
 
 

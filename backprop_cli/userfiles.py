@@ -69,7 +69,10 @@ def read_bounded(fp: BinaryIO, source: str, limit: int | None = None, error: typ
     """Everything `fp` holds, read in chunks; one byte past `limit` is an error, before memory runs out."""
     limit = input_limit() if limit is None else limit
     chunks, total = [], 0
-    while chunk := fp.read(min(_CHUNK, limit + 1 - total)):
+    # read1: one underlying read a call, so a terminal's single Ctrl-D (an empty read) ends the input;
+    # a buffered read() would swallow it and wait for a second one
+    read = getattr(fp, "read1", fp.read)
+    while chunk := read(min(_CHUNK, limit + 1 - total)):
         chunks.append(chunk)
         total += len(chunk)
         if total > limit:

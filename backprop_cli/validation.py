@@ -6,7 +6,6 @@ or name gets a did-you-mean drawn from the schema itself.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.names import lookup, show_value, suggest
+from backprop_cli.names import closest, lookup, show_value, suggest
 
 KeyPath = tuple
 __all__ = ["KeyPath", "fields_at", "lookup", "suggest", "to_config_error", "validate"]
@@ -125,7 +124,10 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
         return "is required", None
     if kind == "extra_forbidden":
         allowed = fields_at(schema, data, path[:-1]) or []
-        return f"unknown key {path[-1]!r}", _suggest(str(path[-1]), allowed, "allowed keys")
+        key = str(path[-1])
+        if ":" in key and key.split(":")[0] in allowed:  # `data:{dataset: iris}` reads as one key
+            return f"unknown key {key!r}", f"a key needs a space after its colon: `{key.split(':')[0]}: ...`"
+        return f"unknown key {path[-1]!r}", _suggest(key, allowed, "allowed keys")
     if kind == "literal_error":
         options = [o.strip(" '\"") for o in ctx.get("expected", "").replace(" or ", ", ").split(",")]
         return f"unknown value {value!r}", _suggest(str(value), options, "choose one of")
@@ -146,10 +148,29 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
     if kind == "string_pattern_mismatch":
         return f"{value!r} is not allowed here", "use letters, digits, '.', '_' and '-' (64 at most)"
     if kind in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[kind]} (got {show_value(value)})", None
+        return f"must be {_TYPE_WORDS[kind]} (got {show_value(value)})", _unquote_hint(kind, value, path)
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, "), None
     return str(err["msg"]), None
+
+
+def _unquote_hint(kind: str, value: Any, path: KeyPath) -> str | None:
+    """`lr: "0.01"` is text in YAML: when the text is the number (or true/false) wanted, say to drop the quotes."""
+    if not isinstance(value, str) or not path:
+        return None
+    text = value.strip()
+    wants_number = kind.startswith(("int_", "float_"))
+    if wants_number and _is_number(text) or kind.startswith("bool_") and text in ("true", "false"):
+        return f"remove the quotes: `{path[-1]}: {text}` (a quoted value is text in YAML)"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _bound(value: Any) -> Any:
@@ -158,9 +179,9 @@ def _bound(value: Any) -> Any:
 
 
 def _suggest(name: str, options: Sequence[str], label: str) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    close = closest(name, options)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     return f"{label}: {', '.join(sorted(options))}" if options else ""
 
 

@@ -97,7 +97,7 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
         _check_depth(text, source)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
-        raise ConfigError(_yaml_problem(err), where=_mark(source, err.problem_mark)) from None
+        raise ConfigError(_yaml_problem(err), where=_mark(source, err.problem_mark), fix=yaml_hint(err, text)) from None
     except yaml.reader.ReaderError as err:  # a control character: its position is an offset into the text
         line = text.count("\n", 0, err.position) + 1
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
@@ -151,6 +151,35 @@ def _yaml_problem(err: yaml.MarkedYAMLError) -> str:
         return "tabs are not allowed for indentation; use spaces"
     context = f" ({err.context})" if err.context else ""
     return f"{problem}{context}"
+
+
+_NO_SPACE = re.compile(r"^\s*(?:- )?[A-Za-z_][\w.-]*:[^\s:/]")  # `lr:0.1`, `data:{...}`: a key glued to its value
+
+
+def yaml_hint(err: yaml.MarkedYAMLError, text: str) -> str | None:
+    """What PyYAML's message usually means, in plain words, for the common slips; None when unsure."""
+    problem, context = err.problem or "", err.context or ""
+    opened = err.context_mark.line + 1 if err.context_mark is not None else None
+    if "quoted scalar" in context:
+        return f"a quote opened on line {opened} is never closed; end the text with the same quote"
+    if "flow mapping" in context or "flow sequence" in context:
+        bracket = "{" if "mapping" in context else "["
+        return (
+            f"the `{bracket}` opened on line {opened} is not closed, or two of its items lack a comma between them; "
+            f"close it with `{'}' if bracket == '{' else ']'}`"
+        )
+    row = err.problem_mark.line if err.problem_mark is not None else 0
+    glued = next((n + 1 for n, line in enumerate(text.splitlines()[: row + 1]) if _NO_SPACE.match(line)), None)
+    if glued is not None and ("mapping values" in problem or "expected" in problem or "could not find" in problem):
+        return f"line {glued}: a key needs a space after its colon (`lr: 0.1`, not `lr:0.1`)"
+    if "mapping values are not allowed" in problem:
+        return "this line is indented deeper than the key above it, which already has a value; line up the keys"
+    if "expected <block end>" in problem or "did not find expected key" in problem:
+        return (
+            "the indentation does not line up: keys of one section start in the same column, "
+            "and list items (`- `) under their key in one column too"
+        )
+    return None
 
 
 class _Builder:

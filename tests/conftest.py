@@ -1,15 +1,17 @@
-"""Shared fixtures: a seeded generator and the real data sets in ../shared/datasets."""
+"""Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses.
+
+The data directory is the full data sets when present (where tests/datafiles.py finds them),
+else the MNIST slice shipped in tests/fixtures/data (see tests/datafiles.py).
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "datasets"
+from tests.datafiles import mnist_data_dir
 
 
 @pytest.fixture
@@ -19,7 +21,6 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(scope="session", autouse=True)
 def _data_dir():
-    """Point the data directory at the real MNIST files, as the README tells users to."""
-    if SHARED_DATA.is_dir() and "BACKPROP_DATA_DIR" not in os.environ:
-        os.environ["BACKPROP_DATA_DIR"] = str(SHARED_DATA)
+    """Point the data directory at real MNIST files: the full set when present, else the slice."""
+    os.environ["BACKPROP_DATA_DIR"] = str(mnist_data_dir())
     yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.core import TyperArgument
 
 from backprop_cli import __version__
 from backprop_cli.cli import config as config_cmd
@@ -30,12 +31,17 @@ from backprop_cli.cli.output import (
     silence_stdout,
 )
 
+# Help names an argument by its metavar (CONFIG, RUN...): typer would add its Python type (<path>, <list[Path]>).
+TyperArgument.display_type_rich = lambda self, ctx: None
+
+
 app = typer.Typer(
     name="backprop",
     help="Train neural networks written in plain NumPy, every backward pass explicit.",
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help, like git and pip: no boxes, no <bool> type column
 )
 
 
@@ -81,7 +87,7 @@ def main() -> None:
     fill_closed_std_streams()  # `>&-`, `2>&-`: run without the stream, never write into a file that took its fd
     debug = "--debug" in sys.argv[1:]
     try:
-        app()
+        code = _run_app()
     except BackpropError as err:
         if debug:
             import traceback
@@ -96,6 +102,29 @@ def main() -> None:
         sys.exit(EXIT_BROKEN_PIPE)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _run_app():
+    """The app without click's own error printing: a usage error is one `error:` line and exit 2, like the
+    project's errors; a bare `backprop` (or `backprop config`) prints its help on stdout and exits 0, as pip does."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # typer before 0.16 used click itself
+        from click import exceptions
+    from backprop_cli.errors import UserError
+
+    try:
+        return app(standalone_mode=False, prog_name="backprop")
+    except exceptions.NoArgsIsHelpError as err:
+        print(err.ctx.get_help())
+        return 0
+    except exceptions.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "backprop"
+        message = err.format_message().replace("\n", " ").rstrip(".")
+        raise UserError(message, fix=f"see `{command} --help`") from None
+    except typer.Abort:
+        return 130
 
 
 def print_error(err) -> None:

@@ -9,41 +9,45 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True)
+app = typer.Typer(help="Show, validate, or describe experiment configs.", no_args_is_help=True, rich_markup_mode=None)
 
-ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file.")]
-SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")]
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML file.")]
+SetOption = Annotated[
+    Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a key: optimizer.lr=0.01")
+]
 
 
 @app.command()
 def show(config: ConfigArg, set_: SetOption = None) -> None:
-    """Print the resolved config: overrides applied, defaults filled in."""
-    from backprop_cli.config import config_to_yaml, load_config
+    """Print the resolved config: overrides applied, defaults filled in, keys that do not apply left out."""
+    from backprop_cli.config import load_config
+    from backprop_cli.config_view import shown_yaml
 
-    sys.stdout.write(config_to_yaml(load_config(config, set_ or []).config))
+    sys.stdout.write(shown_yaml(load_config(config, set_ or []).config))
 
 
 @app.command()
 def validate(config: ConfigArg, set_: SetOption = None) -> None:
-    """Check a config as a whole; exit 0 when valid, 2 with every problem when not.
+    """Check a config as `train` checks it before its first step; exit 0 when valid, 2 when not.
 
-    With a built-in dataset, whose input shape is known without loading it, the model's shapes and
-    size are checked too, as `train` checks them."""
+    The same checks in the same order, by the same function, so the same first message: the schema, the
+    data files and columns, the class count against the output layer and the loss, the schedule, the
+    monitors, the model's shapes and size."""
     from backprop_cli.config import load_config
     from backprop_cli.errors import ConfigError
 
     loaded = load_config(config, set_ or [])
     cfg = loaded.config
-    size = ""
-    if cfg.data.dataset is not None:
-        from backprop_cli.train.setup import builtin_input_shape, check_model_fits
+    from backprop_cli.train.preflight import preflight  # NumPy and the data code: only for a config that parsed
 
-        try:
-            size = f", {check_model_fits(cfg, builtin_input_shape(cfg.data.dataset, cfg.data)):,} parameters"
-        except ConfigError as err:
-            raise loaded.locate(err) from None
+    try:
+        checked = preflight(cfg)
+    except ConfigError as err:
+        raise loaded.locate(err) from None
     print(
-        f"{config}: valid ({len(cfg.model.layers)} layers{size}, loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",
+        f"{config}: valid ({len(cfg.model.layers)} layers, {checked.n_params:,} parameters, "
+        f"loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",
         file=sys.stderr,
     )
 
@@ -53,4 +57,5 @@ def schema() -> None:
     """Print the JSON Schema of the config (point your editor's YAML plugin at it)."""
     from backprop_cli.config_schema import Config
 
-    print(json.dumps(Config.model_json_schema(), indent=2))
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **Config.model_json_schema()}  # pydantic writes draft 2020-12
+    print(json.dumps(schema, indent=2))

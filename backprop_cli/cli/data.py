@@ -15,6 +15,7 @@ app = typer.Typer(
     help="The built-in datasets: list them, download one (checksum-verified).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -62,7 +63,9 @@ def list_datasets(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table.")] = False,
     data_dir: Annotated[
         Optional[Path],
-        typer.Option("--data-dir", help="Where downloads live (default: $BACKPROP_DATA_DIR, ~/.cache/backprop)."),
+        typer.Option(
+            "--data-dir", metavar="DIR", help="Where downloads live (default: $BACKPROP_DATA_DIR, ~/.cache/backprop)."
+        ),
     ] = None,
 ) -> None:
     """Every built-in dataset: kind, task, input shape, whether it is here, its size on disk."""
@@ -70,10 +73,11 @@ def list_datasets(
     if json_output:
         print(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from backprop_cli.cli.output import stdout_console
+
+    console = stdout_console()
     wide = console.width >= 120  # the description only where it fits on one line
     table = Table(box=None)
     for header in ("name", "kind", "task", "input", "classes", "local", "size"):
@@ -100,10 +104,12 @@ def _local(row: dict) -> str:
 
 @app.command("download")
 def download(
-    name: Annotated[str, typer.Argument(help="A downloadable dataset: mnist or fashion_mnist.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A downloadable dataset: mnist or fashion_mnist.")],
     data_dir: Annotated[
         Optional[Path],
-        typer.Option("--data-dir", help="Where to put it (default: $BACKPROP_DATA_DIR, ~/.cache/backprop)."),
+        typer.Option(
+            "--data-dir", metavar="DIR", help="Where to put it (default: $BACKPROP_DATA_DIR, ~/.cache/backprop)."
+        ),
     ] = None,
 ) -> None:
     """Fetch NAME's files from its mirrors, verify each checksum, and print the dataset's directory."""

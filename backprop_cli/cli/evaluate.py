@@ -9,11 +9,19 @@ import typer
 
 
 def evaluate(
-    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
+    checkpoint: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT_OR_RUN", help="A .safetensors checkpoint or a run directory.")
+    ],
     split: Annotated[
-        Optional[str], typer.Option("--split", help="test | val | train (default: test, else val)")
+        Optional[str],
+        typer.Option("--split", metavar="SPLIT", help="test | val | train (default: test, else val, else train)"),
     ] = None,
-    data: Annotated[Optional[list[str]], typer.Option("--data", help="Change a data key: path=other.csv")] = None,
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--data", metavar="KEY=VALUE", help="Change a data key: path=other.csv (a new file is scored whole)"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
@@ -32,15 +40,17 @@ def evaluate(
 
 
 def _print_report(result: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {result['split']} split, n={result['n']}")
+    from backprop_cli.cli.output import short_number, stdout_console
+
+    console = stdout_console()
+    scored = result["scored"] if result["split"] == "all" else f"{result['split']} split"
+    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {scored}, n={result['n']}")
     summary = Table(show_header=False, box=None)
     for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
         if key in result:
-            summary.add_row(key, f"{result[key]:.4f}")
+            summary.add_row(key, short_number(result[key]))
     console.print(summary)
     for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
         console.print(f"  wrong: {example}", markup=False, highlight=False)

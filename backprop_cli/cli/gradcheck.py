@@ -11,13 +11,19 @@ VERDICT_STYLE = {"ok": "green", "noise": "yellow", "FAIL": "bold red"}
 
 
 def gradcheck(
-    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: model.layers.0.units=8")] = None,
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML file.")],
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a key: model.layers.0.units=8")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    samples: Annotated[int, typer.Option("--samples", min=0, help="Coordinates checked per tensor (0: all).")] = 64,
-    rows: Annotated[int, typer.Option("--rows", min=1, max=4096, help="Rows of training data in the batch.")] = 8,
+    samples: Annotated[
+        int, typer.Option("--samples", metavar="N", min=0, help="Coordinates checked per tensor (0: all).")
+    ] = 64,
+    rows: Annotated[
+        int, typer.Option("--rows", metavar="N", min=1, max=4096, help="Rows of training data in the batch.")
+    ] = 8,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", min=0.0, help="Largest relative error that passes.")
+        float, typer.Option("--tolerance", metavar="X", min=0.0, help="Largest relative error that passes.")
     ] = 1e-6,
 ) -> None:
     """Check every gradient of CONFIG's network against central differences in float64; exit 1 if one fails."""

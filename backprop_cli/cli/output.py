@@ -140,3 +140,19 @@ def guard_stdout(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.stdout = plain
 
     return guarded
+
+
+def short_number(value: float, digits: int = 4) -> str:
+    """A metric for people: fixed point in [1e-3, 1e6) (`0.1234`), scientific beyond (`6.9e+26`), never 27 digits."""
+    magnitude = abs(value)
+    if magnitude == 0 or 1e-3 <= magnitude < 1e6 or magnitude != magnitude:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits - 2}e}" if magnitude != float("inf") else str(value)
+
+
+def stdout_console():
+    """rich on stdout: the terminal's width on one; off a terminal (a pipe, a file) wide, so rows never wrap."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=4096)

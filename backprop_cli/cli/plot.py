@@ -13,14 +13,22 @@ import typer
 
 
 def plot(
-    runs: Annotated[list[Path], typer.Argument(help="One or more run directories, drawn on shared axes.")],
+    runs: Annotated[
+        list[Path], typer.Argument(metavar="RUN...", help="One or more run directories, drawn on shared axes.")
+    ],
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Image to write, .png (or .svg, .pdf) [default: <first run>/plot.png]."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Image to write: .png, .svg or .pdf (default: FIRST_RUN/plot.png)."
+        ),
     ] = None,
     metric: Annotated[
         Optional[str],
-        typer.Option("--metric", help="Draw only this metric: loss, accuracy, val_loss, lr, layers.dead_fraction, ..."),
+        typer.Option(
+            "--metric",
+            metavar="NAME",
+            help="Draw only this metric: loss, accuracy, val_loss, lr, layers.dead_fraction, ...",
+        ),
     ] = None,
 ) -> None:
     """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image."""

@@ -12,9 +12,15 @@ FORMATS = ("csv", "json", "npy")
 
 
 def predict(
-    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
-    source: Annotated[str, typer.Argument(help="A CSV or NPY file of feature rows, or - for stdin.")] = "-",
-    fmt: Annotated[str, typer.Option("--format", help="Output: csv | json (one object per line) | npy.")] = "csv",
+    checkpoint: Annotated[
+        Path, typer.Argument(metavar="CHECKPOINT_OR_RUN", help="A .safetensors checkpoint or a run directory.")
+    ],
+    source: Annotated[
+        str, typer.Argument(metavar="INPUT", help="A CSV or NPY file of feature rows, or - for stdin.")
+    ] = "-",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
+    ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
@@ -25,15 +31,28 @@ def predict(
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
-    from backprop_cli.userfiles import read_stdin
 
     trained = load_trained(checkpoint)
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
-    src = read_stdin() if source == "-" else source
+    src = _read_stdin() if source == "-" else source
     rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)
     result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
         _write(result, fmt, proba)
+
+
+def _read_stdin() -> bytes:
+    """stdin's bytes, bounded; on a terminal, first say that it is being read (else predict seems to hang)."""
+    from backprop_cli.userfiles import read_stdin
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        print(
+            "reading feature rows from stdin (CSV, one row per line); end with Ctrl-D, "
+            "or give a file: backprop predict RUN rows.csv",
+            file=sys.stderr,
+            flush=True,
+        )
+    return read_stdin()
 
 
 def _write(result: dict, fmt: str, proba: bool) -> None:

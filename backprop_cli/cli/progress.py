@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from backprop_cli.cli.output import short_number
 from backprop_cli.train.callbacks import Callback
 
 REFRESH_S = 0.1  # batch-level updates are throttled: progress must cost well under 2% of an epoch
@@ -24,7 +25,7 @@ def epoch_line(logs: dict, epochs: int) -> str:
     for key in SHOWN:
         value = logs.get(key)
         if value is not None:
-            parts.append(f"{key}={value:.4g}" if key == "lr" else f"{key}={value:.4f}")
+            parts.append(f"{key}={value:.4g}" if key == "lr" else f"{key}={short_number(value)}")
     parts.append(f"time={logs.get('epoch_time_s', 0.0):.2f}s")
     return " ".join(parts)
 
@@ -76,7 +77,7 @@ class LiveProgress(Callback):
         done = trainer.batch_in_epoch - self._start_batch
         rate = done * trainer.loader.batch_size / max(now - self._epoch_start, 1e-9)
         self.progress.update(
-            self.batches, completed=trainer.batch_in_epoch, info=f"loss {loss:.4f}  {rate:,.0f} samples/s"
+            self.batches, completed=trainer.batch_in_epoch, info=f"loss {short_number(loss)}  {rate:,.0f} samples/s"
         )
 
     def on_epoch_end(self, trainer, logs: dict) -> None:

@@ -17,6 +17,7 @@ app = typer.Typer(
     help="Look at past runs: list them, show one, compare several.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -27,10 +28,9 @@ NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 def _console():
     """stdout; off a terminal, wide enough that a row never wraps in a pipe or a file."""
-    from rich.console import Console
+    from backprop_cli.cli.output import stdout_console
 
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=max(console.width, 200))
+    return stdout_console()
 
 
 def _print_json(data: Any) -> None:
@@ -81,7 +81,9 @@ def _epochs(done: int | None, total: int | None) -> str:
 
 @app.command("list")
 def list_(
-    runs_dir: Annotated[Optional[Path], typer.Argument(help="Directory of run directories [default: runs].")] = None,
+    runs_dir: Annotated[
+        Optional[Path], typer.Argument(metavar="RUNS_DIR", help="Directory of run directories (default: runs).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every run in RUNS_DIR, newest first: status, epochs, best metric, test accuracy, time."""
@@ -120,7 +122,7 @@ def _test_cell(accuracy: float | None, loss: float | None) -> str:
 
 @app.command("show")
 def show(
-    run: Annotated[Path, typer.Argument(help="A run directory.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
     as_json: JsonOption = False,
 ) -> None:
     """One run: its config in brief, final, best and test metrics, warnings, and a sparkline of the loss."""
@@ -194,7 +196,7 @@ def _print_sparklines(console, data: dict) -> None:
 
 @app.command("compare")
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    runs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Two or more run directories.")],
     as_json: JsonOption = False,
 ) -> None:
     """Configs side by side, only the keys that differ; then final, best and test metrics side by side."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,17 +10,26 @@ from typing import Annotated, Optional
 import typer
 
 from backprop_cli.cli.options import cap_threads, subnormals_flushed
+from backprop_cli.cli.output import short_number
 
 
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML file.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.lr=0.01")] = None,
-    run_name: Annotated[Optional[str], typer.Option("--run-name", help="Run-name prefix.")] = None,
-    runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where run directories go.")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run directory.")] = None,
+    config: Annotated[Optional[Path], typer.Argument(metavar="CONFIG", help="Experiment YAML file.")] = None,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a key: optimizer.lr=0.01")
+    ] = None,
+    run_name: Annotated[Optional[str], typer.Option("--run-name", metavar="NAME", help="Run-name prefix.")] = None,
+    runs_dir: Annotated[
+        Optional[str], typer.Option("--runs-dir", metavar="DIR", help="Where run directories go.")
+    ] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", metavar="RUN", help="Continue this run directory.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads.")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option("--threads", metavar="N", min=1, max=1024, help="BLAS and optimizer threads.")
+    ] = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config import load_config
@@ -49,6 +59,8 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
     from backprop_cli.train.signals import Terminated, die_by
 
     point = prepare_resume(resume, wanted) if resume is not None else None
+    if point is not None and point.already_finished is None and not quiet:
+        print(_resume_notice(point), file=sys.stderr, flush=True)
     if point is not None and point.already_finished is not None:
         summary = point.already_finished
         print(
@@ -74,7 +86,23 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
         _print_summary(result.summary)
     print(dumps(result.summary) if as_json else result.run_dir, flush=True)
     if result.signal is not None:
+        if not quiet:
+            print(
+                f"to continue from here: backprop train --resume {shlex.quote(str(result.run_dir))}",
+                file=sys.stderr,
+                flush=True,
+            )
         die_by(result.signal)
+
+
+def _resume_notice(point) -> str:
+    """Where a resumed run picks up: the checkpoint's epoch and step, or the start."""
+    progress = point.checkpoint.meta.get("progress") if point.checkpoint is not None else None
+    if not isinstance(progress, dict):
+        return f"resuming {point.run_dir}: it saved no checkpoint yet, so training starts from the first step"
+    epoch, batch, step = progress.get("epoch", 0), progress.get("batch_in_epoch", 0), progress.get("step", 0)
+    where = f"epoch {epoch + 1}, batch {batch + 1}" if batch else f"the start of epoch {epoch + 1}"
+    return f"resuming {point.run_dir} at {where} (step {step}; {epoch} of {point.config.training.epochs} epochs done)"
 
 
 class _DownloadNotice:
@@ -95,8 +123,8 @@ def _print_summary(summary: dict) -> None:
     parts = [f"status={summary['status']}", f"epochs={summary['epochs_run']}/{summary['epochs']}"]
     if summary.get("best_epoch"):
         monitor, value = next(iter(summary["best"].items()))
-        parts.append(f"best_epoch={summary['best_epoch']} best_{monitor}={value:.4f}")
+        parts.append(f"best_epoch={summary['best_epoch']} best_{monitor}={short_number(value)}")
     for key, value in (summary.get("test") or {}).items():
-        parts.append(f"test_{key}={value:.4f}")
+        parts.append(f"test_{key}={short_number(value)}")
     parts.append(f"time={summary['wall_time_s']:.1f}s")
     print(" ".join(parts), file=sys.stderr, flush=True)

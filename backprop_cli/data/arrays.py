@@ -11,6 +11,7 @@ import io
 import math
 import os
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,6 +33,22 @@ _PICKLE_FIX = "pickled data is never loaded; save numbers or strings (np.save wi
 
 def read_npy(fp: BinaryIO, size: int, source: str) -> np.ndarray:
     """The array in fp (at its start, `size` bytes long), after checking magic, dtype and size."""
+    shape, fortran_order, dtype = read_npy_header(fp, size, source)
+    n_bytes = math.prod(shape) * dtype.itemsize
+    try:
+        data = fp.read(n_bytes)
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"cannot read the array data ({err})", where=source) from None
+    except MemoryError:
+        raise DataError(f"not enough memory to read its {n_bytes:,} bytes of array data", where=source) from None
+    if len(data) != n_bytes:
+        raise DataError(f"truncated: {len(data)} of {n_bytes} data bytes", where=source)
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+
+
+def read_npy_header(fp: BinaryIO, size: int, source: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from an .npy header, checked against the `size` bytes the file holds."""
     try:
         version = npformat.read_magic(fp)
         header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
@@ -48,17 +65,7 @@ def read_npy(fp: BinaryIO, size: int, source: str) -> np.ndarray:
             where=source,
             fix="the file is truncated or corrupted; save it again with np.save",
         )
-    n_bytes = declared - fp.tell()
-    try:
-        data = fp.read(n_bytes)
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"cannot read the array data ({err})", where=source) from None
-    except MemoryError:
-        raise DataError(f"not enough memory to read its {n_bytes:,} bytes of array data", where=source) from None
-    if len(data) != n_bytes:
-        raise DataError(f"truncated: {len(data)} of {n_bytes} data bytes", where=source)
-    order = "F" if fortran_order else "C"
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+    return shape, fortran_order, dtype
 
 
 def load_npy(path: Path, source: str) -> np.ndarray:
@@ -70,15 +77,44 @@ def load_npy_bytes(data: bytes, source: str) -> np.ndarray:
     return read_npy(io.BytesIO(data), len(data), source)
 
 
-def load_npz(path: Path, source: str) -> dict[str, np.ndarray]:
-    """Every array of an .npz, each member checked as read_npy checks a file."""
+def load_npz(path: Path, source: str, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Every array of an .npz (or those named in `only`), each member checked as read_npy checks a file."""
+    wanted = None if only is None else set(only)
     with _open(path, source) as fp:
-        try:
-            archive = zipfile.ZipFile(fp)
-        except (zipfile.BadZipFile, OSError) as err:
-            raise DataError(f"not a valid .npz (zip) file ({err})", where=source) from None
-        with archive:
-            return {_key(info, source): _read_member(archive, info, source) for info in archive.infolist()}
+        with _zip(fp, source) as archive:
+            infos = [(info, _key(info, source)) for info in archive.infolist()]
+            return {k: _read_member(archive, i, source) for i, k in infos if wanted is None or k in wanted}
+
+
+def peek_npy(path: Path, source: str) -> tuple[tuple[int, ...], np.dtype]:
+    """An .npy file's (shape, dtype) from its header, without reading the array."""
+    with _open(path, source) as fp:
+        shape, _, dtype = read_npy_header(fp, path.stat().st_size, source)
+    return shape, dtype
+
+
+def peek_npz(path: Path, source: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each member's (shape, dtype) from its header, with the checks load_npz makes, without reading arrays."""
+    with _open(path, source) as fp:
+        with _zip(fp, source) as archive:
+            found = {}
+            for info in archive.infolist():
+                key, where = _key(info, source), f"{source}[{info.filename}]"
+                _check_member(info, where)
+                try:
+                    with archive.open(info) as member:
+                        shape, _, dtype = read_npy_header(member, info.file_size, where)
+                except (zipfile.BadZipFile, OSError, EOFError) as err:
+                    raise DataError(f"corrupted zip entry ({err})", where=where) from None
+                found[key] = (shape, dtype)
+            return found
+
+
+def _zip(fp: BinaryIO, source: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise DataError(f"not a valid .npz (zip) file ({err})", where=source) from None
 
 
 def _key(info: zipfile.ZipInfo, source: str) -> str:
@@ -89,6 +125,16 @@ def _key(info: zipfile.ZipInfo, source: str) -> str:
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> np.ndarray:
     where = f"{source}[{info.filename}]"
+    _check_member(info, where)
+    try:
+        with archive.open(info) as fp:
+            return read_npy(fp, info.file_size, where)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DataError(f"corrupted zip entry ({err})", where=where) from None
+
+
+def _check_member(info: zipfile.ZipInfo, where: str) -> None:
+    """Sizes and compression a member declares, refused before anything is decompressed."""
     stored = info.compress_type == zipfile.ZIP_STORED
     if stored and info.file_size != info.compress_size:
         raise DataError(
@@ -112,11 +158,6 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -
         )
     if not stored and info.compress_type != zipfile.ZIP_DEFLATED:
         raise DataError("uses a zip compression other than deflate", where=where, fix="save it with np.savez")
-    try:
-        with archive.open(info) as fp:
-            return read_npy(fp, info.file_size, where)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise DataError(f"corrupted zip entry ({err})", where=where) from None
 
 
 def _open(path: Path, source: str) -> BinaryIO:

@@ -41,7 +41,11 @@ class _Failed(Exception):
 
 def ensure_downloaded(name: str, data_dir: Path | None = None, progress: Progress | None = None) -> list[Path]:
     """Fetch whichever of NAME's files are missing (the trainer calls this); the paths fetched."""
-    entry, directory = _downloadable(name, data_dir)
+    return fetch_missing(*_downloadable(name, data_dir), progress)
+
+
+def fetch_missing(entry: BuiltinDataset, directory: Path, progress: Progress | None = None) -> list[Path]:
+    """Fetch whichever of the entry's files are missing from `directory`, each checked against its checksum."""
     missing = [f for f in entry.files if find_file(directory, f.name) is None]
     if missing:
         _prepare(directory)
@@ -50,7 +54,11 @@ def ensure_downloaded(name: str, data_dir: Path | None = None, progress: Progres
 
 def download_dataset(name: str, data_dir: Path | None = None, progress: Progress | None = None) -> list[Path]:
     """`backprop data download NAME`: also replaces present files that fail their checksum."""
-    entry, directory = _downloadable(name, data_dir)
+    return fetch_all(*_downloadable(name, data_dir), progress)
+
+
+def fetch_all(entry: BuiltinDataset, directory: Path, progress: Progress | None = None) -> list[Path]:
+    """Make every file of the entry present in `directory` and verified; the paths fetched."""
     _prepare(directory)
     fetched = []
     for remote in entry.files:
@@ -100,13 +108,22 @@ def _fetch_file(entry: BuiltinDataset, directory: Path, remote: RemoteFile, prog
             failures.append((url, err))
     reasons = "; ".join(f"{url}: {err}" for url, err in failures)
     what, _ = missing_message(entry.name, directory, missing_files(directory, entry.files))
-    fix = (
-        f"run `backprop data download {entry.name}` when online, or copy the files into {directory} "
-        f"(from {', '.join(file_urls(entry, '')) or 'a mirror'})"
-    )
-    if all(err.offline for _, err in failures):
+    offline = all(err.offline for _, err in failures)
+    fix = _offline_fix(entry, directory, "no server answered (offline?): " if offline else "try again later, or ")
+    if offline:
         raise RunError(f"cannot download {entry.name} ({reasons}); {what}", fix=fix)
     raise RunError(f"could not download {entry.name}/{remote.name}: {reasons}", fix=fix)
+
+
+def _offline_fix(entry: BuiltinDataset, directory: Path, lead: str) -> str:
+    """Running the same command again will not help offline: say where the files go, or how to point elsewhere."""
+    current = os.environ.get("BACKPROP_DATA_DIR")
+    env = f"BACKPROP_DATA_DIR (now {current})" if current else "BACKPROP_DATA_DIR"
+    return (
+        f"{lead}copy the files from a machine that has them (they come from "
+        f"{', '.join(file_urls(entry, '')) or 'a mirror'}) into {directory}, "
+        f"or set {env} to a directory holding {entry.name}/ with them"
+    )
 
 
 def _fetch(url: str, final: Path, remote: RemoteFile, progress: Progress | None) -> Path:

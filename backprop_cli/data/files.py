@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop_cli.data.arrays import load_npy, load_npz
+from backprop_cli.data.arrays import load_npy, load_npz, peek_npy, peek_npz
 from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
@@ -128,7 +128,25 @@ def _encode_like(values: np.ndarray, tgt: Target, locate, where: str, name: str)
     return y
 
 
-def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
+def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]:
+    """An .npz/.npy's per-example input shape read from its header, and its encoded targets, without reading x:
+    what `config validate` needs, with the messages train gives."""
+    suffix = Path(cfg.path).suffix.lower()
+    _check_array_keys(cfg, suffix)
+    if suffix == ".npz":
+        headers = peek_npz(Path(cfg.path), cfg.path)
+        x_name, y_name = _npz_names(cfg.path, headers, "train")
+        (shape, dtype), y = headers[x_name], load_npz(Path(cfg.path), cfg.path, only=[y_name])[y_name]
+    else:
+        shape, dtype = peek_npy(Path(cfg.path), cfg.path)
+        y = load_npy(Path(cfg.target), cfg.target)
+    _check_x_header(shape, dtype, len(y), cfg.path)
+    image = len(shape) == 3 and not sequences  # (N, H, W) -> (1, H, W), as _check_x reshapes it
+    per_example = (1,) if len(shape) == 1 else (1, *shape[1:]) if image else tuple(shape[1:])
+    return per_example, encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
+
+
+def _check_array_keys(cfg, suffix: str) -> None:
     if cfg.features is not None:
         raise DataError(
             "data.features picks CSV columns; an array file has none",
@@ -137,16 +155,20 @@ def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
         )
     if suffix == ".npz" and cfg.target is not None:
         raise DataError("the targets of an .npz are its y (or y_train) array", where="data.target", fix="remove it")
+    if suffix == ".npy" and not cfg.target:
+        raise DataError(
+            "an .npy file holds one array",
+            where=cfg.path,
+            fix="give the labels file as data.target (e.g. target: y.npy), or use an .npz",
+        )
+
+
+def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
+    _check_array_keys(cfg, suffix)
     arrays = load_npz(Path(cfg.path), cfg.path) if suffix == ".npz" else None
     if arrays is not None:
         x, y = _npz_pair(cfg.path, arrays, "train")
     else:
-        if not cfg.target:
-            raise DataError(
-                "an .npy file holds one array",
-                where=cfg.path,
-                fix="give the labels file as data.target (e.g. target: y.npy), or use an .npz",
-            )
         x, y = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target)
     x = _check_x(x, y, cfg.path, sequences=sequences)
     tgt = encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
@@ -179,9 +201,16 @@ def _array_test_split(cfg, arrays: dict | None) -> tuple[np.ndarray, np.ndarray]
 
 
 def _npz_pair(source: str, arrays: dict[str, np.ndarray], split: str) -> tuple[np.ndarray, np.ndarray]:
+    x_name, y_name = _npz_names(source, arrays, split)
+    return arrays[x_name], arrays[y_name]
+
+
+def _npz_names(source: str, arrays: dict, split: str) -> tuple[str, str]:
+    """The names of the (x, y) pair of a split among an .npz's members."""
     for names in ((f"x_{split}", f"y_{split}"), ("x", "y")):
         if names[0] in arrays or names[1] in arrays:
-            return _require(arrays, names, source)
+            _require(arrays, names, source)
+            return names
     raise DataError(
         f"holds the arrays {', '.join(sorted(arrays)) or '(none)'}; expected x_train and y_train "
         "(optionally x_test and y_test), or x and y",
@@ -201,22 +230,27 @@ def _require(arrays: dict[str, np.ndarray], names: tuple[str, str], source: str)
     return arrays[names[0]], arrays[names[1]]
 
 
+def _check_x_header(shape: tuple[int, ...], dtype: np.dtype, n_y: int, source: str) -> None:
+    """What the header tells: numbers, 1 to 4 dimensions, at least one row, as many rows as y."""
+    if dtype.kind not in "biuf":
+        raise DataError(f"features of dtype {dtype} are not numbers", where=source, fix="store numeric arrays")
+    if not 1 <= len(shape) <= 4 or shape[0] == 0:
+        shapes = "(N, F), (N, C, L), (N, H, W) or (N, C, H, W)"
+        raise DataError(f"features must have shape {shapes}, found {shape}", where=source)
+    if 0 in shape[1:]:  # it would train, and write a checkpoint nothing can use
+        raise DataError(f"rows have zero features (shape {shape})", where=source, fix="give at least one feature")
+    if shape[0] != n_y:
+        raise DataError(f"x has {shape[0]} rows but y has {n_y}", where=source, fix="give x and y the same length")
+
+
 def _check_x(
     x: np.ndarray, y: np.ndarray, source: str, like: np.ndarray | None = None, sequences: bool = False
 ) -> np.ndarray:
     """Numeric, finite, 1 to 4 dimensions, as many rows as y; (N,) -> (N, 1); (N, H, W) -> (N, 1, H, W)
     unless `sequences` (then (N, C, L) stays)."""
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"features of dtype {x.dtype} are not numbers", where=source, fix="store numeric arrays")
-    if not 1 <= x.ndim <= 4 or len(x) == 0:
-        shapes = "(N, F), (N, C, L), (N, H, W) or (N, C, H, W)"
-        raise DataError(f"features must have shape {shapes}, found {x.shape}", where=source)
-    if 0 in x.shape[1:]:  # it would train, and write a checkpoint nothing can use
-        raise DataError(f"rows have zero features (shape {x.shape})", where=source, fix="give at least one feature")
     if y.ndim == 0:
         raise DataError("y is a single value (a 0-d array), not one target per row", where=source)
-    if len(x) != len(y):
-        raise DataError(f"x has {len(x)} rows but y has {len(y)}", where=source, fix="give x and y the same length")
+    _check_x_header(x.shape, x.dtype, len(y), source)
     if x.dtype.kind == "f":
         bad = ~np.isfinite(x).reshape(len(x), -1)
         if bad.any():

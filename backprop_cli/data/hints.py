@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
+
+from backprop_cli.names import closest
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
     """A fix hint: the closest option, else the list of options."""
     options = list(options)
-    close = difflib.get_close_matches(name, options, n=1)
+    close = closest(name, options)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     return f"choose one of: {', '.join(options)}" if options else "there is nothing to choose from"
 
 

@@ -31,19 +31,22 @@ def load_data(
     download: bool = False,
     progress: Progress | None = None,
     sequences: bool = False,
+    raw: RawData | None = None,
 ) -> Dataset:
     """Read, split (validation from the seed), scale (fitted on the training split) and cast.
 
     meta: a checkpoint's dataset_meta(); its scalers and classes are applied instead of fitting
     new ones (eval). download: fetch a missing built-in dataset first (training). sequences: the model
     reads (C, L) sequences first, so a file's (N, C, L) array keeps its shape (else it is (N, 1, H, W)).
+    raw: the data already read by the pre-flight checks (not read again).
     """
     if is_text(cfg):  # characters and next-character windows: no scaling, the vocabulary instead
         from backprop_cli.data.text import load_text_data
 
         return load_text_data(cfg, seed, dtype, meta=meta)
     sequences = sequences or (meta is not None and len(check_meta(meta)["input_shape"]) == 2)
-    raw = load_raw(cfg, seed, download=download, progress=progress, sequences=sequences)
+    if raw is None:
+        raw = load_raw(cfg, seed, download=download, progress=progress, sequences=sequences)
     if cfg.folds is not None:
         _hold_out_fold(raw, cfg.folds, cfg.fold, seed)
     if meta is not None:

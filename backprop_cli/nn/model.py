@@ -199,6 +199,13 @@ def estimate_param_count(
     layer_specs: Sequence, input_shape: tuple[int, ...], key_path: str = "model.layers", resolved: bool = False
 ) -> int:
     """The number of parameters build_model would allocate, from specs and shapes alone (no allocation)."""
+    return estimate_model(layer_specs, input_shape, key_path, resolved)[0]
+
+
+def estimate_model(
+    layer_specs: Sequence, input_shape: tuple[int, ...], key_path: str = "model.layers", resolved: bool = False
+) -> tuple[int, tuple[int, ...]]:
+    """(parameter count, per-example output shape) of the model build_model would make, without allocating."""
     total, shape = 0, tuple(input_shape)
     for i, data in enumerate(layer_specs):
         try:
@@ -208,7 +215,7 @@ def estimate_param_count(
             err.where = err.where or f"{key_path}.{i}"
             raise
         total += count
-    return total
+    return total, shape
 
 
 SEQUENCE_ESTIMATES = {  # (spec, input shape) -> (parameter count, output shape)

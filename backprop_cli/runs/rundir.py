@@ -7,6 +7,7 @@ its holder dies, even by SIGKILL: there is never a stale lock to clean up.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -125,7 +126,18 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
+        """Lock RUN/.lock; the holder removes it on release, so a finished run keeps no .lock file. A lock taken
+        on a file that its previous holder has just unlinked is no lock: take it again on the new file."""
         path = RunFiles(self.run_dir).lock
+        for _ in range(100):
+            self._fd = self._lock(path)
+            if _same_file(self._fd, path):
+                _write_pid(self._fd)
+                return self
+            os.close(self._fd)
+        raise RunDirError(f"cannot lock run {self.run_dir}: {path} keeps being replaced")
+
+    def _lock(self, path: Path) -> int:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except OSError as err:
@@ -142,16 +154,23 @@ class RunLock:
         except OSError as err:
             os.close(fd)
             raise RunDirError(f"cannot lock run {self.run_dir}: {err.strerror or err}") from err
-        self._fd = fd
-        _write_pid(fd)
-        return self
+        return fd
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._fd is not None:
+            with contextlib.suppress(OSError):  # unlinked while still held: no one can lock the old file after
+                RunFiles(self.run_dir).lock.unlink()
             os.close(self._fd)  # closing the last descriptor releases the flock
             self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
 
 
 def _read_pid(fd: int) -> str:

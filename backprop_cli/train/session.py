@@ -24,6 +24,7 @@ from backprop_cli.train.log_writers import log_writers
 from backprop_cli.train.loop import fit
 from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
+from backprop_cli.train.preflight import preflight
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
 from backprop_cli.train.signals import stop_on_signals, terminate_unwinds
@@ -56,7 +57,7 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
     with terminate_unwinds():  # SIGTERM while setting up unwinds like SIGINT: no empty run is left behind
-        if resume is None:
+        if resume is None:  # an unusable runs dir is refused first, before any data is read (FAULTS.md 12)
             run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
         else:
             run_dir = resume.run_dir
@@ -70,7 +71,8 @@ def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint |
             remove_stale_temps(run_dir)
             remove_stale_temps(files.checkpoints)
             atomic_write_text(files.config, config_to_yaml(config))
-            parts = build_parts(config, download_progress=options.download_progress)
+            checked = preflight(config)  # what `config validate` checks, in the same order
+            parts = build_parts(config, download_progress=options.download_progress, raw=checked.facts.raw)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)

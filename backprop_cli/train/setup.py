@@ -70,23 +70,23 @@ def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
     return (*shape[:-1], length) if length and "length" in lookup(name).options else shape
 
 
-def check_output_layer(config: Config, model, loss, data) -> None:
+def check_output_layer(config: Config, output_shape: tuple[int, ...], loss, n_classes: int | None) -> None:
     """The loss's check of the model's output, naming the exact key to change when the class count is off."""
     try:
-        loss.check_output(model.output_shape, data.n_classes)
+        loss.check_output(output_shape, n_classes)
     except ConfigError:
-        n, layers = data.n_classes, config.model.layers
+        n, layers = n_classes, config.model.layers
         units = {"cross_entropy": n, "binary_cross_entropy": 1 if n == 2 else None}.get(loss.name)
         last = next((i for i in reversed(range(len(layers))) if getattr(layers[i], "units", None)), None)
-        if not units or last is None or len(model.output_shape) != 1 or layers[last].units == units:
+        if not units or last is None or len(output_shape) != 1 or layers[last].units == units:
             raise
         key = f"model.layers.{last}.units"
         what = f"the data has {n} classes but the last layer has {layers[last].units} units"
         raise ConfigError(what, where=key, fix=f"set `{key}={units}`") from None
 
 
-def build_parts(config: Config, data=None, download_progress=None) -> Parts:
-    """Everything a run needs, built from the config (and the data, when already loaded).
+def build_parts(config: Config, data=None, download_progress=None, raw=None) -> Parts:
+    """Everything a run needs, built from the config (and the data, when already loaded or read as `raw`).
 
     A missing built-in dataset (mnist, fashion_mnist) is fetched first, reporting to `download_progress`.
     """
@@ -102,6 +102,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
             download=True,
             progress=download_progress,
             sequences=reads_sequences(config.model.layers),
+            raw=raw,
         )
     check_model_fits(config, data.input_shape, data.n_classes if data.text else None)
     model_rng, shuffle_rng = generators(config.seed)
@@ -109,7 +110,7 @@ def build_parts(config: Config, data=None, download_progress=None) -> Parts:
     model = build_model(layer_specs, data.input_shape, model_rng, dtype)
     check_token_ids(model, data)
     loss = build_loss(config.loss)
-    check_output_layer(config, model, loss, data)
+    check_output_layer(config, model.output_shape, loss, data.n_classes)
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
     reg = config.regularization
     trainer = Trainer(

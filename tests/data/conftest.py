@@ -1,7 +1,8 @@
-"""Fixtures for the data tests: MNIST read once per session, a local HTTP mirror of it."""
+"""Fixtures for the data tests: MNIST read once per session, a local HTTP mirror of the slice."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -10,25 +11,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .helpers import LABELS, MNIST_DIR, SHARED, data_cfg, write_idx
+from tests.datafiles import full_data_dir, require_full_mnist
 
-
-def require_mnist() -> None:
-    """These tests read the real files: without them they fail, saying where the files belong."""
-    if not MNIST_DIR.is_dir():
-        pytest.fail(
-            f"the MNIST IDX files are not in {MNIST_DIR}; put the four *-ubyte.gz files there "
-            "(`backprop data download mnist` fetches them into ~/.cache/backprop/mnist)"
-        )
+from .helpers import LABELS, SLICE_DIR, SLICE_MNIST, data_cfg, write_idx
 
 
 @pytest.fixture(scope="session")
 def mnist_raw():
-    """MNIST from the shared directory, read once for the whole session (a RawData)."""
-    require_mnist()
+    """The full MNIST, read once for the whole session (a RawData); required on CI, else skipped when absent."""
     from backprop_cli.data.mnist import load_mnist
 
-    return load_mnist(data_cfg(dataset="mnist", data_dir=str(SHARED)), 0)
+    return load_mnist(data_cfg(dataset="mnist", data_dir=str(require_full_mnist())), 0)
+
+
+@pytest.fixture(scope="session")
+def slice_raw():
+    """The MNIST slice shipped with the tests (a RawData): always there."""
+    from backprop_cli.data.mnist import load_mnist
+
+    saved = os.environ.pop("BACKPROP_DATA_DIR", None)  # it would win over data_dir
+    try:
+        return load_mnist(data_cfg(dataset="mnist", data_dir=str(SLICE_DIR)), 0)
+    finally:
+        if saved is not None:
+            os.environ["BACKPROP_DATA_DIR"] = saved
 
 
 class Mirror(SimpleHTTPRequestHandler):
@@ -59,12 +65,16 @@ class Mirror(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def mirror(tmp_path_factory):
-    """http://127.0.0.1:PORT with <root>/mnist (good copies) and <root>/bad/mnist (a wrong labels file)."""
-    require_mnist()
+    """http://127.0.0.1:PORT with <root>/mnist (the slice), <root>/bad/mnist (a wrong labels file) and, when
+    the full data sets are present, <root>/full/mnist (the canonical files)."""
     root = tmp_path_factory.mktemp("mirror")
-    shutil.copytree(MNIST_DIR, root / "mnist")
+    shutil.copytree(SLICE_MNIST, root / "mnist")
     (root / "bad" / "mnist").mkdir(parents=True)
-    write_idx(root / "bad" / "mnist" / LABELS, np.zeros(60000, np.uint8))  # valid IDX, wrong content
+    write_idx(root / "bad" / "mnist" / LABELS, np.zeros(500, np.uint8))  # valid IDX, wrong content
+    full = full_data_dir()
+    if full is not None:
+        (root / "full").mkdir()
+        (root / "full" / "mnist").symlink_to(full / "mnist")
 
     def handler(*args, **kwargs):
         return Mirror(*args, directory=str(root), **kwargs)

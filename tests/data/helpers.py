@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.config_schema import DataConfig
+from tests.datafiles import SLICE_DIR
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
-MNIST_DIR = SHARED / "mnist"
+SLICE_MNIST = SLICE_DIR / "mnist"  # the real slice shipped with the tests: always there
 LABELS = "train-labels-idx1-ubyte.gz"
+BUNDLED = Path(__file__).resolve().parents[2] / "backprop_cli" / "datasets"  # iris.csv, digits.csv
 
 
 def data_cfg(**fields) -> DataConfig:

@@ -17,8 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from backprop_cli.config_schema import DATASET_NAMES
+from tests.datafiles import require_full_mnist
 
-from .helpers import MNIST_DIR
+from .helpers import SLICE_DIR, SLICE_MNIST
 
 CLI_DATA = Path(__file__).resolve().parents[2] / "backprop_cli" / "cli" / "data.py"
 
@@ -48,29 +49,30 @@ def test_importing_the_command_module_imports_neither_numpy_nor_rich():
 
 def test_list_json_describes_every_builtin_dataset_and_whether_it_is_here(app, tmp_path):
     (tmp_path / "mnist").mkdir()
-    shutil.copy(MNIST_DIR / "t10k-labels-idx1-ubyte.gz", tmp_path / "mnist")
+    shutil.copy(SLICE_MNIST / "t10k-labels-idx1-ubyte.gz", tmp_path / "mnist")
     result = CliRunner().invoke(app, ["list", "--json", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert set(rows) == set(DATASET_NAMES)
     assert rows["mnist"]["present"] is False and rows["mnist"]["files_present"] == 1
-    assert rows["mnist"]["size_bytes"] == 4540
+    assert rows["mnist"]["size_bytes"] == 129
     assert rows["iris"]["kind"] == "bundled" and rows["iris"]["size_bytes"] > 0
     assert rows["sine"]["task"] == "regression" and rows["sine"]["n_classes"] is None
 
 
-def test_list_shows_a_table_with_mnist_present_in_the_shared_data_dir(app):
-    result = CliRunner().invoke(app, ["list", "--data-dir", str(MNIST_DIR.parent)])
+def test_list_shows_a_table_with_mnist_present_in_a_data_dir_holding_it(app):
+    result = CliRunner().invoke(app, ["list", "--data-dir", str(SLICE_DIR)])
     assert result.exit_code == 0
     mnist_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("mnist"))
-    assert "yes" in mnist_line and "MB" in mnist_line
+    assert "yes" in mnist_line and "110 KB" in mnist_line
     assert all(name in result.stdout for name in DATASET_NAMES)
 
 
 def test_download_of_a_present_dataset_verifies_and_prints_its_directory(app):
-    result = CliRunner().invoke(app, ["download", "mnist", "--data-dir", str(MNIST_DIR.parent)])
+    full = require_full_mnist()
+    result = CliRunner().invoke(app, ["download", "mnist", "--data-dir", str(full)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith(str(MNIST_DIR))
+    assert result.stdout.strip().endswith(str(full / "mnist"))
     assert "every file is present and verified" in result.stderr
 
 
@@ -82,13 +84,14 @@ def test_download_of_a_misspelled_name_raises_the_projects_error_for_the_cli_bou
 
 
 def test_download_fetches_from_the_mirror_with_progress_on_stderr_and_the_path_on_stdout(app, mirror, tmp_path):
+    full = require_full_mnist() / "mnist"  # the command checks the canonical checksums
     result = CliRunner().invoke(
-        app, ["download", "mnist", "--data-dir", str(tmp_path)], env={"BACKPROP_DATA_MIRROR": mirror + "/ok/"}
+        app, ["download", "mnist", "--data-dir", str(tmp_path)], env={"BACKPROP_DATA_MIRROR": mirror + "/full/"}
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "mnist")
     assert "train-images-idx3-ubyte.gz" in result.stderr and "fetched and verified" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(p.name for p in MNIST_DIR.iterdir())
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(p.name for p in full.iterdir())
 
 
 def test_a_failed_download_raises_a_run_error_for_exit_code_1(app, mirror, tmp_path):

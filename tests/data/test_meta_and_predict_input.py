@@ -11,7 +11,7 @@ import pytest
 from backprop_cli.data import dataset_meta, load_data, prepare_features, read_feature_rows
 from backprop_cli.errors import DataError
 
-from .helpers import SHARED, data_cfg, write_csv
+from .helpers import BUNDLED, data_cfg, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_predict_reads_a_headerless_csv_from_stdin_bytes(iris):
 
 
 def test_predict_reads_the_models_columns_by_name_from_a_file_with_a_header():
-    rows = read_feature_rows(SHARED / "iris.csv", wanted=["petal_width", "sepal_length"])
+    rows = read_feature_rows(BUNDLED / "iris.csv", wanted=["petal_width", "sepal_length"])
     assert rows.columns == ["petal_width", "sepal_length"] and rows.x[0].tolist() == [0.2, 5.1]
 
 

@@ -1,4 +1,5 @@
-"""MNIST from the real IDX files, and every way an IDX file can be damaged."""
+"""MNIST from the real IDX files (the slice shipped with the tests; the full set where present), and every
+way an IDX file can be damaged."""
 
 from __future__ import annotations
 
@@ -14,11 +15,35 @@ from backprop_cli.data.idx import read_idx
 from backprop_cli.data.mnist import MNIST_FILES, load_mnist
 from backprop_cli.data.remote import verify
 from backprop_cli.errors import DataError
+from tests.datafiles import SLICE_COUNTS, SLICE_FILES, require_full_mnist
 
-from .helpers import MNIST_DIR, data_cfg, write_idx
+from .helpers import SLICE_MNIST, data_cfg, write_idx
 
 CANONICAL_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 CANONICAL_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+SLICE_TRAIN_COUNTS = [50, 66, 52, 50, 52, 39, 45, 52, 39, 55]  # the first 500 training labels
+SLICE_TEST_COUNTS = [17, 28, 16, 16, 28, 20, 20, 24, 10, 21]  # the first 200 test labels
+
+
+def test_the_slice_holds_the_first_images_of_each_split_as_1x28x28_uint8(slice_raw):
+    assert slice_raw.x_train.shape == (SLICE_COUNTS["train"], 1, 28, 28) and slice_raw.x_train.dtype == np.uint8
+    assert slice_raw.x_test.shape == (SLICE_COUNTS["test"], 1, 28, 28)
+    assert list(np.bincount(slice_raw.y_train)) == SLICE_TRAIN_COUNTS
+    assert list(np.bincount(slice_raw.y_test)) == SLICE_TEST_COUNTS
+    assert slice_raw.x_train.min() == 0 and slice_raw.x_train.max() == 255
+    assert slice_raw.class_names == [str(d) for d in range(10)]
+
+
+def test_the_slice_files_pass_the_checksums_documented_for_them():
+    for remote in SLICE_FILES:
+        assert verify(SLICE_MNIST / remote.name, remote) is None
+
+
+def test_the_slice_is_the_start_of_the_full_set_where_both_are_here(mnist_raw, slice_raw):
+    n, m = SLICE_COUNTS["train"], SLICE_COUNTS["test"]
+    assert np.array_equal(slice_raw.x_train, mnist_raw.x_train[:n]) and np.array_equal(
+        slice_raw.y_test, mnist_raw.y_test[:m]
+    )
 
 
 def test_mnist_has_60000_training_and_10000_test_images_of_1x28x28(mnist_raw):
@@ -48,15 +73,16 @@ def test_mnist_standardized_per_channel_has_the_well_known_mean_and_std(mnist_ra
     assert abs(s.offset.item() / 255 - 0.1307) < 1e-4 and abs(s.scale.item() / 255 - 0.3081) < 1e-4
 
 
-def test_the_shared_mnist_files_pass_the_checksums_in_the_table():
+def test_the_full_mnist_files_pass_the_canonical_checksums_in_the_table():
+    full = require_full_mnist() / "mnist"
     for remote in MNIST_FILES:
-        assert verify(MNIST_DIR / remote.name, remote) is None
+        assert verify(full / remote.name, remote) is None
 
 
 def test_missing_mnist_files_are_named_with_where_to_put_them_and_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROP_DATA_DIR", str(tmp_path))
     (tmp_path / "mnist").mkdir()
-    shutil.copy(MNIST_DIR / "t10k-labels-idx1-ubyte.gz", tmp_path / "mnist")
+    shutil.copy(SLICE_MNIST / "t10k-labels-idx1-ubyte.gz", tmp_path / "mnist")
     with pytest.raises(DataError) as err:
         load_data(data_cfg(dataset="mnist"), seed=0)
     text = str(err.value)
@@ -65,14 +91,14 @@ def test_missing_mnist_files_are_named_with_where_to_put_them_and_the_command(tm
 
 
 def test_gunzipped_idx_files_are_found_and_read_as_well(tmp_path):
-    with gzip.open(MNIST_DIR / "t10k-labels-idx1-ubyte.gz") as f:
+    with gzip.open(SLICE_MNIST / "t10k-labels-idx1-ubyte.gz") as f:
         (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(f.read())
     labels = read_idx(tmp_path / "t10k-labels-idx1-ubyte", ndim=1)
-    assert list(np.bincount(labels)) == CANONICAL_TEST_COUNTS
+    assert list(np.bincount(labels)) == SLICE_TEST_COUNTS
 
 
 def test_a_truncated_gzip_file_is_a_data_error_saying_truncated(tmp_path):
-    data = (MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    data = (SLICE_MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes()
     path = tmp_path / "t10k-labels-idx1-ubyte.gz"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="truncated gzip") as err:

@@ -1,4 +1,4 @@
-"""Real subprocesses of the CLI, and the example and acceptance configs."""
+"""Real subprocesses of the CLI, the example configs, and the test configs kept beside these tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
-ACCEPTANCE = ROOT.parent / "shared" / "acceptance" / "configs"
+# configs copied from the acceptance checks: the project's tests read nothing outside the project
+TEST_CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 def backprop(*args: str, code: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

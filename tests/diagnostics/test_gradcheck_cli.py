@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from tests.diagnostics.conftest import ACCEPTANCE, CONFIGS, backprop
+from tests.diagnostics.conftest import CONFIGS, TEST_CONFIGS, backprop
 
 BREAK_RELU = "from backprop_cli.nn.activations import ReLU\nReLU.backward = lambda self, dy: dy  # forgets the mask"
 
 
 def test_json_reports_every_parameter_and_layer_input_of_the_zoo_below_1e_6():
-    result = backprop("gradcheck", str(ACCEPTANCE / "gradcheck-zoo.yaml"), "--json")
+    result = backprop("gradcheck", str(TEST_CONFIGS / "gradcheck-zoo.yaml"), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     entries = report["entries"]

@@ -15,7 +15,6 @@ from backprop_cli.data.mnist import find_file  # noqa: E402
 
 from .helpers import backprop, ok, predict_npy, train_run  # noqa: E402
 
-MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets", "mnist")
 CONFIG = """
 seed: 0
 data: {{path: {data}, validation_split: 0.1}}
@@ -38,9 +37,9 @@ FILES = (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1), ("t10k-
 
 def mnist_slice(n_train: int, n_test: int) -> dict:
     """The first images of the real IDX files; without them a skip (a failure on CI, where they belong)."""
-    from pathlib import Path
+    from tests.datafiles import require_full_mnist
 
-    directory = Path(MNIST).resolve()
+    directory = require_full_mnist() / "mnist"  # 3000 training images: more than the shipped slice
     paths = {name: find_file(directory, name + ".gz") for name, _ in FILES}
     if None in paths.values():
         missing = [name for name, path in paths.items() if path is None]

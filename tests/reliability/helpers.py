@@ -22,9 +22,9 @@ import yaml
 from safetensors.numpy import load_file
 
 from backprop_cli.runs.checkpoint import load_checkpoint
+from tests.datafiles import mnist_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = ROOT.parent / "shared" / "datasets"
 _SCRIPT = Path(sys.executable).with_name("backprop")
 BACKPROP = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "backprop_cli"]
 TRAIN_FLAGS = ("--threads", "1", "--quiet")
@@ -32,7 +32,7 @@ TRAIN_FLAGS = ("--threads", "1", "--quiet")
 
 def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROP_TEST_")}
-    env.setdefault("BACKPROP_DATA_DIR", str(SHARED_DATA))
+    env.setdefault("BACKPROP_DATA_DIR", str(mnist_data_dir()))  # the full sets when present, else the slice
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env

@@ -9,8 +9,6 @@ import pytest
 from backprop_cli.config import load_config
 from tests.cli.conftest import CONFIGS, ROOT, backprop, err, out  # noqa: F401  (re-exported for the tests)
 
-MNIST_DIR = ROOT.parent / "shared" / "datasets" / "mnist"
-
 
 def write_config(path: Path, layers: str, *, data: str, extra: str = "") -> Path:
     """A config file: `layers` is the YAML list under model.layers, one entry per line."""

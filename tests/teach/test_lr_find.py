@@ -11,19 +11,18 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from backprop_cli.config import load_config
 from backprop_cli.teach.lr_find import RangeSchedule, lr_range_test
+from tests.datafiles import require_full_mnist
 
-from .conftest import CONFIGS, MNIST_DIR, backprop, err, out
+from .conftest import CONFIGS, backprop, err, out
 
 SLICE = 7_680  # 60 batches of 128: each step of the test sees new rows
 
 
 def test_on_the_mnist_mlp_adam_gets_a_rate_within_10x_of_1e_3():
-    if not MNIST_DIR.is_dir():
-        pytest.fail(f"the MNIST IDX files are not in {MNIST_DIR}; put the four *-ubyte.gz files there")
+    require_full_mnist()  # 7,680 training rows: more than the shipped slice
     from backprop_cli.data import load_data
     from backprop_cli.train.setup import build_parts
 

@@ -1,0 +1,53 @@
+"""What the pre-flight checks need to know about a run's data, found as cheaply as train would find it.
+
+- a built-in dataset that is downloaded (mnist, fashion_mnist): its table (shape, classes); nothing is read;
+- a generated or bundled one: generated/read as train does (cheap), and kept for train to reuse;
+- the user's CSV: read whole, as train reads it (header, target and feature columns, every cell), and kept;
+- the user's .npz/.npy: the feature array's shape from its header (never read), and the labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from backprop_cli.data.builtin import check_options, lookup
+from backprop_cli.data.dataset import RawData
+from backprop_cli.data.files import CSV_SUFFIXES, load_user_files, probe_arrays
+from backprop_cli.data.rng import data_rng
+from backprop_cli.data.splits import split_indices
+
+
+@dataclass
+class DataFacts:
+    input_shape: tuple[int, ...]  # per example
+    task: str  # "classification" | "regression"
+    n_classes: int | None
+    has_validation: bool
+    raw: RawData | None = None  # the data as read, when it was read whole (train goes on from it)
+
+
+def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
+    """The data's shape, task, classes and validation split; the errors are those loading would raise.
+    `sequences`: the model reads (C, L) sequences first, so a 3-D array is (N, C, L), as load_data reads it."""
+    if cfg.dataset is not None:
+        entry = lookup(cfg.dataset)
+        check_options(cfg, entry)
+        if entry.kind == "download":  # 60000 rows: a split always leaves both parts
+            n_classes = entry.n_classes
+            return DataFacts(entry.input_shape, entry.task, n_classes, cfg.validation_split > 0)
+        return _from_raw(entry.load(cfg, seed), cfg, seed)
+    if Path(cfg.path).suffix.lower() in CSV_SUFFIXES:
+        return _from_raw(load_user_files(cfg, sequences), cfg, seed)
+    if Path(cfg.path).suffix.lower() in (".npz", ".npy"):
+        input_shape, target = probe_arrays(cfg, sequences)
+        names = target.class_names
+        split_indices(target.y, cfg.validation_split, target.task, data_rng(seed, "split"), cfg.path)
+        return DataFacts(input_shape, target.task, len(names) if names else None, cfg.validation_split > 0)
+    return _from_raw(load_user_files(cfg, sequences), cfg, seed)  # an unsupported suffix: its message
+
+
+def _from_raw(raw: RawData, cfg, seed: int) -> DataFacts:
+    split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
+    n_classes = len(raw.class_names) if raw.class_names else None
+    return DataFacts(raw.input_shape, raw.task, n_classes, cfg.validation_split > 0, raw)

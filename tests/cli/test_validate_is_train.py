@@ -1,0 +1,116 @@
+"""`config validate` fails exactly when `train` fails before its first step, with the same first line.
+
+Both call train/preflight.py; this corpus of broken configs (and a few good ones, as controls) holds them
+equal through the CLI, each pair run in-process on the same files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.reliability.helpers import in_process
+
+CSV = "a,b,c,d,label\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 11},{'xyz'[i % 3]}\n" for i in range(60))
+DENSE3 = "model:\n  layers:\n    - {type: dense, units: 8, activation: relu}\n    - {type: dense, units: 3}\n"
+TRAIN = "training: {epochs: 1, batch_size: 16}\n"
+
+
+def cfg(data: str, model: str = DENSE3, extra: str = "") -> str:
+    return f"data: {data}\n{model}{extra}{TRAIN}"
+
+
+# name -> (config text, the message both must print, or None: both succeed)
+CORPUS = {
+    "digits-3-units": (
+        cfg("{dataset: digits}"),
+        "model.layers.1.units: the data has 10 classes but the last layer has 3",
+    ),
+    "bce-3-classes": (
+        cfg("{dataset: iris}", extra="loss: binary_cross_entropy\n"),
+        "binary_cross_entropy is for 2 classes",
+    ),
+    "mse-on-classes": (cfg("{dataset: iris}", extra="loss: mse\n"), "mse is a regression loss"),
+    "cosine-min-lr": (cfg("{dataset: iris}", extra="schedule: {type: cosine, min_lr: 0.5}\n"), "schedule.min_lr"),
+    "warmup-min-lr": (
+        cfg(
+            "{dataset: iris}", extra="optimizer: {type: sgd, lr: 0.01}\nschedule: {type: warmup_cosine, min_lr: 0.1}\n"
+        ),
+        "above the optimizer's lr",
+    ),
+    "no-such-file": (cfg("{path: nothere.csv, target: label}"), "data.path: file not found"),
+    "no-such-test-file": (cfg("{path: train.csv, target: label, test_path: gone.csv}"), "data.test_path: file not"),
+    "no-target-column": (cfg("{path: train.csv, target: lable}"), "has no column `lable` (data.target)"),
+    "no-feature-column": (cfg("{path: train.csv, target: label, features: [a, bb]}"), "has no column `bb`"),
+    "bad-cell": (cfg("{path: bad.csv, target: label}"), "value `abc` is not a number"),
+    "csv-2-units": (cfg("{path: train.csv, target: label}", model=DENSE3.replace("units: 3", "units: 2")), "3 classes"),
+    "es-val-without-split": (
+        cfg("{dataset: iris, validation_split: 0}").replace(
+            TRAIN, "training: {epochs: 1, early_stopping: {monitor: val_loss}}\n"
+        ),
+        "training.early_stopping.monitor: is val_loss, but data.validation_split is 0",
+    ),
+    "es-accuracy-regression": (
+        "data: {dataset: sine}\nmodel:\n  layers: [{type: dense, units: 1}]\nloss: mse\n"
+        "training: {epochs: 1, early_stopping: {monitor: train_accuracy}}\n",
+        "is train_accuracy, but this is a regression run",
+    ),
+    "plateau-val-without-split": (
+        cfg("{dataset: iris, validation_split: 0}", extra="schedule: {type: plateau}\n"),
+        "schedule.monitor: is val_loss",
+    ),
+    "npz-wrong-units": (cfg("{path: data.npz}", model=DENSE3.replace("units: 3", "units: 5")), "3 classes"),
+    "npz-ragged": (cfg("{path: ragged.npz}"), "x has 30 rows but y has 29"),
+    "npy-without-target": (cfg("{path: x.npy}"), "an .npy file holds one array"),
+    "npy-target-missing": (cfg("{path: x.npy, target: gone.npy}"), "data.target: file not found"),
+    "pool-on-vectors": (
+        cfg("{dataset: iris}", model="model:\n  layers: [{type: maxpool2d}, {type: dense, units: 3}]\n"),
+        "model.layers.0",
+    ),
+    "spirals-4-classes": (cfg("{dataset: spirals, classes: 4}"), "the data has 4 classes"),
+    "iris-ok": (cfg("{dataset: iris}"), None),
+    "csv-ok": (cfg("{path: train.csv, target: label}"), None),
+    "npz-ok": (cfg("{path: data.npz}"), None),
+    "npy-ok": (cfg("{path: x.npy, target: y.npy}"), None),
+    "sine-es-ok": (
+        "data: {dataset: sine}\nmodel:\n  layers: [{type: dense, units: 1}]\nloss: mse\n"
+        "training: {epochs: 1, early_stopping: {monitor: val_loss}}\n",
+        None,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    base = tmp_path_factory.mktemp("corpus")
+    (base / "train.csv").write_text(CSV)
+    (base / "bad.csv").write_text(CSV.replace("\n3,3,0,3,x\n", "\n3,abc,0,3,x\n"))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), np.arange(30) % 3
+    np.savez(base / "data.npz", x=x, y=y)
+    np.savez(base / "ragged.npz", x=x, y=y[:29])
+    np.save(base / "x.npy", x)
+    np.save(base / "y.npy", y)
+    for name, (text, _) in CORPUS.items():
+        (base / f"{name}.yaml").write_text(text)
+    return base
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_validate_fails_exactly_when_train_fails_before_training_with_the_same_first_line(corpus, name):
+    expected = CORPUS[name][1]
+    runs = corpus / f"runs-{name}"
+    validate = in_process("config", "validate", f"{name}.yaml", cwd=corpus)
+    train = in_process("train", f"{name}.yaml", "--runs-dir", runs, "--quiet", "--threads", "1", cwd=corpus)
+    if expected is None:
+        assert validate.returncode == 0 and "valid" in validate.stderr, validate.stderr
+        assert train.returncode == 0, train.stderr
+        return
+    assert validate.returncode == 2 and train.returncode == 2, (validate.stderr, train.stderr)
+    assert first_line(validate.stderr) == first_line(train.stderr)
+    assert expected in first_line(validate.stderr), validate.stderr
+    assert not runs.exists() or not any(runs.iterdir()), "train failed after creating a run directory"

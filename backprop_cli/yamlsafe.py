@@ -281,13 +281,15 @@ def _explicit(value: str, tag: str, where: str):
     """A scalar with an explicit standard tag (`!!int 3`) or a quoted one under a non-str tag."""
     if tag == "tag:yaml.org,2002:str":
         return value
-    resolved = resolve_plain_scalar(value, where)
     expected = {
         "tag:yaml.org,2002:int": int,
         "tag:yaml.org,2002:float": (int, float),
         "tag:yaml.org,2002:bool": bool,
         "tag:yaml.org,2002:null": type(None),
-    }[tag]
+    }.get(tag)
+    if expected is None:  # a key's own tag (`!: 1`), or !!map / !!seq on a scalar
+        raise ConfigError(f"the tag {tag!r} is not allowed here", where=where, fix="remove the tag")
+    resolved = resolve_plain_scalar(value, where)
     if not isinstance(resolved, expected):
         raise ConfigError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}", where=where)
     return float(resolved) if tag.endswith("float") else resolved

@@ -90,3 +90,13 @@ def test_every_key_path_has_its_line():
     assert doc.line_of(("data", "dataset")) == 2
     assert doc.line_of(("model", "layers", 0, "units")) == 5
     assert doc.line_of(("model", "missing")) == 3  # a missing key points at its parent
+
+
+@pytest.mark.parametrize("text", ["!: :\n", "!!map 3: 1\n", "a: !!seq x\n", "!!str k: 1\n", "!foo k: 1\n"])
+def test_a_tag_on_a_key_or_a_collection_tag_on_a_scalar_is_a_config_error(text):
+    # found by Hypothesis ('!: :' was a KeyError traceback): every tag outside the plain scalars is refused
+    if text == "!!str k: 1\n":
+        assert parse_yaml(text, "t.yaml").data == {"k": 1}
+        return
+    with pytest.raises(ConfigError, match="tag"):
+        parse_yaml(text, "t.yaml")

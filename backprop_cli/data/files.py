@@ -140,7 +140,7 @@ def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]
     else:
         shape, dtype = peek_npy(Path(cfg.path), cfg.path)
         y = load_npy(Path(cfg.target), cfg.target)
-    _check_x_header(shape, dtype, len(y), cfg.path)
+    _check_x_header(shape, dtype, y, cfg.path)
     image = len(shape) == 3 and not sequences  # (N, H, W) -> (1, H, W), as _check_x reshapes it
     per_example = (1,) if len(shape) == 1 else (1, *shape[1:]) if image else tuple(shape[1:])
     return per_example, encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
@@ -230,8 +230,11 @@ def _require(arrays: dict[str, np.ndarray], names: tuple[str, str], source: str)
     return arrays[names[0]], arrays[names[1]]
 
 
-def _check_x_header(shape: tuple[int, ...], dtype: np.dtype, n_y: int, source: str) -> None:
+def _check_x_header(shape: tuple[int, ...], dtype: np.dtype, y: np.ndarray, source: str) -> None:
     """What the header tells: numbers, 1 to 4 dimensions, at least one row, as many rows as y."""
+    if np.ndim(y) == 0:
+        raise DataError("y is a single value (a 0-d array), not one target per row", where=source)
+    n_y = len(y)
     if dtype.kind not in "biuf":
         raise DataError(f"features of dtype {dtype} are not numbers", where=source, fix="store numeric arrays")
     if not 1 <= len(shape) <= 4 or shape[0] == 0:
@@ -248,9 +251,7 @@ def _check_x(
 ) -> np.ndarray:
     """Numeric, finite, 1 to 4 dimensions, as many rows as y; (N,) -> (N, 1); (N, H, W) -> (N, 1, H, W)
     unless `sequences` (then (N, C, L) stays)."""
-    if y.ndim == 0:
-        raise DataError("y is a single value (a 0-d array), not one target per row", where=source)
-    _check_x_header(x.shape, x.dtype, len(y), source)
+    _check_x_header(x.shape, x.dtype, y, source)
     if x.dtype.kind == "f":
         bad = ~np.isfinite(x).reshape(len(x), -1)
         if bad.any():

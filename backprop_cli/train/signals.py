@@ -46,6 +46,9 @@ def terminate_unwinds():
     def handle(signum, frame):
         raise Terminated(signum)
 
+    if threading.current_thread() is not threading.main_thread():  # a trial in a Dask worker's thread:
+        yield  # only the main thread may set handlers, and the worker's own owns SIGTERM
+        return
     previous = signal.signal(signal.SIGTERM, handle)
     try:
         yield

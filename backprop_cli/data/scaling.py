@@ -37,7 +37,9 @@ class Scaler:
             spread = np.max(x, axis=axes).astype(np.float64) - offset
         else:
             raise ValueError(f"unknown scaling {kind!r}; expected one of {KINDS}")
-        spread = np.where(spread > 0, spread, float(base_scale))  # std 0 -> leave the values as they are
+        # a spread below float32's smallest normal is 0 once cast to the training dtype (x / 0 = inf):
+        # such a feature is constant at the precision a model sees, so it is left as it is, like std 0
+        spread = np.where(spread >= np.finfo(np.float32).tiny, spread, float(base_scale))
         return cls(kind, offset.reshape(shape), spread.reshape(shape))
 
     def transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.data.finite import fit_quietly, transform_checked
@@ -70,6 +70,7 @@ CELL = st.floats(-1e6, 1e6) | HUGE
     kind=st.sampled_from(["standard", "minmax", "none"]),
     dtype=st.sampled_from([np.float32, np.float64]),
 )
+@example(x=[[0.0, 0.0, 0.0], [0.0, 0.0, 5.085113275798738e-85]], kind="standard", dtype=np.float32)  # found by CI
 def test_checked_scaling_is_finite_or_names_a_row_and_column_that_are_really_bad(x, kind, dtype):
     x = np.array(x, dtype=np.float64)
     with warnings.catch_warnings():

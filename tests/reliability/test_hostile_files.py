@@ -221,7 +221,7 @@ def test_a_hostile_checkpoint_is_refused_by_eval_with_exit_2_and_one_message(hos
 def test_a_hostile_checkpoint_is_refused_by_a_real_process_quickly_within_a_memory_limit(refused, name):
     result, seconds = refused[name]
     assert_refused(result, name)
-    assert seconds < 5  # start-up included; the refusal itself is a size check, no allocation
+    assert seconds < 5  # CPU seconds, start-up included; the refusal is a size check, no allocation
 
 
 def test_the_pickles_payload_never_ran(hostile, refused):

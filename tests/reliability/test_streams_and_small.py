@@ -109,10 +109,10 @@ def test_a_csv_of_30000_columns_loads_in_linear_time(tmp_path):
     (tmp_path / "wide.csv").write_text(header + rows)
     from backprop_cli.config_schema import DataConfig
 
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy host stretches wall time, not the work done
     raw = load_user_files(DataConfig(path=str(tmp_path / "wide.csv"), target="y"))
     assert raw.x_train.shape == (3, columns)
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0
 
 
 def test_a_csv_symlinked_into_a_content_addressed_store_is_read_by_its_name(tmp_path):

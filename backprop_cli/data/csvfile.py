@@ -87,6 +87,7 @@ def detect_delimiter(text: str) -> str:
 
 def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
     """Every non-blank row and its line number; a malformed quote or NUL byte is a DataError."""
+    _refuse_nul(text, source)
     delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     # strip() only when some cell can hold whitespace: most files have none, and stripping is half the time
@@ -103,6 +104,21 @@ def parse_rows(text: str, source: str) -> tuple[list[list[str]], list[int]]:
     except csv.Error as err:
         raise DataError(f"line {reader.line_num}: malformed CSV ({err})", where=source) from None
     return rows, lines
+
+
+def _refuse_nul(text: str, source: str) -> None:
+    """Python's csv reads NUL as an ordinary character since 3.11, and NumPy's text arrays drop trailing
+    NULs, so `a\0` would become the label `a`: no cell may hold one."""
+    at = text.find("\0")
+    if at < 0:
+        return
+    line_start = text.rfind("\n", 0, at) + 1
+    raise DataError(
+        f"line {text.count(chr(10), 0, at) + 1}, column {at - line_start + 1}: a NUL character (byte 0x00), "
+        "which no CSV cell may hold",
+        where=source,
+        fix="this looks like a binary or UTF-16 file: save it as UTF-8 CSV",
+    )
 
 
 def read_table(text: str, source: str, header: bool | None = True, names: list[str] | None = None) -> CsvTable:

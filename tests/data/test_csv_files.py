@@ -105,6 +105,19 @@ def test_a_non_numeric_feature_names_line_column_and_value(tmp_path):
     assert "n.csv: line 3, column `f2`: value `abc` is not a number" in text
 
 
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("a,y\n1,x\n2,x\0\n", "line 3, column 4"),  # a label `x\0` would have become `x`: one class, not two
+        ("a,y\n1,x\n2,\0\n", "line 3, column 3"),  # `\0` alone would have become the empty label
+        ("a,y\n\x001,x\n2,z\n", "line 2, column 1"),  # in a feature
+    ],
+)
+def test_a_nul_character_anywhere_is_refused_with_its_line_and_column(tmp_path, text, where):
+    message = error_of(write_csv(tmp_path / "z.csv", text))
+    assert f"z.csv: {where}: a NUL character (byte 0x00)" in message and "UTF-8" in message
+
+
 def test_an_empty_feature_cell_is_named(tmp_path):
     assert "line 2, column `f1`: the value is empty" in error_of(write_csv(tmp_path / "n.csv", "f1,y\n,0\n1,1\n"))
 

@@ -64,6 +64,11 @@ def test_a_bad_predict_row_names_its_line_and_column():
         read_feature_rows(b"1,2\n3,x\n")
 
 
+def test_a_nul_in_predict_rows_is_refused_with_its_line_and_column():
+    with pytest.raises(DataError, match=r"<stdin>: line 2, column 3: a NUL character"):
+        read_feature_rows(b"1,2\n3,\x004\n")
+
+
 def test_a_header_missing_a_model_column_suggests_the_closest():
     with pytest.raises(DataError, match="has no column `petal_width`.*did you mean 'petal_widht'"):
         read_feature_rows(b"petal_widht,a\n1,2\n", wanted=["petal_width"])

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import UserError
+from backprop_cli.outputpath import check_output_file
 from backprop_cli.names import closest
 from backprop_cli.plotting_time import draw_time, time_series
 from backprop_cli.runs.atomic import atomic_write_bytes
@@ -296,10 +297,7 @@ def image_format(path: Path) -> str:
     if fmt is None:
         raise UserError(f"cannot write a {path.suffix or 'suffix-less'} image", where=str(path),
                         fix="name the output FILE.png (or .svg, .pdf)")  # fmt: skip
-    if path.is_dir():
-        raise UserError("is a directory", where=str(path), fix="name the image file, e.g. -o DIR/plot.png")
-    if not path.parent.is_dir():
-        raise UserError(f"no such directory: {path.parent}", where=str(path), fix="create it, or pick another -o")
+    check_output_file(path, "plot.png")
     return fmt
 
 

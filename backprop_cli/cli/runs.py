@@ -264,6 +264,7 @@ def export(
 ) -> None:
     """Write a run's metrics as CSV (one row per epoch, per-layer statistics as layers.<i>.<stat>); print the path."""
     from backprop_cli.errors import UserError
+    from backprop_cli.outputpath import check_output_file
     from backprop_cli.runs.listing import open_run
     from backprop_cli.runs.rundir import RunFiles
     from backprop_cli.train.csv_log import CSV_NAME, write_metrics_csv
@@ -271,6 +272,6 @@ def export(
     if fmt != "csv":
         raise UserError(f"unknown format {fmt!r}", where="--format", fix="choose csv (for models: backprop export)")
     files = RunFiles(open_run(run).path)
-    path = output if output is not None else files.root / CSV_NAME
+    path = check_output_file(output if output is not None else files.root / CSV_NAME, CSV_NAME)
     write_metrics_csv(files, path)
     print(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from backprop_cli.errors import UserError
 from backprop_cli.inference import load_trained
+from backprop_cli.outputpath import check_output_file
 from backprop_cli.runs.atomic import atomic_write_bytes
 
 FORMATS = ("onnx", "npz")
@@ -24,6 +25,8 @@ def export_model(source: str | Path, fmt: str = "onnx", output: str | Path | Non
     if proba and fmt != "onnx":
         raise UserError("--proba applies to ONNX graphs only", where="--proba", fix="drop it, or use --format onnx")
     trained = load_trained(source)
+    path = Path(output) if output is not None else default_output(Path(source), fmt)
+    check_output_file(path, f"model.{fmt}")  # the user's path, before the work: exit 2 (a full disk stays exit 1)
     if fmt == "onnx":
         from backprop_cli.interop.onnx_export import export_onnx
 
@@ -32,9 +35,5 @@ def export_model(source: str | Path, fmt: str = "onnx", output: str | Path | Non
         from backprop_cli.interop.npz_export import export_npz
 
         data = export_npz(trained)
-    path = Path(output) if output is not None else default_output(Path(source), fmt)
-    if not path.parent.is_dir():  # the user's path, not a run-time fault: exit 2 (a full disk stays exit 1)
-        fix = "create it, or choose another -o"
-        raise UserError("the folder to write into does not exist", where=str(path), fix=fix)
     atomic_write_bytes(path, data)
     return path

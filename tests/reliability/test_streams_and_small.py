@@ -140,6 +140,22 @@ def test_plot_onto_a_symlink_writes_its_target_and_onto_a_directory_is_a_usage_e
     assert_user_error(onto_dir, 2, "dir.png: is a directory")
 
 
+@pytest.mark.parametrize(
+    "command, example",
+    [(("plot",), "plot.png"), (("export",), "model.onnx"), (("export", "--format", "npz"), "model.npz"),
+     (("runs", "export"), "metrics.csv")],  # fmt: skip
+)
+def test_every_output_file_onto_a_directory_or_into_a_missing_folder_is_a_usage_error(
+    reference, tmp_path, command, example
+):
+    (tmp_path / "dir.png").mkdir()  # .png: plot checks the suffix first; the others take any name
+    onto_dir = in_process(*command, reference("fast"), "-o", tmp_path / "dir.png")
+    into_missing = in_process(*command, reference("fast"), "-o", tmp_path / "no" / "f.png")
+    assert_user_error(onto_dir, 2, f"dir.png: is a directory; name the file, e.g. -o {tmp_path / 'dir.png' / example}")
+    assert_user_error(into_missing, 2, f"f.png: no such directory: {tmp_path / 'no'}")
+    assert list((tmp_path / "dir.png").iterdir()) == [] and not (tmp_path / "no").exists()
+
+
 def test_a_data_dir_that_is_a_file_is_a_usage_error_naming_the_setting_it_came_from(tmp_path):
     (tmp_path / "file").write_text("x")
     from_env = in_process("data", "download", "mnist", env={"BACKPROP_DATA_DIR": str(tmp_path / "file")})

@@ -76,6 +76,12 @@ def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = ()) -> L
             where=doc.where(()),
             fix="start with keys like `data:` and `model:`",
         )
+    if {"base", "parameters"} <= data.keys() and "model" not in data:  # the keys of a sweep file (many/spec.py)
+        raise ConfigError(
+            "this is a sweep file (it has `base:` and `parameters:`), not an experiment config",
+            where=doc.where(()),
+            fix=f"run it with `backprop sweep {doc.source}`; this command takes an experiment config, such as its base",
+        )
     origins: dict[KeyPath, str] = {}
     for item in overrides:
         key_path, value = parse_override(item)

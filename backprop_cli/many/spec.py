@@ -107,6 +107,12 @@ def load_sweep(path: str | Path) -> LoadedSweep:
             where=doc.where(("base",)),
             fix="give the config's path relative to the sweep file",
         )
+    if loaded.base == Path(path).resolve():
+        raise ConfigError(
+            "base: points at this sweep file itself",
+            where=doc.where(("base",)),
+            fix="point base at the experiment config to vary, e.g. base: ../iris.yaml",
+        )
     return loaded
 
 

@@ -44,6 +44,7 @@ def write(folder, text: str, name: str = "s.yaml"):
         ),
         ("base: missing.yaml\nparameters: {optimizer.lr: [0.1]}\n", "s.yaml:1: base config 'missing.yaml' not found"),
         ("- just a list\n", "s.yaml:1: a sweep file is a mapping"),
+        ("base: s.yaml\nparameters: {optimizer.lr: [0.1]}\n", "s.yaml:1: base: points at this sweep file itself"),
         ("base: iris.yaml\nparameters: {optimizer.lr: [0.1]}\ncv: yes\n", "s.yaml:3"),
     ],
 )
@@ -118,3 +119,12 @@ def test_every_example_sweep_file_is_valid_with_every_trial_config():
     for path in sweeps:
         loaded = load_sweep(path)
         assert trial_configs(loaded, expand(loaded.spec))  # raises ConfigError naming the file and line
+
+
+@pytest.mark.parametrize("command", [("train",), ("config", "validate"), ("cv",), ("explain",)])
+def test_a_sweep_file_given_where_an_experiment_config_belongs_says_so_and_how_to_run_it(files, command):
+    sweep = write(files, "base: iris.yaml\nparameters: {optimizer.lr: [0.1]}\nmetric: val_loss\n")
+    result = in_process(*command, sweep)
+    assert result.returncode == 2
+    assert "s.yaml:1: this is a sweep file (it has `base:` and `parameters:`), not an experiment config" in result.stderr
+    assert f"run it with `backprop sweep {sweep}`" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -11,6 +11,8 @@ import typer
 
 from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
 
+MANY_TRIALS = 200  # from this many trials on, say that their configs are being checked (~3 ms each)
+
 
 def sweep(
     sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML file.")] = None,
@@ -38,8 +40,12 @@ def sweep(
         )
     with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
         if resume is None:
+            from backprop_cli.many.expand import expand
             from backprop_cli.many.plans import new_sweep
 
+            count = len(expand(loaded.spec))
+            if count >= MANY_TRIALS:  # every config is checked first: a few ms each, silent otherwise
+                print(f"checking the configs of {count:,} trials before the first one runs", file=sys.stderr)
             directory = new_sweep(loaded, runs_dir, chosen.threads)
         else:
             directory = resume

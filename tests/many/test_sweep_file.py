@@ -63,6 +63,16 @@ def test_a_bad_trial_config_fails_the_sweep_before_any_trial_and_names_the_param
     assert not (tmp_path / "runs").exists()  # nothing was created
 
 
+def test_a_large_sweep_says_it_is_checking_its_configs_before_the_long_silence(files, tmp_path):
+    rates = [round(0.001 * (i + 1), 3) for i in range(299)] + [-1]  # the 300th is bad: all are checked, none runs
+    path = write(files, f"base: iris.yaml\nparameters:\n  optimizer.lr: {rates}\n", "large.yaml")
+    result = in_process("sweep", path, "--runs-dir", tmp_path / "runs")
+    first, last = result.stderr.splitlines()[0], result.stderr.splitlines()[-1]
+    assert first == "checking the configs of 300 trials before the first one runs"
+    assert "trial 299 (optimizer.lr=-1): optimizer.lr: must be > 0" in last and result.returncode == 2
+    assert not (tmp_path / "runs").exists()
+
+
 def test_val_metrics_need_a_validation_split_and_say_which_line_sets_it(files, tmp_path):
     path = write(files, "base: iris.yaml\nparameters:\n  data.validation_split: [0.2, 0.0]\nmetric: val_loss\n")
     result = in_process("sweep", path, "--runs-dir", tmp_path)

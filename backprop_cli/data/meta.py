@@ -76,7 +76,7 @@ def prepare_features(
     names = meta.get("feature_names")
     if columns is not None and names:
         x = x.reshape(len(x), -1)[:, _pick(columns, names, source)]
-    x = _rows(x, math.prod(shape), source)
+    x = _rows(x, shape, source)
     scaler, _ = scalers_of(meta)
     return transform_checked(scaler, x.reshape(len(x), *shape), dtype, source, names=names)
 
@@ -91,7 +91,8 @@ def _pick(columns: list[str], names: list[str], source: str) -> list[int]:
     return [index[name] for name in names]
 
 
-def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:
+def _rows(x: np.ndarray, shape: tuple[int, ...], source: str) -> np.ndarray:
+    n_features = math.prod(shape)
     if x.ndim == 0:
         raise DataError(
             "holds a single value (a 0-d array), not rows of features",
@@ -104,10 +105,20 @@ def _rows(x: np.ndarray, n_features: int, source: str) -> np.ndarray:
         raise DataError("holds no rows", where=source)
     got = math.prod(x.shape[1:])
     if got != n_features:
-        raise DataError(
-            f"the model expects {plural(n_features, 'feature')}, {source} has {got}",
-            fix="give rows with the training data's columns",
-        )
+        raise _size_error(x, shape, got, source)
     if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
         raise DataError("holds values that are not finite numbers", where=source)
     return x
+
+
+def _size_error(x: np.ndarray, shape: tuple[int, ...], got: int, source: str) -> DataError:
+    if x.ndim > 2:  # images or sequences as arrays: their shapes say more than their sizes
+        return DataError(
+            f"the model expects inputs of shape {shape}, {source} has rows of shape {x.shape[1:]}",
+            fix=f"give an array of shape (N, {', '.join(map(str, shape))}) as in training",
+        )
+    shaped = f" (its inputs have shape {shape}, read from each row in C order)" if len(shape) > 1 else ""
+    return DataError(
+        f"the model expects {plural(math.prod(shape), 'feature')}{shaped}, {source} has {got}",
+        fix="give rows with the training data's columns",
+    )

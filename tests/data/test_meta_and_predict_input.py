@@ -40,6 +40,14 @@ def test_a_wrong_feature_count_says_what_the_model_expects(iris):
         prepare_features(np.zeros((2, 5)), meta, source="rows.csv")
 
 
+def test_a_wrong_size_for_an_image_or_sequence_model_names_its_input_shape():
+    meta = dataset_meta(load_data(data_cfg(dataset="digits"), seed=0, dtype=np.float32))  # inputs (1, 8, 8)
+    with pytest.raises(DataError, match=r"expects inputs of shape \(1, 8, 8\), a.npy has rows of shape \(2, 7\)"):
+        prepare_features(np.zeros((3, 2, 7)), meta, source="a.npy")
+    with pytest.raises(DataError, match=r"expects 64 features \(its inputs have shape \(1, 8, 8\), read from each"):
+        prepare_features(np.zeros((3, 5)), meta, source="rows.csv")
+
+
 def test_predict_reads_a_headerless_csv_from_stdin_bytes(iris):
     _, meta = iris
     rows = read_feature_rows(b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")

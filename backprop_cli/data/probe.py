@@ -25,6 +25,7 @@ class DataFacts:
     n_classes: int | None
     has_validation: bool
     raw: RawData | None = None  # the data as read, when it was read whole (train goes on from it)
+    label_shape: tuple[int, ...] = ()  # one example's target: () a class, (L,) one per step, (T,) regression
 
 
 def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
@@ -43,11 +44,12 @@ def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
         input_shape, target = probe_arrays(cfg, sequences)
         names = target.class_names
         split_indices(target.y, cfg.validation_split, target.task, data_rng(seed, "split"), cfg.path)
-        return DataFacts(input_shape, target.task, len(names) if names else None, cfg.validation_split > 0)
+        n_classes = len(names) if names else None
+        return DataFacts(input_shape, target.task, n_classes, cfg.validation_split > 0, None, target.y.shape[1:])
     return _from_raw(load_user_files(cfg, sequences), cfg, seed)  # an unsupported suffix: its message
 
 
 def _from_raw(raw: RawData, cfg, seed: int) -> DataFacts:
     split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
     n_classes = len(raw.class_names) if raw.class_names else None
-    return DataFacts(raw.input_shape, raw.task, n_classes, cfg.validation_split > 0, raw)
+    return DataFacts(raw.input_shape, raw.task, n_classes, cfg.validation_split > 0, raw, raw.y_train.shape[1:])

@@ -26,6 +26,10 @@ def _require(ok: bool, what: str, fix: str) -> None:
         raise ConfigError(what, where=WHERE, fix=fix)
 
 
+def _labels_for(steps: tuple[int, ...]) -> str:
+    return "one label per example" if not steps else f"labels of shape {steps} per example (one per step)"
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # equals 1/(1+exp(-x)) and never overflows
 
@@ -57,6 +61,19 @@ class Loss:
         n_classes: the number of classes of a classification data set (None: regression or unknown);
         n_targets: the number of regression targets (None: unknown). The base accepts any output.
         """
+
+    def check_targets(self, output_shape: tuple[int, ...], task: str, label_shape: tuple[int, ...]) -> None:
+        """Raise ConfigError when the data's targets cannot be this loss's: `task` is the data's task and
+        `label_shape` one example's target shape (() for a class label, (L,) for one per step, (T,) for
+        regression targets). The base (a regression loss) leaves it to check_output's class count."""
+        if self.expects != "logits" or task != "regression":
+            return
+        _require(
+            False,
+            f"{self.name} needs class labels, but the data's target is a regression (numbers that are not "
+            f"a few integer classes)",
+            "use loss: mse (or mae, huber), or set data.task: classification if the numbers are class labels",
+        )
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -151,6 +168,18 @@ class SoftmaxCrossEntropy(Loss):
         )
 
 
+    def check_targets(self, output_shape, task, label_shape):
+        super().check_targets(output_shape, task, label_shape)
+        steps = tuple(output_shape)[1:]  # (L,) when the model scores every step, else ()
+        _require(
+            tuple(label_shape) == steps,
+            f"cross_entropy needs {_labels_for(steps)} to match the model's output {tuple(output_shape)}, "
+            f"but the data has {_labels_for(tuple(label_shape))}",
+            "give one label per example (y of shape (N,)) with a last dense layer of one unit per class, or "
+            "labels of shape (N, L) with a per-step last layer ({type: dense, units: K, per_step: true})",
+        )
+
+
 class BinaryCrossEntropyWithLogits(Loss):
     """Sigmoid fused into binary cross-entropy, from logits: L = mean(log(1 + e^z) - t z);  dz = (p - t) / N.
 
@@ -193,6 +222,15 @@ class BinaryCrossEntropyWithLogits(Loss):
             f"binary_cross_entropy needs 1 output per example (the logit of class 1), "
             f"but the model outputs shape {shape}",
             "set the last dense layer's units to 1 (no activation), or use loss: cross_entropy with 2 units",
+        )
+
+
+    def check_targets(self, output_shape, task, label_shape):
+        super().check_targets(output_shape, task, label_shape)
+        _require(
+            tuple(label_shape) == (),
+            f"binary_cross_entropy needs one label per example, but the data has {_labels_for(tuple(label_shape))}",
+            "give y of shape (N,) with labels 0 and 1",
         )
 
 

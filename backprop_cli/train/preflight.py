@@ -47,13 +47,13 @@ def preflight(config: Config) -> Preflight:
     check_monitors(config, facts)
     n_params = check_model_fits(config, facts.input_shape, vocab_size)
     _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
-    check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes)
+    check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
     return Preflight(facts, n_params)
 
 
 def _probe_text(config: Config) -> tuple[DataFacts, int]:
     data = load_text_data(config.data, config.seed, np.dtype(config.training.dtype))
-    facts = DataFacts(data.input_shape, data.task, data.n_classes, data.x_val is not None)
+    facts = DataFacts(data.input_shape, data.task, data.n_classes, data.x_val is not None, None, data.y_train.shape[1:])
     return facts, data.n_classes
 
 

@@ -70,10 +70,19 @@ def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
     return (*shape[:-1], length) if length and "length" in lookup(name).options else shape
 
 
-def check_output_layer(config: Config, output_shape: tuple[int, ...], loss, n_classes: int | None) -> None:
-    """The loss's check of the model's output, naming the exact key to change when the class count is off."""
+def check_output_layer(
+    config: Config,
+    output_shape: tuple[int, ...],
+    loss,
+    n_classes: int | None,
+    task: str = "classification",
+    label_shape: tuple[int, ...] = (),
+) -> None:
+    """The loss's checks of the model's output and the data's targets (`task`, one example's `label_shape`),
+    naming the exact key to change when the class count is off."""
+    n_targets = label_shape[0] if task == "regression" and label_shape else None
     try:
-        loss.check_output(output_shape, n_classes)
+        loss.check_output(output_shape, n_classes, n_targets)
     except ConfigError:
         n, layers = n_classes, config.model.layers
         units = {"cross_entropy": n, "binary_cross_entropy": 1 if n == 2 else None}.get(loss.name)
@@ -83,6 +92,7 @@ def check_output_layer(config: Config, output_shape: tuple[int, ...], loss, n_cl
         key = f"model.layers.{last}.units"
         what = f"the data has {n} classes but the last layer has {layers[last].units} units"
         raise ConfigError(what, where=key, fix=f"set `{key}={units}`") from None
+    loss.check_targets(output_shape, task, label_shape)
 
 
 def build_parts(config: Config, data=None, download_progress=None, raw=None) -> Parts:
@@ -110,7 +120,7 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     model = build_model(layer_specs, data.input_shape, model_rng, dtype)
     check_token_ids(model, data)
     loss = build_loss(config.loss)
-    check_output_layer(config, model.output_shape, loss, data.n_classes)
+    check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
     reg = config.regularization
     trainer = Trainer(

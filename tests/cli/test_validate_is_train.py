@@ -68,6 +68,21 @@ CORPUS = {
         "model.layers.0",
     ),
     "spirals-4-classes": (cfg("{dataset: spirals, classes: 4}"), "the data has 4 classes"),
+    "cross-entropy-on-regression-npz": (
+        cfg("{path: fractions.npz}"),
+        "cross_entropy needs class labels, but the data's target is a regression",
+    ),
+    "text-lm-one-score-per-window": (  # flatten + dense: one prediction per window, labels one per step
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: flatten}\n    - {type: dense, units: 6}\n" + TRAIN,
+        "cross_entropy needs one label per example to match the model's output (6,), but the data has labels of "
+        "shape (8,) per example (one per step)",
+    ),
+    "text-lm-ok": (
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
+        None,
+    ),
     "iris-ok": (cfg("{dataset: iris}"), None),
     "csv-ok": (cfg("{path: train.csv, target: label}"), None),
     "npz-ok": (cfg("{path: data.npz}"), None),
@@ -91,6 +106,8 @@ def corpus(tmp_path_factory):
     np.savez(base / "ragged.npz", x=x, y=y[:29])
     np.save(base / "x.npy", x)
     np.save(base / "y.npy", y)
+    np.savez(base / "fractions.npz", x=x, y=rng.normal(size=30))  # numbers, not classes: a regression target
+    (base / "text.txt").write_text("abcde edcba " * 40)  # a vocabulary of 6 characters, the space one of them
     for name, (text, _) in CORPUS.items():
         (base / f"{name}.yaml").write_text(text)
     return base

@@ -81,7 +81,9 @@ def read_yaml_file(path: str | Path) -> YamlDoc:
     except FileNotFoundError:
         raise ConfigError("config file not found", where=str(path), fix="check the path") from None
     except IsADirectoryError:
-        raise ConfigError("is a directory, not a config file", where=str(path)) from None
+        inside = path / "config.yaml"  # a run directory: the resolved config it was trained with
+        fix = f"a run's config is {inside}" if inside.is_file() else "give the path of a YAML file"
+        raise ConfigError("is a directory, not a config file", where=str(path), fix=fix) from None
     except OSError as err:
         raise ConfigError(f"cannot read config file: {err.strerror}", where=str(path)) from None
     try:

@@ -87,9 +87,17 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """Every run in RUNS_DIR, newest first: status, epochs, best metric, test accuracy, time."""
+    from backprop_cli.errors import UserError
     from backprop_cli.runs.listing import DEFAULT_RUNS_DIR, list_runs
+    from backprop_cli.runs.rundir import is_run_dir
 
     target = runs_dir if runs_dir is not None else Path(DEFAULT_RUNS_DIR)
+    if is_run_dir(target):  # one run, not a folder of runs: say so rather than "no runs"
+        raise UserError(
+            "is one run, not a folder of runs",
+            where=str(target),
+            fix=f"see it with `backprop runs show {target}`, or list its folder: `backprop runs list {target.parent}`",
+        )
     rows = [] if runs_dir is None and not target.exists() else list_runs(target)
     if as_json:
         _print_json(rows)

@@ -70,6 +70,24 @@ def test_runs_list_of_a_file_is_a_run_dir_error(tmp_path):
     assert isinstance(result.exception, RunDirError) and "not a directory" in str(result.exception)
 
 
+def test_runs_list_of_one_run_says_it_is_a_run_and_how_to_see_it_or_its_folder(runs_dir):
+    run = runs_dir / "mlp-20260102-090000-ab12"
+    result = invoke("runs", "list", run)
+    assert isinstance(result.exception, UserError) and str(result.exception) == (
+        f"{run}: is one run, not a folder of runs; see it with `backprop runs show {run}`, "
+        f"or list its folder: `backprop runs list {runs_dir}`"
+    )
+
+
+def test_a_run_directory_given_as_a_config_points_at_its_config_yaml(runs_dir):
+    from backprop_cli.errors import ConfigError
+    from backprop_cli.yamlsafe import read_yaml_file
+
+    run = runs_dir / "mlp-20260102-090000-ab12"
+    with pytest.raises(ConfigError, match=f"is a directory, not a config file; a run's config is {run}/config.yaml"):
+        read_yaml_file(run)
+
+
 def test_runs_show_json_is_one_object_with_config_outcome_and_sparklines(runs_dir):
     result = invoke("runs", "show", runs_dir / "mlp-20260102-090000-ab12", "--json")
     assert result.exit_code == 0, result.output

@@ -87,7 +87,14 @@ def _pick_target(table: CsvTable, target: str | None) -> str:
 
 def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> list[str]:
     if features is None:
-        return [c for c in table.columns if c != target]
+        rest = [c for c in table.columns if c != target]
+        if not rest:
+            raise DataError(
+                f"has only the target column `{target}`: nothing is left for features",
+                where=table.source,
+                fix="add the feature columns to the file",
+            )
+        return rest
     for name in features:
         if not table.has_column(name):
             raise DataError(

@@ -6,7 +6,9 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes.
+5. the model: every layer's shapes, its size against memory, its output against the loss and classes;
+6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
+   large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.config_schema import Config
+from backprop_cli.data.dataset import Dataset
+from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.errors import ConfigError
@@ -34,6 +38,7 @@ FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 class Preflight:
     facts: DataFacts
     n_params: int
+    data: Dataset | None = None  # the data split, scaled and cast as training takes it, when it was read whole
 
 
 def preflight(config: Config) -> Preflight:
@@ -48,7 +53,11 @@ def preflight(config: Config) -> Preflight:
     n_params = check_model_fits(config, facts.input_shape, vocab_size)
     _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
-    return Preflight(facts, n_params)
+    data = None
+    if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
+        sequences = reads_sequences(config.model.layers)
+        data = load_data(config.data, config.seed, np.dtype(config.training.dtype), sequences=sequences, raw=facts.raw)
+    return Preflight(facts, n_params, data)
 
 
 def _probe_text(config: Config) -> tuple[DataFacts, int]:

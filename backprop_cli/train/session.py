@@ -72,7 +72,9 @@ def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint |
             remove_stale_temps(files.checkpoints)
             atomic_write_text(files.config, config_to_yaml(config))
             checked = preflight(config)  # what `config validate` checks, in the same order
-            parts = build_parts(config, download_progress=options.download_progress, raw=checked.facts.raw)
+            parts = build_parts(
+                config, data=checked.data, download_progress=options.download_progress, raw=checked.facts.raw
+            )
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)

@@ -68,6 +68,8 @@ CORPUS = {
         "model.layers.0",
     ),
     "spirals-4-classes": (cfg("{dataset: spirals, classes: 4}"), "the data has 4 classes"),
+    "csv-only-the-target": (cfg("{path: only-target.csv, target: label}"), "has only the target column `label`"),
+    "csv-too-large-to-scale": (cfg("{path: huge.csv, target: label}"), "column `a`: its values (up to 1e+308, row"),
     "cross-entropy-on-regression-npz": (
         cfg("{path: fractions.npz}"),
         "cross_entropy needs class labels, but the data's target is a regression",
@@ -100,6 +102,8 @@ def corpus(tmp_path_factory):
     base = tmp_path_factory.mktemp("corpus")
     (base / "train.csv").write_text(CSV)
     (base / "bad.csv").write_text(CSV.replace("\n3,3,0,3,x\n", "\n3,abc,0,3,x\n"))
+    (base / "only-target.csv").write_text("label\n" + "xyz\n" * 10)
+    (base / "huge.csv").write_text("a,label\n" + "".join(f"{(-1) ** i}e308,{'xyz'[i % 3]}\n" for i in range(30)))
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 4)), np.arange(30) % 3
     np.savez(base / "data.npz", x=x, y=y)

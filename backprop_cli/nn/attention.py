@@ -15,6 +15,15 @@ PROJECTIONS = ("q", "k", "v", "o")
 BIASED = ("q", "v", "o")  # not k: see the class docstring
 
 
+
+def check_heads(heads: int, dim: int) -> None:
+    """The heads split the features evenly; checked when the layer is built and when a model is estimated."""
+    if dim % heads:
+        raise ConfigError(
+            f"attention with {heads} heads needs features divisible by {heads}, but its input has {dim}",
+            fix="choose heads that divide the embedding dim",
+        )
+
 class Attention(Layer):
     """y = concat_h(softmax(Q_h K_hᵀ / sqrt(d_h) + M) V_h) Wo + bo,  Q = x Wq + bq, K = x Wk, V = x Wv + bv.
 
@@ -34,11 +43,7 @@ class Attention(Layer):
 
     def build(self, input_shape, rng, dtype):
         dim, self._steps = sequence_shape(input_shape, "attention")
-        if dim % self.heads:
-            raise ConfigError(
-                f"attention with {self.heads} heads needs features divisible by {self.heads}, but its input has {dim}",
-                fix="choose heads that divide the embedding dim",
-            )
+        check_heads(self.heads, dim)
         self._rng, self._dim = rng, dim
         self.params, self.grads = {}, {}
         for name in PROJECTIONS:

@@ -15,8 +15,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from backprop_cli.errors import CheckpointError, ConfigError
+from backprop_cli.nn.attention import check_heads
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.initializers import check_given
+from backprop_cli.nn.positional import check_max_length
 from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
 from backprop_cli.nn.windows import window_geometry
 
@@ -63,8 +65,12 @@ class Model(Layer):
         self.dtype = np.dtype(dtype)
         self.input_shape = shape = tuple(input_shape)
         self.output_shapes = []
-        for layer in self.layers:
-            shape = tuple(layer.build(shape, rng, self.dtype))
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = tuple(layer.build(shape, rng, self.dtype))
+            except ConfigError as err:  # a shape that does not fit: name the layer, as estimate_model does
+                err.where = err.where or f"model.layers.{i}"
+                raise
             self.output_shapes.append(shape)
         self.output_shape = shape
         self._consolidate()
@@ -227,6 +233,10 @@ SEQUENCE_ESTIMATES = {  # (spec, input shape) -> (parameter count, output shape)
     "layernorm": lambda spec, shape: (2 * shape[0], shape),
     "attention": lambda spec, shape: (4 * shape[0] * shape[0] + 3 * shape[0], shape),  # no key bias
 }
+SEQUENCE_CHECKS = {  # the checks the layer's build makes, made from the spec (the same functions)
+    "positional": lambda spec, shape: check_max_length(spec.max_length, shape[-1]),
+    "attention": lambda spec, shape: check_heads(spec.heads, shape[0]),
+}
 
 
 def _attributes(data: Mapping) -> SimpleNamespace:
@@ -240,6 +250,7 @@ def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
     if spec.type == "dense" and getattr(spec, "per_step", False):  # (C, L) -> (units, L), W shared by the steps
         return shape[0] * spec.units + (spec.units if spec.use_bias else 0), (spec.units, *shape[1:])
     if spec.type in SEQUENCE_ESTIMATES:
+        SEQUENCE_CHECKS.get(spec.type, lambda spec, shape: None)(spec, shape)
         return SEQUENCE_ESTIMATES[spec.type](spec, shape)
     if spec.type == "dense":
         check_given(spec.init, getattr(spec, "bias_init", None), math.prod(shape), spec.units, spec.use_bias)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.errors import DataError
+from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.steps import sequence_shape
 
@@ -20,6 +20,16 @@ def sinusoids(dim: int, length: int, dtype) -> np.ndarray:
     return table.astype(dtype)
 
 
+
+def check_max_length(max_length: int | None, steps: int) -> None:
+    """A model is built for sequences of `steps`: a max_length below that could never run (forward would refuse
+    every batch); checked when the layer is built and when a model is estimated."""
+    if max_length and steps > max_length:
+        raise ConfigError(
+            f"max_length {max_length} is shorter than the {steps}-step sequences the model is built for",
+            fix=f"raise max_length to at least {steps}, or leave it out (it defaults to the sequence length)",
+        )
+
 class Positional(Layer):
     """y[:, :, t] = x[:, :, t] + P[:, t];  x (N, dim, L), L <= max_length.
 
@@ -34,6 +44,7 @@ class Positional(Layer):
 
     def build(self, input_shape, rng, dtype):
         dim, steps = sequence_shape(input_shape, "positional")
+        check_max_length(self.max_length, steps)
         self._length = int(self.max_length or steps)
         self._dim = dim
         if self.kind == "learned":

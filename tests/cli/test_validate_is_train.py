@@ -80,6 +80,16 @@ CORPUS = {
         "cross_entropy needs one label per example to match the model's output (6,), but the data has labels of "
         "shape (8,) per example (one per step)",
     ),
+    "attention-heads-not-dividing": (
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: attention, heads: 3}\n    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
+        "model.layers.1: attention with 3 heads needs features divisible by 3, but its input has 4",
+    ),
+    "positional-shorter-than-context": (
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: positional, max_length: 4}\n    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
+        "model.layers.1: max_length 4 is shorter than the 8-step sequences the model is built for",
+    ),
     "text-lm-ok": (
         "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
         "    - {type: dense, units: 6, per_step: true}\n" + TRAIN,

@@ -66,10 +66,8 @@ class Loss:
         """Raise ConfigError when the data's targets cannot be this loss's: `task` is the data's task and
         `label_shape` one example's target shape (() for a class label, (L,) for one per step, (T,) for
         regression targets). The base (a regression loss) leaves it to check_output's class count."""
-        if self.expects != "logits" or task != "regression":
-            return
         _require(
-            False,
+            self.expects != "logits" or task != "regression",
             f"{self.name} needs class labels, but the data's target is a regression (numbers that are not "
             f"a few integer classes)",
             "use loss: mse (or mae, huber), or set data.task: classification if the numbers are class labels",
@@ -167,7 +165,6 @@ class SoftmaxCrossEntropy(Loss):
             "give the last dense layer one unit per class, or use loss: binary_cross_entropy with 1 unit",
         )
 
-
     def check_targets(self, output_shape, task, label_shape):
         super().check_targets(output_shape, task, label_shape)
         steps = tuple(output_shape)[1:]  # (L,) when the model scores every step, else ()
@@ -223,7 +220,6 @@ class BinaryCrossEntropyWithLogits(Loss):
             f"but the model outputs shape {shape}",
             "set the last dense layer's units to 1 (no activation), or use loss: cross_entropy with 2 units",
         )
-
 
     def check_targets(self, output_shape, task, label_shape):
         super().check_targets(output_shape, task, label_shape)

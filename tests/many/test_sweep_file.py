@@ -136,5 +136,6 @@ def test_a_sweep_file_given_where_an_experiment_config_belongs_says_so_and_how_t
     sweep = write(files, "base: iris.yaml\nparameters: {optimizer.lr: [0.1]}\nmetric: val_loss\n")
     result = in_process(*command, sweep)
     assert result.returncode == 2
-    assert "s.yaml:1: this is a sweep file (it has `base:` and `parameters:`), not an experiment config" in result.stderr
+    expected = "s.yaml:1: this is a sweep file (it has `base:` and `parameters:`), not an experiment config"
+    assert expected in result.stderr
     assert f"run it with `backprop sweep {sweep}`" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -45,7 +45,11 @@ class TensorBoardLog(Callback):
         SummaryWriter = require_tensorboardx()
         # a resumed run: TensorBoard drops the steps after the checkpoint, which the run does again
         purge = trainer.step + 1 if trainer.step else None
-        self.writer = SummaryWriter(logdir=str(self.files.root), purge_step=purge, flush_secs=30)
+        # an event file is named by the second it was opened: a resume within that second would overwrite the
+        # first session's file, so the starting step goes into the name too (zero-padded: files sort by step)
+        suffix = f".step{trainer.step:012d}"
+        root = str(self.files.root)
+        self.writer = SummaryWriter(logdir=root, purge_step=purge, flush_secs=30, filename_suffix=suffix)
         if not trainer.step:
             self.writer.add_text("config", f"```yaml\n{self.config_yaml}```", 0)
         self.watched = watch(trainer.model)

@@ -40,17 +40,18 @@ def sweep(
         )
     with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
         if resume is None:
-            from backprop_cli.many.expand import expand
             from backprop_cli.many.plans import new_sweep
 
-            count = len(expand(loaded.spec))
-            if count >= MANY_TRIALS:  # every config is checked first: a few ms each, silent otherwise
-                print(f"checking the configs of {count:,} trials before the first one runs", file=sys.stderr)
-            directory = new_sweep(loaded, runs_dir, chosen.threads)
+            directory = new_sweep(loaded, runs_dir, chosen.threads, on_count=_announce_checking)
         else:
             directory = resume
         rows, signum = run_with_signals(directory, chosen)
     _report(directory, rows, as_json, signum)
+
+
+def _announce_checking(count: int) -> None:
+    if count >= MANY_TRIALS:  # every config is checked first: a few ms each, silent otherwise
+        print(f"checking the configs of {count:,} trials before the first one runs", file=sys.stderr)
 
 
 def _load(sweep_file, resume):

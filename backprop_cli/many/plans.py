@@ -15,10 +15,13 @@ from backprop_cli.many.spec import LoadedSweep
 from backprop_cli.many.study import Plan, create_study
 
 
-def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int) -> Path:
-    """Expand the trials, validate every trial's config, then create the sweep directory and its runs."""
+def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int, on_count=None) -> Path:
+    """Expand the trials, validate every trial's config, then create the sweep directory and its runs.
+    `on_count(n)`: told the number of trials before their configs are checked."""
     spec = sweep.spec
     trials = expand(spec)
+    if on_count is not None:
+        on_count(len(trials))
     configs = trial_configs(sweep, trials)  # raises on the first bad combination, before anything exists
     plan = Plan(
         kind="sweep",

@@ -11,7 +11,7 @@ import numpy as np
 
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
-from backprop_cli.nn.embedding import with_vocab_size
+from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
@@ -57,7 +57,7 @@ class Trained:
     @cached_property
     def config(self):
         """The pydantic Config (for `eval`, which reloads data); `predict` never needs it."""
-        from backprop_cli.config import config_from_dict
+        from backprop_cli.config.load import config_from_dict
 
         try:
             return config_from_dict(self.resolved_config, source=str(self.path))
@@ -119,9 +119,9 @@ def data_config_with(config, overrides: list[str], whole_file: bool = False):
     A new `path` replaces a built-in dataset (dataset: null is implied); with `whole_file`, nothing of the
     new file is held out (validation_split 0) and no test file is kept, unless those keys are given too.
     """
-    from backprop_cli.config import parse_override
-    from backprop_cli.config_schema import DataConfig
-    from backprop_cli.validation import validate
+    from backprop_cli.config.load import parse_override
+    from backprop_cli.config.schema import DataConfig
+    from backprop_cli.config.validation import validate
 
     data = config.data.model_dump(mode="json")
     given = {}
@@ -138,7 +138,7 @@ def data_config_with(config, overrides: list[str], whole_file: bool = False):
 
 
 def _new_file(overrides: list[str]) -> bool:
-    from backprop_cli.config import parse_override
+    from backprop_cli.config.load import parse_override
 
     return any(parse_override(item)[0] == ("path",) for item in overrides)
 

@@ -107,7 +107,7 @@ def serve(workload: str, batch: int, threads: int) -> None:
     """The worker: a trainer that runs N steps per request and reports their time and the host's noise."""
     import yaml
 
-    from backprop_cli.config import config_from_dict
+    from backprop_cli.config.load import config_from_dict
     from backprop_cli.train.setup import build_parts
     from bench import cnn
     from bench.ours import mlp_config

@@ -94,7 +94,7 @@ def gemm_shapes(n: int, blocks: bool = False) -> list[tuple[int, int, int]]:
     """(M, K, N) of every matmul of one training step at batch n, in the order the step runs them.
 
     blocks=True: each conv's matmuls cut into the row blocks conv2d uses (its BLOCK_BYTES)."""
-    from backprop_cli.nn.conv import BLOCK_BYTES
+    from backprop_cli.nn.conv.conv2d import BLOCK_BYTES
 
     forward, backward = [], []
     c, hw = 1, 28

@@ -15,7 +15,7 @@ def run_compile() -> dict:
     import numpy as np
 
     started = time.perf_counter()
-    from backprop_cli.nn import conv_kernels
+    from backprop_cli.nn.kernels import conv as conv_kernels
     from backprop_cli.optim import fused
     from backprop_cli.optim.adam import Adam
 

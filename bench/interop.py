@@ -69,7 +69,7 @@ def torch_against_import(tmp: Path, path: Path) -> None:
     from safetensors.torch import save_file
 
     import tests.interop.test_import_weights as nets
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.inference import load_trained
     from backprop_cli.train.setup import build_parts
 

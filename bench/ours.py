@@ -50,7 +50,7 @@ def run_library(w: MLPWorkload, epochs: int, threads: int) -> dict:
     """The same run through the library: build_parts + fit, no run directory, no progress output."""
     import yaml
 
-    from backprop_cli.config import config_from_dict
+    from backprop_cli.config.load import config_from_dict
     from backprop_cli.train.callbacks import Callback, CallbackList
     from backprop_cli.train.evaluate import score_split
     from backprop_cli.train.loop import fit

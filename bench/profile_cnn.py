@@ -45,7 +45,7 @@ def profile(steps: int, clock) -> tuple[dict, dict, dict]:
     import numpy as np
     import yaml
 
-    from backprop_cli.nn import conv_kernels
+    from backprop_cli.nn.kernels import conv as conv_kernels
     from backprop_cli.nn.losses import build_loss
     from backprop_cli.nn.model import build_model, describe
     from backprop_cli.optim import fused

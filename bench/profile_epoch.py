@@ -183,7 +183,7 @@ def instrument_writes(clock: Clock) -> None:
 
 def profile(epochs: int, batch: int, window: int, workload: str = "mlp-adam", dirty: float = DIRTY) -> Clock:
     from backprop_cli.cli.progress import PlainLines
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.train import session
     from backprop_cli.train.loop import fit
     from bench import cnn

@@ -65,7 +65,7 @@ def profile(cell: str, units: int, batch: int, length: int, channels: int = 2) -
     def bulk():
         _ = xs @ W, xs.T @ da, hs.T @ da, da @ W.T
 
-    from backprop_cli.nn.blas import one_blas_thread
+    from backprop_cli.nn.kernels.blas import one_blas_thread
 
     with one_blas_thread():
         step_mm, bulk_mm = _median_ms(per_step), _median_ms(bulk)

@@ -55,7 +55,7 @@ def run_backprop(epochs: int) -> dict:
     """build_parts + fit through the library: no run directory, no progress output."""
     import yaml
 
-    from backprop_cli.config import config_from_dict
+    from backprop_cli.config.load import config_from_dict
     from backprop_cli.train.callbacks import Callback, CallbackList
     from backprop_cli.train.loop import fit
     from backprop_cli.train.setup import build_parts

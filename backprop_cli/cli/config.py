@@ -21,8 +21,8 @@ SetOption = Annotated[
 @app.command()
 def show(config: ConfigArg, set_: SetOption = None) -> None:
     """Print the resolved config: overrides applied, defaults filled in, keys that do not apply left out."""
-    from backprop_cli.config import load_config
-    from backprop_cli.config_view import shown_yaml
+    from backprop_cli.config.load import load_config
+    from backprop_cli.config.view import shown_yaml
 
     sys.stdout.write(shown_yaml(load_config(config, set_ or []).config))
 
@@ -34,7 +34,7 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
     The same checks in the same order, by the same function, so the same first message: the schema, the
     data files and columns, the class count against the output layer and the loss, the schedule, the
     monitors, the model's shapes and size."""
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.errors import ConfigError
 
     loaded = load_config(config, set_ or [])
@@ -55,7 +55,7 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the config (point your editor's YAML plugin at it)."""
-    from backprop_cli.config_schema import Config
+    from backprop_cli.config.schema import Config
 
     schema = {"$schema": JSON_SCHEMA_DIALECT, **Config.model_json_schema()}  # pydantic writes draft 2020-12
     print(json.dumps(schema, indent=2))

@@ -34,7 +34,7 @@ def cv(
 
         loaded, threads = None, read_plan(resume).threads  # the bits depend on it
     else:
-        from backprop_cli.config import load_config
+        from backprop_cli.config.load import load_config
 
         loaded = load_config(config, set_ or [])
     with backend(workers, scheduler, scheduler_file, threads) as chosen:

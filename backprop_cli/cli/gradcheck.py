@@ -30,7 +30,7 @@ def gradcheck(
     from backprop_cli.cli.options import cap_threads
 
     cap_threads(1)  # batches of a few rows: BLAS threads would only wait on each other (before NumPy loads)
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.diagnostics.gradcheck import failure_hint, run_gradcheck
     from backprop_cli.errors import RunError
     from backprop_cli.runs.jsonio import dumps

@@ -16,7 +16,7 @@ def import_weights(
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the run goes (without -o).")] = None,
 ) -> None:
     """Build CONFIG's network, load WEIGHTS into it (mapped by position, checked), print the new run directory."""
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.errors import ConfigError
     from backprop_cli.interop.import_run import import_weights as run_import
 

@@ -34,7 +34,7 @@ def lr_find(
     from backprop_cli.teach.lr_find import lr_range_test, save_lr_plot
 
     if output is not None:
-        from backprop_cli.plotting import image_format
+        from backprop_cli.plot.curves import image_format
 
         image_format(output)  # a bad -o fails now, not after the test
     cfg, result = load_located(

@@ -32,7 +32,7 @@ def plot(
     ] = None,
 ) -> None:
     """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image."""
-    from backprop_cli.plotting import runs_without_layer_stats, write_plot
+    from backprop_cli.plot.curves import runs_without_layer_stats, write_plot
     from backprop_cli.runs.listing import open_run
 
     opened = [open_run(run) for run in runs]

@@ -59,7 +59,7 @@ def note(text: str) -> None:
 def load_located(config, overrides, build):
     """build(config) for the loaded config; a ConfigError found after validation (a shape that does not fit,
     the class count) names the file line of the key, as `train` does."""
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.errors import ConfigError
 
     loaded = load_config(config, overrides or [])

@@ -32,7 +32,7 @@ def train(
     ] = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.errors import ConfigError, UserError
 
     if config is None and resume is None:

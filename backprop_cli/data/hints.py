@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from backprop_cli.names import closest
+from backprop_cli.config.names import closest
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -18,7 +18,7 @@ from backprop_cli.data.text import is_text
 from backprop_cli.errors import DataError
 
 if TYPE_CHECKING:
-    from backprop_cli.config_schema import DataConfig
+    from backprop_cli.config.schema import DataConfig
     from backprop_cli.data.download import Progress
 
 

@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from backprop_cli.config_schema import Config
+from backprop_cli.config.schema import Config
 from backprop_cli.diagnostics.finite_diff import TensorCheck, check_tensor, sample_coords
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.embedding import with_vocab_size
+from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.gradcheck import AUX_SEED
 from backprop_cli.nn.model import Model, build_model, describe, walk_layers
 
@@ -120,7 +120,7 @@ def run_gradcheck(
     """Check the configured network on `rows` rows of its training data; `data` may be preloaded (float64)."""
     from backprop_cli.data import load_data
     from backprop_cli.nn.losses import build_loss
-    from backprop_cli.nn.windows import reads_sequences
+    from backprop_cli.nn.conv.windows import reads_sequences
     from backprop_cli.train.setup import check_model_fits, generators
 
     if data is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backprop_cli.nn.activations import ReLU, Sigmoid, Tanh
+from backprop_cli.nn.core.activations import ReLU, Sigmoid, Tanh
 from backprop_cli.nn.registry import layer_name
 
 SATURATED_DERIVATIVE = 0.01

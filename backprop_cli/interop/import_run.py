@@ -14,8 +14,8 @@ from pathlib import Path
 
 import safetensors.numpy
 
-from backprop_cli.config import config_to_yaml
-from backprop_cli.config_schema import Config
+from backprop_cli.config.load import config_to_yaml
+from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
 from backprop_cli.errors import CheckpointError, RunDirError, UserError
 from backprop_cli.interop.torch_map import map_state_dict, refuse_pickles

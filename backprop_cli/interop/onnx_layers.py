@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from backprop_cli.errors import UserError
 from backprop_cli.interop.onnx_graph import Graph
-from backprop_cli.nn.activations import _GELU_A, _GELU_C
+from backprop_cli.nn.core.activations import _GELU_A, _GELU_C
 from backprop_cli.nn.registry import LAYERS, layer_name
 
 Shape = tuple[int, ...]

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from backprop_cli.config import LoadedConfig
+from backprop_cli.config.load import LoadedConfig
 from backprop_cli.many.configs import check_runnable, trial_configs
 from backprop_cli.many.expand import expand
 from backprop_cli.many.results import mean_std

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backprop_cli.config import config_to_yaml
-from backprop_cli.config_schema import Config
+from backprop_cli.config.load import config_to_yaml
+from backprop_cli.config.schema import Config
 from backprop_cli.errors import RunDirError
 from backprop_cli.many.configs import fold_config
 from backprop_cli.many.results import UNFINISHED, ResultsFiles, trial_row

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.names import lookup
+from backprop_cli.config.names import lookup
 
 WHERE = "model.layers"
 
@@ -338,8 +338,8 @@ def build_loss(spec="cross_entropy", key_path: str = "loss", resolved: bool = Fa
         kind = lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
         if resolved:
             return kind(delta=spec["delta"]) if kind is Huber else kind()
-        from backprop_cli.config_schema import LossConfig
-        from backprop_cli.validation import validate
+        from backprop_cli.config.schema import LossConfig
+        from backprop_cli.config.validation import validate
 
         spec = validate(LossConfig, dict(spec), prefix=key_path)
     cls = LOSSES[spec.type]

@@ -76,7 +76,7 @@ class DenseSpec(Spec):
         member of the union (a name or values)."""
         if not isinstance(value, Mapping):
             return value
-        from backprop_cli.validation import to_config_error
+        from backprop_cli.config.validation import to_config_error
 
         try:
             return WeightValues.model_validate(value)

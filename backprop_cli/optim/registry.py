@@ -2,7 +2,7 @@
 
 The keys are the `type` names of optim/specs.py (a test holds the tables equal). A dict is validated
 by its pydantic spec; a miss or an invalid field is a ConfigError at `optimizer.<field>` or
-`schedule.<field>`, with a did-you-mean for a misspelt type (backprop_cli/validation.py).
+`schedule.<field>`, with a did-you-mean for a misspelt type (backprop_cli/config/validation.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from backprop_cli.optim.adaptive import Adagrad, RMSprop
 from backprop_cli.optim.base import Optimizer
 from backprop_cli.optim.schedules import Constant, Cosine, Exponential, Plateau, Schedule, StepDecay, WarmupCosine
 from backprop_cli.optim.sgd import SGD, Momentum, Nesterov
-from backprop_cli.validation import lookup, suggest, validate
+from backprop_cli.config.validation import lookup, suggest, validate
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from backprop_cli.errors import RunDirError
-from backprop_cli.names import RUN_NAME_PATTERN, RUN_NAME_RULE
+from backprop_cli.config.names import RUN_NAME_PATTERN, RUN_NAME_RULE
 
 _ATTEMPTS = 100
 

@@ -112,7 +112,7 @@ def typed_fields(data: dict, types: dict[str, tuple[type, ...]], where: str) -> 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], Problems]:
     """config.yaml as plain data through the project's YAML loader; {} and the problem when it cannot be."""
-    from backprop_cli.yamlsafe import read_yaml_file
+    from backprop_cli.config.yamlsafe import read_yaml_file
 
     if not os.path.lexists(path):
         return {}, []

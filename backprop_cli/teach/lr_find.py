@@ -129,7 +129,7 @@ def save_lr_plot(result: LrFindResult, output) -> None:
     """The loss against the rate (log axis), raw and smoothed, the suggestions marked; written atomically."""
     from pathlib import Path
 
-    from backprop_cli.plotting import _matplotlib, image_format, render
+    from backprop_cli.plot.curves import _matplotlib, image_format, render
     from backprop_cli.runs.atomic import atomic_write_bytes
 
     path = Path(output)

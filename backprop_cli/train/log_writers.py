@@ -32,7 +32,7 @@ def check_log_writers(config) -> None:
 
 def log_writers(config, files) -> list:
     """The callbacks for `output.csv` and `output.tensorboard`; they run after the checkpointer."""
-    from backprop_cli.config import config_to_yaml
+    from backprop_cli.config.load import config_to_yaml
     from backprop_cli.train.csv_log import CsvLog
     from backprop_cli.train.tensorboard import TensorBoardLog
 

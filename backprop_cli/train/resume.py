@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backprop_cli.config import load_config
-from backprop_cli.config_schema import Config
+from backprop_cli.config.load import load_config
+from backprop_cli.config.schema import Config
 from backprop_cli.errors import CheckpointError, ConfigError, RunDirError
 from backprop_cli.runs.checkpoint import Checkpoint, check_tensors_match, load_checkpoint
 from backprop_cli.runs.metrics_log import repair_metrics

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backprop_cli.config import config_to_yaml
-from backprop_cli.config_schema import Config
+from backprop_cli.config.load import config_to_yaml
+from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
 from backprop_cli.errors import DivergedError
 from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps

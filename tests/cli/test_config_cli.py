@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from tests.cli.conftest import CONFIGS, backprop, err, out
 
 

@@ -76,8 +76,8 @@ def test_predict_loads_neither_the_config_schema_nor_yaml(iris_run):
     )
     assert traced.returncode == 0 and traced.stdout == plain.stdout == b"setosa\n", err(traced)[-2000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in err(traced).splitlines() if line.startswith("import time")}
-    assert "backprop_cli.nn.dense" in imported  # the trace is real
-    assert not imported & {"backprop_cli.config_schema", "backprop_cli.config", "backprop_cli.nn.specs", "yaml"}
+    assert "backprop_cli.nn.core.dense" in imported  # the trace is real
+    assert not imported & {"backprop_cli.config.schema", "backprop_cli.config.load", "backprop_cli.nn.specs", "yaml"}
 
 
 def test_predict_proba_gives_probabilities_that_sum_to_one(iris_run):

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from backprop_cli.config import config_to_yaml, load_config
+from backprop_cli.config.load import config_to_yaml, load_config
 from backprop_cli.errors import ConfigError
 
 GOOD = """\

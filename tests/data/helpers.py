@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from tests.datafiles import SLICE_DIR
 
 SLICE_MNIST = SLICE_DIR / "mnist"  # the real slice shipped with the tests: always there

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from backprop_cli.config_schema import DATASET_NAMES
+from backprop_cli.config.schema import DATASET_NAMES
 from backprop_cli.data import DATASETS, load_data
 from backprop_cli.errors import DataError
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backprop_cli.config_schema import DATASET_NAMES
+from backprop_cli.config.schema import DATASET_NAMES
 from tests.datafiles import require_full_mnist
 
 from .helpers import SLICE_DIR, SLICE_MNIST

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from backprop_cli.data import DATASETS, load_data
 from backprop_cli.data.additions import split_problems
 from backprop_cli.data.text import decode, encode, vocabulary, windows

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from backprop_cli.diagnostics.nonfinite import locate_nonfinite
 from backprop_cli.errors import DivergedError
 from backprop_cli.inference import load_trained

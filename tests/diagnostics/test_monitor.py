@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from backprop_cli.nn.model import build_model
 from backprop_cli.runs.metrics_log import read_metrics
 from backprop_cli.train import monitor as monitor_module

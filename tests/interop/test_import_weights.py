@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from backprop_cli.errors import UserError
 from backprop_cli.inference import load_trained
 from backprop_cli.interop.import_run import read_weights

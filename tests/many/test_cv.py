@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from reliability.helpers import backprop, environment
 
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from backprop_cli.data import load_data
 from backprop_cli.data.splits import fold_indices
 from backprop_cli.errors import DataError

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backprop_cli.nn.activations import ACTIVATIONS, ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax
+from backprop_cli.nn.core.activations import ACTIVATIONS, ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax
 
 X = np.array([[-2.0, -0.5, 0.0, 0.5, 3.0]])
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from backprop_cli.errors import ConfigError, DataError
-from backprop_cli.nn.attention import Attention
-from backprop_cli.nn.dense import Dense
-from backprop_cli.nn.embedding import Embedding, with_vocab_size
-from backprop_cli.nn.layernorm import LayerNorm
+from backprop_cli.nn.attention.attention import Attention
+from backprop_cli.nn.core.dense import Dense
+from backprop_cli.nn.attention.embedding import Embedding, with_vocab_size
+from backprop_cli.nn.normalization.layernorm import LayerNorm
 from backprop_cli.nn.losses import SoftmaxCrossEntropy, build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
-from backprop_cli.nn.positional import Positional, sinusoids
+from backprop_cli.nn.attention.positional import Positional, sinusoids
 
 
 def _built(layer, shape, rng):
@@ -258,7 +258,7 @@ def test_sequence_cross_entropy_is_the_mean_over_every_token(rng):
 
 
 def test_sequence_cross_entropy_backpropagates_its_exact_gradient(rng, gradients_match):
-    from backprop_cli.nn.activations import Linear
+    from backprop_cli.nn.core.activations import Linear
 
     logits, labels = rng.standard_normal((3, 5, 4)), rng.integers(0, 5, (3, 4))
     gradients_match(Linear(), logits, rng, loss=build_loss("cross_entropy"), target=labels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.batchnorm import BatchNorm
+from backprop_cli.nn.normalization.batchnorm import BatchNorm
 
 
 def built(eps=0.5, momentum=0.8):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli.nn.blas import SMALL_FLOPS, one_blas_thread
+from backprop_cli.nn.kernels.blas import SMALL_FLOPS, one_blas_thread
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

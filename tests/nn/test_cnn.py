@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.conv import Conv2D
+from backprop_cli.nn.conv.conv2d import Conv2D
 from backprop_cli.nn.registry import build_layers
 
 

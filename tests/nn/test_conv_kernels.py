@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn import conv_kernels
-from backprop_cli.nn.conv import Conv2D
-from backprop_cli.nn.pooling import MaxPool2D
-from backprop_cli.nn.windows import window_geometry
+from backprop_cli.nn.kernels import conv as conv_kernels
+from backprop_cli.nn.conv.conv2d import Conv2D
+from backprop_cli.nn.pooling.pool2d import MaxPool2D
+from backprop_cli.nn.conv.windows import window_geometry
 
 pytest.importorskip("numba")
 
@@ -112,7 +112,7 @@ def test_the_bias_relu_kernel_gives_the_numpy_bits(kern, dtype, rng):
 
 
 def _conv_both_ways(monkeypatch, layer_args, x, dy, block_bytes=None):
-    from backprop_cli.nn import conv
+    from backprop_cli.nn.conv import conv2d as conv
 
     if block_bytes:
         monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)
@@ -152,7 +152,7 @@ def test_conv2d_gives_the_same_outputs_and_gradients_with_and_without_kernels(
 
 def test_conv2d_keeps_its_cols_workspace_small_at_the_evaluation_batch(rng):
     """The LeNet's second conv at batch 1024: whole cols would be 642 MB; a block is a few MB."""
-    from backprop_cli.nn.conv import BLOCK_BYTES
+    from backprop_cli.nn.conv.conv2d import BLOCK_BYTES
 
     layer = Conv2D(64, 5, padding=2)
     layer.build((32, 14, 14), rng, np.float32)

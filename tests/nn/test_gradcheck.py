@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn.activations import Tanh
-from backprop_cli.nn.dense import Dense
+from backprop_cli.nn.core.activations import Tanh
+from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.gradcheck import check_gradients, gradient_check_entries, relative_error
 from backprop_cli.nn.model import build_model
 

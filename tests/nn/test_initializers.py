@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from backprop_cli.nn.dense import Dense
+from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.initializers import INITIALIZERS, default_init, fans, initialize
 
 FAN_IN, FAN_OUT = 300, 200  # 60,000 draws per test

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from backprop_cli.config_schema import LOSS_NAMES, LossConfig
+from backprop_cli.config.schema import LOSS_NAMES, LossConfig
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.activations import Linear
+from backprop_cli.nn.core.activations import Linear
 from backprop_cli.nn.losses import (
     LOSSES,
     MAE,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.pooling import AvgPool2D, MaxPool2D
+from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
 from backprop_cli.nn.registry import build_layers
 
 WINDOWS = [(2, None), (2, 1), (3, 2), (3, None)]  # (pool_size, stride): tiling, and overlapping windows

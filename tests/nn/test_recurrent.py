@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn.gru import GRU
-from backprop_cli.nn.lstm import LSTM
+from backprop_cli.nn.recurrent.gru import GRU
+from backprop_cli.nn.recurrent.lstm import LSTM
 from backprop_cli.nn.model import build_model, estimate_param_count
-from backprop_cli.nn.rnn import SimpleRNN
+from backprop_cli.nn.recurrent.rnn import SimpleRNN
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 C, H = 2, 3

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.conv1d import Conv1D
-from backprop_cli.nn.global_pool import GlobalAvgPool, GlobalMaxPool
+from backprop_cli.nn.conv.conv1d import Conv1D
+from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.model import build_model, estimate_param_count
-from backprop_cli.nn.pooling1d import AvgPool1D, MaxPool1D
-from backprop_cli.nn.reshape import Reshape
+from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
+from backprop_cli.nn.reshaping.reshape import Reshape
 
 DENSE = {"type": "dense", "units": 2}
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.plotting import available_metrics, runs_without_layer_stats
+from backprop_cli.plot.curves import available_metrics, runs_without_layer_stats
 from backprop_cli.runs.compare import compare_runs
 from backprop_cli.runs.describe import show_run
 from backprop_cli.runs.listing import Run, run_row

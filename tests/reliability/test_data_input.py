@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from backprop_cli.data import load_data, read_feature_rows
 from backprop_cli.data.idx import read_idx
 from backprop_cli.errors import DataError

@@ -67,7 +67,7 @@ training: {{epochs: 3, batch_size: 16}}
 def displacement(config_path, run) -> tuple[float, int]:
     """How far training moved the weights from their initial values (the seed rebuilds those), and in how
     many steps."""
-    from backprop_cli.config import load_config
+    from backprop_cli.config.load import load_config
     from backprop_cli.train.setup import build_parts
 
     model = build_parts(load_config(config_path).config).model

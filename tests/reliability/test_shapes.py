@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from backprop_cli.data import load_data, prepare_features
 from backprop_cli.errors import DataError
 from backprop_cli.inference import load_trained

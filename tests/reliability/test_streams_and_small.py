@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from backprop_cli.cli.output import plain
-from backprop_cli.config_schema import Config
+from backprop_cli.config.schema import Config
 from backprop_cli.data.files import load_user_files
 from backprop_cli.errors import ConfigError, RunDirError
-from backprop_cli.names import RUN_NAME_PATTERN
+from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.runs.rundir import create_run_dir
-from backprop_cli.validation import validate
+from backprop_cli.config.validation import validate
 
 from .helpers import BACKPROP, TRAIN_FLAGS, assert_user_error, environment, in_process, runs_in, start, wait_for_line
 
@@ -107,7 +107,7 @@ def test_a_csv_of_30000_columns_loads_in_linear_time(tmp_path):
     header = ",".join(f"c{j}" for j in range(columns)) + ",y\n"
     rows = "".join(",".join(["1"] * columns) + f",{i % 2}\n" for i in range(3))
     (tmp_path / "wide.csv").write_text(header + rows)
-    from backprop_cli.config_schema import DataConfig
+    from backprop_cli.config.schema import DataConfig
 
     started = time.process_time()  # CPU time: a busy host stretches wall time, not the work done
     raw = load_user_files(DataConfig(path=str(tmp_path / "wide.csv"), target="y"))

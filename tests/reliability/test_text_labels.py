@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.cli.predict import _write_csv
-from backprop_cli.config_schema import DataConfig
+from backprop_cli.config.schema import DataConfig
 from backprop_cli.data.files import load_user_files
 from backprop_cli.errors import DataError
 from backprop_cli.inference import load_trained

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from backprop_cli.plotting import build_figure
-from backprop_cli.plotting_time import time_series
+from backprop_cli.plot.curves import build_figure
+from backprop_cli.plot.time_flow import time_series
 from backprop_cli.runs.listing import open_run
 from backprop_cli.runs.rundir import RunFiles
 from tests.runs_view.builders import config, write_run

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from backprop_cli.errors import UserError
-from backprop_cli.plotting import NEEDS_MATPLOTLIB, available_metrics, build_figure, write_plot
+from backprop_cli.plot.curves import NEEDS_MATPLOTLIB, available_metrics, build_figure, write_plot
 from backprop_cli.runs.listing import open_run
 from tests.runs_view.builders import config, write_run
 

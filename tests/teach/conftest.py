@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from tests.cli.conftest import CONFIGS, ROOT, backprop, err, out  # noqa: F401  (re-exported for the tests)
 
 

@@ -76,13 +76,13 @@ def test_a_cnn_matches_shapes_flops_and_memory_counted_by_hand(cnn_config):
 
 def _conv_and_pool_kept(n, f, c, k, o, windows) -> tuple[int, int]:
     """Bytes conv2d(relu) and maxpool keep for backward, counted by hand for the implementation that runs."""
-    from backprop_cli.nn import conv as conv_module
+    from backprop_cli.nn.conv import conv2d as conv_module
 
     outputs, cols = n * f * o * o, c * k * k * o * o * n * F32  # cols: every window as a column (C·k², OH·OW·N)
     if not hasattr(conv_module, "BLOCK_BYTES"):  # im2col kept whole; relu's mask; pooling's input, a mask per offset
         return cols + outputs, outputs * F32 + 4 * windows
     # blocked im2col (one block here): the input, to rebuild cols in backward, and the cols workspace
-    from backprop_cli.nn import conv_kernels
+    from backprop_cli.nn.kernels import conv as conv_kernels
 
     if conv_kernels.kernels():  # the input copied batch-last; relu fused, its output kept, and the bool mask relu's
         # backward reads off that output; a uint8 argmax a window

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from backprop_cli.config import load_config
+from backprop_cli.config.load import load_config
 from backprop_cli.teach.lr_find import RangeSchedule, lr_range_test
 from tests.datafiles import require_full_mnist
 

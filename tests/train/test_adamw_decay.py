@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.config import build_config
+from backprop_cli.config.load import build_config
 from backprop_cli.train.setup import build_parts
-from backprop_cli.yamlsafe import parse_yaml
+from backprop_cli.config.yamlsafe import parse_yaml
 
 CONFIG = """\
 seed: 1

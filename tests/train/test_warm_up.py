@@ -47,7 +47,7 @@ def test_warm_up_compiles_the_kernels_of_the_model_and_the_optimizer_before_trai
     monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
     import numpy as np
 
-    from backprop_cli.nn import conv_kernels
+    from backprop_cli.nn.kernels import conv as conv_kernels
     from backprop_cli.nn.model import build_model
     from backprop_cli.optim import fused
     from backprop_cli.optim.adam import Adam

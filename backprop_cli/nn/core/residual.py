@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.dense import Dense
+from backprop_cli.nn.core.dense import Dense
 
 
 class Residual(Layer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.recurrent import Recurrent, sigmoid_
+from backprop_cli.nn.recurrent.bptt import Recurrent, sigmoid_
 
 
 class GRU(Recurrent):

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from backprop_cli.nn import per_step
+from backprop_cli.nn.core import per_step
 from backprop_cli.nn.initializers import check_given, given_values, initialize
-from backprop_cli.nn.weighted import WeightLayer
+from backprop_cli.nn.core.weighted import WeightLayer
 
 
 class Dense(WeightLayer):

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import UserError
-from backprop_cli.names import closest
+from backprop_cli.config.names import closest
 from backprop_cli.outputpath import check_output_file
-from backprop_cli.plotting_time import draw_time, time_series
+from backprop_cli.plot.time_flow import draw_time, time_series
 from backprop_cli.runs.atomic import atomic_write_bytes
 from backprop_cli.runs.describe import spans_decades
 from backprop_cli.runs.listing import Run, as_number, best_of, get_path

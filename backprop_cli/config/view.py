@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import yaml
 
-from backprop_cli.config_schema import Config
+from backprop_cli.config.schema import Config
 
 SCALED_INITS = ("normal", "uniform", "constant")  # the inits that read init_scale
 _UNSET_MEANS_DEFAULT = {

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from backprop_cli.names import RUN_NAME_PATTERN
+from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.nn.specs import LayerSpec, Spec
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 

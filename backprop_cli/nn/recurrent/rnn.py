@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.recurrent import Recurrent
+from backprop_cli.nn.recurrent.bptt import Recurrent
 
 
 class SimpleRNN(Recurrent):

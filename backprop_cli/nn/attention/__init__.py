@@ -1,0 +1,1 @@
+"""The transformer's parts: token embedding, positional embedding, multi-head self-attention."""

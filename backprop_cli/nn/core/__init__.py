@@ -1,0 +1,1 @@
+"""The core layers: dense, activations, dropout, the residual block."""

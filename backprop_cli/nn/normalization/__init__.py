@@ -1,0 +1,1 @@
+"""Normalization layers: batchnorm over the batch, layernorm over the features."""

@@ -1,0 +1,1 @@
+"""Pooling over image windows, sequence windows, and whole axes (global pooling)."""

@@ -1,0 +1,1 @@
+"""Layers that only change the shape of their input: flatten, reshape."""

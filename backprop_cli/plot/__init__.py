@@ -1,0 +1,1 @@
+"""Pictures of runs (matplotlib, an optional extra): learning curves, gradient flow."""

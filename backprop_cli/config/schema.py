@@ -7,8 +7,11 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from backprop_cli.config.names import RUN_NAME_PATTERN
-from backprop_cli.nn.specs import LayerSpec, Spec
+from backprop_cli.config.spec import Spec
+from backprop_cli.nn.registry import layer_spec_union
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
+
+LayerSpec = layer_spec_union()
 
 # The built-in datasets (data/builtin.py holds the same table; a test keeps them equal).
 DATASET_NAMES = (

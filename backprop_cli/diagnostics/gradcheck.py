@@ -120,14 +120,15 @@ def run_gradcheck(
     """Check the configured network on `rows` rows of its training data; `data` may be preloaded (float64)."""
     from backprop_cli.data import load_data
     from backprop_cli.nn.losses import build_loss
-    from backprop_cli.nn.conv.windows import reads_sequences
+    from backprop_cli.nn.registry import reads_sequences
     from backprop_cli.train.setup import check_model_fits, generators
 
     if data is None:
         data = load_data(config.data, config.seed, np.float64, sequences=reads_sequences(config.model.layers))
-    check_model_fits(config, data.input_shape)
+    vocab_size = data.n_classes if data.text else None
+    check_model_fits(config, data.input_shape, vocab_size)
     model_rng, _ = generators(config.seed)
-    layer_specs = with_vocab_size(config.model.layers, data.n_classes if getattr(data, "text", None) else None)
+    layer_specs = with_vocab_size(config.model.layers, vocab_size)
     model = build_model(layer_specs, data.input_shape, model_rng, np.float64)
     loss = build_loss(config.loss)
     loss.check_output(model.output_shape, data.n_classes)

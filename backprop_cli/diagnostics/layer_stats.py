@@ -61,7 +61,7 @@ class Watched:
     W: np.ndarray | None  # the units' incoming weights, for the symmetry check
     unit_axis: int | None
     activation: object | None  # the activation layer whose cache tells dead or saturated units
-    recurrent: object | None = None  # a layer that notes time_grad_norm in its backward (rnn, lstm, gru)
+    recurrent: object | None = None  # the layer, whose backward may note time_grad_norm (rnn, lstm, gru)
 
 
 def watch(model) -> list[Watched]:
@@ -73,8 +73,7 @@ def watch(model) -> list[Watched]:
             kind = layer_name(layer)
             axis = UNIT_AXIS.get(kind) if "W" in layer.params else None
             spans = [model.param_slices[f"{name}.{key}"] for key in layer.params]
-            recurrent = layer if hasattr(layer, "time_grad_norm") else None
-            watched.append(Watched(name, spans, layer.params.get("W"), axis, getattr(layer, "act", None), recurrent))
+            watched.append(Watched(name, spans, layer.params.get("W"), axis, layer.act, layer))
         elif type(layer) in ACTIVATION_STATS and watched and watched[-1].activation is None:
             watched[-1].activation = layer
     return watched

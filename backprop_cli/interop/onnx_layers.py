@@ -69,7 +69,7 @@ def inner_activation(g, layer, z: str, name: str, shape: Shape) -> tuple[str, Sh
 
 def _dense(g, layer, x, name, in_shape):
     """y = act(x W + b), W (in, out) as stored: Gemm without transposes; images are flattened first."""
-    if getattr(layer, "per_step", False):
+    if layer.per_step:
         return _dense_per_step(g, layer, x, name, in_shape)
     if len(in_shape) != 1:
         x = g.op("Flatten", [x], f"{name}.flat", axis=1)  # (N, C, H, W) -> (N, C*H*W), C order as in Dense
@@ -93,13 +93,13 @@ def _dense_per_step(g, layer, x, name, in_shape):
 
 def _conv2d(g, layer, x, name, in_shape):
     """Conv with our (F, C, k, k) weights; pads (top, bottom, left, right) -> ONNX's (top, left, bottom, right)."""
-    top, bottom, left, right = layer._pads
+    top, bottom, left, right = layer.pads
     k, s = layer.kernel_size, layer.stride
     inputs = [x, g.const(f"{name}.W", layer.params["W"])]
     if layer.use_bias:
         inputs.append(g.const(f"{name}.b", layer.params["b"]))
     z = g.op("Conv", inputs, f"{name}.z", kernel_shape=[k, k], strides=[s, s], pads=[top, left, bottom, right])
-    return inner_activation(g, layer, z, name, (layer.filters, *layer._out_hw))
+    return inner_activation(g, layer, z, name, (layer.filters, *layer.out_hw))
 
 
 def _pool(op: str) -> Exporter:
@@ -107,7 +107,7 @@ def _pool(op: str) -> Exporter:
 
     def export(g, layer, x, name, in_shape):
         k, s = layer.pool_size, layer.stride
-        return g.op(op, [x], name, kernel_shape=[k, k], strides=[s, s]), (in_shape[0], *layer._out_hw)
+        return g.op(op, [x], name, kernel_shape=[k, k], strides=[s, s]), (in_shape[0], *layer.out_hw)
 
     return export
 

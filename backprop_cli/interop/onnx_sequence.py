@@ -19,19 +19,19 @@ ONNX_OP = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 def _conv1d(g, layer, x, name, in_shape):
     from backprop_cli.interop.onnx_layers import inner_activation  # at call time: no import cycle
 
-    left, right = layer._pads
+    left, right = layer.pads
     inputs = [x, g.const(f"{name}.W", layer.params["W"])]
     if layer.use_bias:
         inputs.append(g.const(f"{name}.b", layer.params["b"]))
     attrs = {"kernel_shape": [layer.kernel_size], "strides": [layer.stride], "dilations": [layer.dilation]}
     z = g.op("Conv", inputs, f"{name}.z", pads=[left, right], **attrs)
-    return inner_activation(g, layer, z, name, (layer.filters, layer._out_len))
+    return inner_activation(g, layer, z, name, (layer.filters, layer.out_len))
 
 
 def _pool1d(op: str):
     def export(g, layer, x, name, in_shape):
         k, s = layer.pool_size, layer.stride
-        return g.op(op, [x], name, kernel_shape=[k], strides=[s]), (in_shape[0], layer._out_len)
+        return g.op(op, [x], name, kernel_shape=[k], strides=[s]), (in_shape[0], layer.out_len)
 
     return export
 
@@ -45,8 +45,8 @@ def _global(op: str):
 
 
 def _reshape(g, layer, x, name, in_shape):
-    shape = g.const(f"{name}.shape", [-1, *layer._out], "int64")
-    return g.op("Reshape", [x, shape], name), tuple(layer._out)
+    shape = g.const(f"{name}.shape", [-1, *layer.out_shape], "int64")
+    return g.op("Reshape", [x, shape], name), tuple(layer.out_shape)
 
 
 def _gates(M: np.ndarray, kind: str, units: int) -> np.ndarray:

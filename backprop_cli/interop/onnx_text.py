@@ -24,7 +24,7 @@ def _embedding(g, layer, x, name, in_shape):
 
 def _positional(g, layer, x, name, in_shape):
     steps = in_shape[1]
-    return g.op("Add", [x, g.const(f"{name}.P", layer._positions()[:, :steps])], name), in_shape
+    return g.op("Add", [x, g.const(f"{name}.P", layer.positions()[:, :steps])], name), in_shape
 
 
 def _layernorm(g, layer, x, name, in_shape):

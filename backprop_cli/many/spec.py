@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from backprop_cli.config.load import default_name
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.specs import Spec
+from backprop_cli.config.spec import Spec
 from backprop_cli.config.validation import validate
 from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
 

@@ -83,14 +83,11 @@ def gradient_check_entries(
     for name, p, _ in tensors:
         if p.dtype != np.float64:
             raise TypeError(f"gradient checks need float64 parameters; {name} is {p.dtype} (build in float64)")
-    input_grad = getattr(layer, "input_grad", None)  # a model skips dL/dx unless asked; the check wants it
-    if input_grad is not None:
-        layer.input_grad = True
+    input_grad, layer.input_grad = layer.input_grad, True  # a model skips dL/dx unless asked; the check wants it
     try:
         return _entries(layer, tensors, x, rng, loss, target, eps, max_coords, training)
     finally:
-        if input_grad is not None:
-            layer.input_grad = input_grad
+        layer.input_grad = input_grad
 
 
 def _entries(layer, tensors, x, rng, loss, target, eps, max_coords, training) -> list[GradCheckEntry]:

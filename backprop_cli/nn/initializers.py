@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -116,6 +117,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "lecun_normal": lecun_normal,
     "orthogonal": orthogonal,
 }
+InitName = Literal[tuple(INITIALIZERS)]  # type: ignore[valid-type]  # what `init:` accepts
 
 
 def initialize(name: str, shape: tuple[int, ...], rng: np.random.Generator, dtype, scale: float) -> np.ndarray:

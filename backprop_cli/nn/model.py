@@ -8,19 +8,13 @@ and read parameters through self.params[k] on every call: rebinding either would
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
-from types import SimpleNamespace
 
 import numpy as np
 
 from backprop_cli.errors import CheckpointError, ConfigError
-from backprop_cli.nn.attention.attention import check_heads
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.initializers import check_given
-from backprop_cli.nn.attention.positional import check_max_length
-from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
-from backprop_cli.nn.conv.windows import window_geometry
+from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, spec_of
 
 ALIGN_BYTES = 64  # each tensor starts on a cache line
 
@@ -90,8 +84,7 @@ class Model(Layer):
         first = next((i for i, n in enumerate(sizes) if n), len(self.layers))  # the first layer that trains
         self._backward_from = 0 if value else first
         for i, layer in enumerate(self.layers):
-            if hasattr(layer, "input_grad"):
-                layer.input_grad = value or i != first
+            layer.input_grad = value or i != first
 
     def _consolidate(self) -> None:
         """Move every parameter and gradient into one buffer each; layers keep views into them."""
@@ -181,7 +174,7 @@ class Model(Layer):
 def describe(layer: Layer) -> str:
     """A short type label: "dense(relu)", "residual[dense(relu), dense] + proj", "dropout"."""
     name = layer_name(layer)
-    if getattr(layer, "activation", None) not in (None, "linear"):
+    if layer.act is not None:  # an inner activation (dense, conv)
         return f"{name}({layer.activation})"
     if name == "residual":
         inner = ", ".join(describe(sub) for sub in layer.layers)
@@ -211,68 +204,15 @@ def estimate_param_count(
 def estimate_model(
     layer_specs: Sequence, input_shape: tuple[int, ...], key_path: str = "model.layers", resolved: bool = False
 ) -> tuple[int, tuple[int, ...]]:
-    """(parameter count, per-example output shape) of the model build_model would make, without allocating."""
+    """(parameter count, per-example output shape) of the model build_model would make, without allocating:
+    each layer class's estimate, whose checks and messages are its build's. Python ints: no overflow."""
     total, shape = 0, tuple(input_shape)
     for i, data in enumerate(layer_specs):
         try:
-            spec = _attributes(data) if resolved else validate_layer_spec(data, f"{key_path}.{i}")
-            count, shape = _estimate(spec, shape)
+            spec = spec_of(data, f"{key_path}.{i}", resolved)
+            count, shape = LAYERS[spec.type].estimate(spec, shape)
         except ConfigError as err:  # a shape that does not fit (an image layer after flatten): name the layer
             err.where = err.where or f"{key_path}.{i}"
             raise
         total += count
-    return total, shape
-
-
-SEQUENCE_ESTIMATES = {  # (spec, input shape) -> (parameter count, output shape)
-    "embedding": lambda spec, shape: ((spec.vocab_size or 0) * spec.dim, (spec.dim, *shape)),
-    "positional": lambda spec, shape: (
-        shape[0] * (spec.max_length or shape[-1]) if spec.kind == "learned" else 0,
-        shape,
-    ),
-    "layernorm": lambda spec, shape: (2 * shape[0], shape),
-    "attention": lambda spec, shape: (4 * shape[0] * shape[0] + 3 * shape[0], shape),  # no key bias
-}
-SEQUENCE_CHECKS = {  # the checks the layer's build makes, made from the spec (the same functions)
-    "positional": lambda spec, shape: check_max_length(spec.max_length, shape[-1]),
-    "attention": lambda spec, shape: check_heads(spec.heads, shape[0]),
-}
-
-
-def _attributes(data: Mapping) -> SimpleNamespace:
-    """A resolved spec dict read like its pydantic model (spec.units), nested layers included."""
-    fields = {k: [_attributes(inner) for inner in v] if k == "layers" else v for k, v in data.items()}
-    return SimpleNamespace(**fields)
-
-
-def _estimate(spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """(parameter count, output shape) of one layer spec; Python ints, so no overflow."""
-    if spec.type == "dense" and getattr(spec, "per_step", False):  # (C, L) -> (units, L), W shared by the steps
-        return shape[0] * spec.units + (spec.units if spec.use_bias else 0), (spec.units, *shape[1:])
-    if spec.type in SEQUENCE_ESTIMATES:
-        SEQUENCE_CHECKS.get(spec.type, lambda spec, shape: None)(spec, shape)
-        return SEQUENCE_ESTIMATES[spec.type](spec, shape)
-    if spec.type == "dense":
-        check_given(spec.init, getattr(spec, "bias_init", None), math.prod(shape), spec.units, spec.use_bias)
-        return math.prod(shape) * spec.units + (spec.units if spec.use_bias else 0), (spec.units,)
-    if spec.type == "batchnorm":
-        return 2 * shape[0], shape
-    if spec.type == "flatten":
-        return 0, (math.prod(shape),)
-    if spec.type == "conv2d":  # W (F, C, k, k) and b (F,)
-        _, out_hw = window_geometry(shape, spec.kernel_size, spec.stride, spec.padding, spec.type)
-        return spec.filters * (shape[0] * spec.kernel_size**2 + spec.use_bias), (spec.filters, *out_hw)
-    if spec.type in ("maxpool2d", "avgpool2d"):
-        _, out_hw = window_geometry(shape, spec.pool_size, spec.stride or spec.pool_size, 0, spec.type)
-        return 0, (shape[0], *out_hw)
-    if hasattr(LAYERS.get(spec.type), "estimate"):  # a layer that works out its own count and shape
-        return LAYERS[spec.type].estimate(spec, shape)
-    if spec.type == "residual":
-        total, out = 0, shape
-        for inner in spec.layers:
-            count, out = _estimate(inner, out)
-            total += count
-        if out != shape:  # the projection: a dense layer from prod(in) to prod(out)
-            total += math.prod(shape) * math.prod(out) + math.prod(out)
-        return total, out
-    return 0, shape
+    return total, tuple(shape)

@@ -1,39 +1,43 @@
-"""Name -> class tables, and building layers from their config specs (pydantic models or plain dicts).
+"""Name -> class: every layer type, one line each; and building layers from their config specs.
 
-The specs (pydantic) are imported only where a dict is validated: a checkpoint's resolved, checksummed
-config builds its layers without them, so that `backprop predict` starts without loading pydantic.
+A spec is a layer's pydantic model (its `Spec`, beside its class) or a plain dict. The config's union of
+layer specs is assembled here from the table. Validation (pydantic) runs only where a dict is validated:
+a checkpoint's resolved, checksummed config is read with its specs' defaults but never validated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any, Union
 
-from backprop_cli.errors import ConfigError
+from pydantic import Field
+
 from backprop_cli.config.names import lookup, suggest
-from backprop_cli.nn.core.activations import ACTIVATIONS
+from backprop_cli.config.spec import Spec
+from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.attention import Attention
-from backprop_cli.nn.base import Layer
-from backprop_cli.nn.normalization.batchnorm import BatchNorm
-from backprop_cli.nn.conv.conv2d import Conv2D
+from backprop_cli.nn.attention.embedding import Embedding
+from backprop_cli.nn.attention.positional import Positional
+from backprop_cli.nn.base import Layer, Shape
 from backprop_cli.nn.conv.conv1d import Conv1D
+from backprop_cli.nn.conv.conv2d import Conv2D
+from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.core.dropout import Dropout
-from backprop_cli.nn.attention.embedding import Embedding
-from backprop_cli.nn.reshaping.flatten import Flatten
-from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
-from backprop_cli.nn.recurrent.gru import GRU
+from backprop_cli.nn.core.residual import Residual, ResidualSpec
 from backprop_cli.nn.initializers import INITIALIZERS
+from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.normalization.layernorm import LayerNorm
-from backprop_cli.nn.recurrent.lstm import LSTM
-from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
+from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
-from backprop_cli.nn.attention.positional import Positional
-from backprop_cli.nn.reshaping.reshape import Reshape
-from backprop_cli.nn.core.residual import Residual
+from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
+from backprop_cli.nn.recurrent.gru import GRU
+from backprop_cli.nn.recurrent.lstm import LSTM
 from backprop_cli.nn.recurrent.rnn import SimpleRNN
+from backprop_cli.nn.reshaping.flatten import Flatten
+from backprop_cli.nn.reshaping.reshape import Reshape
 
-__all__ = ["LAYERS", "build_layer", "build_layers", "layer_name", "lookup"]
+__all__ = ["LAYERS", "LayerSpec", "build_layer", "build_layers", "layer_name", "lookup", "spec_of"]
 
 LAYERS: dict[str, type[Layer]] = {
     "dense": Dense,
@@ -60,12 +64,23 @@ LAYERS: dict[str, type[Layer]] = {
     "gru": GRU,
 }
 
+SPEC_CLASSES: tuple[type[Spec], ...] = tuple(dict.fromkeys(cls.Spec for cls in LAYERS.values()))
+LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
+
+
+def layer_spec_union():
+    """LayerSpec, ready to validate: a residual's `layers` are this union, resolved on first use (building
+    the validators costs ~0.1 s, which `predict` from a resolved config never pays)."""
+    ResidualSpec.model_rebuild(_types_namespace={"LayerSpec": LayerSpec})  # a no-op once done
+    return LayerSpec
+
 
 def layer_name(layer: Layer) -> str:
-    """The registry name of a layer's class ("dense"), or the class name for a layer built by hand."""
-    for name, cls in LAYERS.items():
-        if type(layer) is cls:
-            return name
+    """The registry name of a layer's class ("dense"; a per-step dense too), else its class name."""
+    for cls in type(layer).__mro__:
+        for name, registered in LAYERS.items():
+            if cls is registered:
+                return name
     return type(layer).__name__
 
 
@@ -76,8 +91,7 @@ def _check_names(data: Any, key_path: str) -> None:
     if "type" not in data:
         raise ConfigError("a layer needs a `type:` key", where=key_path, fix=suggest("", LAYERS))
     kind = data["type"]
-    lookup(LAYERS, "layer type", kind, f"{key_path}.type")
-    fields = _spec_class(kind).model_fields
+    fields = lookup(LAYERS, "layer type", kind, f"{key_path}.type").Spec.model_fields
     for key in data:
         if key not in fields:
             where = f"{key_path}.{key}"
@@ -86,49 +100,62 @@ def _check_names(data: Any, key_path: str) -> None:
         lookup(ACTIVATIONS, "activation", data["activation"], f"{key_path}.activation")
     if data.get("init") is not None and not (kind == "dense" and isinstance(data["init"], Mapping)):
         lookup(INITIALIZERS, "initializer", data["init"], f"{key_path}.init")  # a mapping: {values: ...}
-    if kind == "residual" and isinstance(data.get("layers"), list):
+    if isinstance(data.get("layers"), list):  # a container's parts
         for i, inner in enumerate(data["layers"]):
             _check_names(inner, f"{key_path}.layers.{i}")
 
 
-def _spec_class(kind: str):
-    from backprop_cli.nn import specs
-
-    return next(cls for cls in specs.SPEC_CLASSES if kind in cls.model_fields["type"].annotation.__args__)
-
-
-def validate_layer_spec(data: Any, key_path: str = "layer"):
+def validate_layer_spec(data: Any, key_path: str = "layer") -> Spec:
     """A plain dict (e.g. from YAML) -> its pydantic spec; any problem is a ConfigError at its key path."""
-    from backprop_cli.nn import specs
     from backprop_cli.config.validation import validate
 
-    if isinstance(data, specs.Spec):
+    if isinstance(data, Spec):
         return data
     _check_names(data, key_path)
-    return validate(specs.LayerSpec, data, prefix=key_path)
+    return validate(layer_spec_union(), data, prefix=key_path)
 
 
-def _constructor_args(spec: Any, key_path: str, resolved: bool) -> tuple[str, dict[str, Any]]:
-    """(type, keyword arguments) of a layer spec; a resolved dict is taken as it is, anything else validated."""
-    if resolved and isinstance(spec, Mapping):
-        lookup(LAYERS, "layer type", spec.get("type"), f"{key_path}.type")  # an unknown type: the usual message
-        return spec["type"], {name: value for name, value in spec.items() if name != "type"}
-    spec = validate_layer_spec(spec, key_path)
-    return spec.type, {name: getattr(spec, name) for name in type(spec).model_fields if name != "type"}
+def spec_of(data: Any, key_path: str = "layer", resolved: bool = False) -> Spec:
+    """The spec of one layer: validated from a dict, or, `resolved`, a dict that is a dumped, validated spec
+    (a checkpoint's config under its checksum) read as it is, with its spec's defaults for keys it lacks."""
+    if not resolved or isinstance(data, Spec):
+        return validate_layer_spec(data, key_path)
+    if not isinstance(data, Mapping):
+        raise ConfigError("a layer must be a mapping", where=key_path)
+    cls = lookup(LAYERS, "layer type", data.get("type"), f"{key_path}.type")  # an unknown type: the usual message
+    fields = dict(data)
+    if isinstance(fields.get("layers"), list):
+        fields["layers"] = [spec_of(inner, f"{key_path}.layers.{i}", True) for i, inner in enumerate(fields["layers"])]
+    return cls.Spec.model_construct(**fields)
 
 
 def build_layer(spec: Any, key_path: str = "layer", resolved: bool = False) -> Layer:
-    """An unbuilt layer from its spec: the spec's fields (all but `type`) are the constructor's arguments.
-
-    `resolved=True` trusts a dict that is a dumped, already validated spec with every key present (the
-    config inside a checksummed checkpoint): no pydantic is loaded for it.
-    """
-    kind, kwargs = _constructor_args(spec, key_path, resolved)
-    if "layers" in kwargs:  # a container: build its parts first
-        kwargs["layers"] = build_layers(kwargs["layers"], f"{key_path}.layers", resolved)
-    return LAYERS[kind](**kwargs)
+    """An unbuilt layer from its spec (see spec_of); a container's parts are built first."""
+    spec = spec_of(spec, key_path, resolved)
+    fields = {name: getattr(spec, name) for name in type(spec).model_fields if name != "type"}
+    if "layers" in fields:
+        fields["layers"] = build_layers(fields["layers"], f"{key_path}.layers", resolved)
+    return LAYERS[spec.type].from_config(**fields)
 
 
 def build_layers(layer_specs: Sequence, key_path: str = "model.layers", resolved: bool = False) -> list[Layer]:
     """Unbuilt layers from a list of specs; errors name `<key_path>.<i>`."""
     return [build_layer(spec, f"{key_path}.{i}", resolved) for i, spec in enumerate(layer_specs)]
+
+
+def estimate_layers(specs: Sequence[Spec], input_shape: Shape) -> tuple[int, Shape]:
+    """(parameter count, output shape) of validated specs in sequence, from each layer class's estimate."""
+    total, shape = 0, tuple(input_shape)
+    for spec in specs:
+        count, shape = LAYERS[spec.type].estimate(spec, shape)
+        total += count
+    return total, tuple(shape)
+
+
+def reads_sequences(layer_specs: Sequence) -> bool:
+    """Whether a model's first layer reads sequences (C, L): then an (N, C, L) data file keeps its shape."""
+    if not layer_specs:
+        return False
+    first = layer_specs[0]
+    kind = first.get("type") if isinstance(first, Mapping) else first.type
+    return kind in LAYERS and LAYERS[kind].reads_sequences

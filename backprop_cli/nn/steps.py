@@ -1,4 +1,4 @@
-"""The sequence shape convention shared by the sequence and attention layers.
+"""The sequence shape convention shared by every layer that reads sequences.
 
 A sequence example is (C, L): C features at each of L steps, features first (as images are
 (C, H, W)); a batch is (N, C, L). Token ids are (N, L) integers. The per-step layers do their
@@ -7,17 +7,29 @@ matmuls on the (N, L, C) view, where one step's features are contiguous rows of 
 
 from __future__ import annotations
 
+import math
+
 from backprop_cli.errors import ConfigError
 
 
 def sequence_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
-    """(C, L) of a sequence input; anything else is the user's mistake, named with the shape it got."""
-    if len(input_shape) != 2:
-        raise ConfigError(
-            f"a {kind} layer needs sequences of shape (features, steps), but its input has shape {tuple(input_shape)}",
-            fix="start the model with {type: embedding, dim: D} on text or token ids, or give (N, C, L) data",
+    """(C, L) of a sequence input; a vector or an image is the user's mistake, with the fix for each."""
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) == 2:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 1:
+        fix = (
+            f"put sequence layers before `flatten` and dense layers; for (N, {shape[0]}) numbers add "
+            f"{{type: reshape, shape: [1, {shape[0]}]}} first (one channel of {shape[0]} steps); "
+            "token ids (integers) go through an `embedding` layer first"
         )
-    return int(input_shape[0]), int(input_shape[1])
+    else:
+        c, rest = (shape[0], math.prod(shape[1:])) if shape else (1, 1)
+        fix = (
+            f"images go to conv2d and the 2-D pooling layers; to read each of the {rest} pixels as a step "
+            f"of {c} channel{'s' * (c != 1)} add {{type: reshape, shape: [{c}, {rest}]}} first"
+        )
+    raise ConfigError(f"a {kind} layer needs sequences of shape (C, L), but its input has shape {shape}", fix=fix)
 
 
 def steps_first(x):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.specs import Spec
+from backprop_cli.config.spec import Spec
 from backprop_cli.optim import specs
 from backprop_cli.optim.adam import Adam, AdamW
 from backprop_cli.optim.adaptive import Adagrad, RMSprop

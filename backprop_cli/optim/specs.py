@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from backprop_cli.nn.specs import Spec
+from backprop_cli.config.spec import Spec
 
 LearningRate = Annotated[float, Field(gt=0, le=1e12)]  # huge on purpose: users watch divergence
 Beta = Annotated[float, Field(ge=0, lt=1)]

@@ -34,9 +34,8 @@ def watched_layers(model: Layer) -> list[tuple[str, Layer]]:
     named = []
     for name, layer in walk_layers(model):
         named.append((name, layer))
-        act = getattr(layer, "act", None)
-        if isinstance(act, Layer):
-            named.append((f"{name}.act", act))
+        if layer.act is not None:
+            named.append((f"{name}.act", layer.act))
     return named
 
 

@@ -45,8 +45,7 @@ def warm_up(trainer) -> None:
 
     keep_freed_memory()
     for _, layer in walk_layers(trainer.model):
-        if hasattr(layer, "warm_up"):
-            layer.warm_up()
+        layer.warm_up()
     warm_optimizer(trainer.optimizer, trainer.model.flat_params)
 
 

@@ -8,7 +8,7 @@ import pytest
 from backprop_cli.data import load_data
 from backprop_cli.data.synthetic import adding, frequencies
 from backprop_cli.errors import DataError
-from backprop_cli.nn.conv.windows import reads_sequences
+from backprop_cli.nn.registry import reads_sequences
 
 from .helpers import data_cfg
 

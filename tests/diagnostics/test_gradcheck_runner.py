@@ -16,7 +16,7 @@ from backprop_cli.nn.normalization import batchnorm
 from backprop_cli.nn.core import dense
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
-from backprop_cli.nn.conv.windows import reads_sequences
+from backprop_cli.nn.registry import reads_sequences
 from tests.diagnostics.conftest import CONFIGS
 
 EXAMPLES = sorted(CONFIGS.glob("*.yaml"))

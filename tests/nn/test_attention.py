@@ -9,7 +9,7 @@ import pytest
 
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.attention.attention import Attention
-from backprop_cli.nn.core.dense import Dense
+from backprop_cli.nn.core.dense import Dense, PerStepDense
 from backprop_cli.nn.attention.embedding import Embedding, with_vocab_size
 from backprop_cli.nn.normalization.layernorm import LayerNorm
 from backprop_cli.nn.losses import SoftmaxCrossEntropy, build_loss
@@ -189,12 +189,12 @@ def test_attention_needs_features_divisible_by_its_heads(rng):
 
 @pytest.mark.parametrize("shape", [(5,), (2, 3, 4)])
 def test_sequence_layers_on_other_shapes_are_config_errors_naming_the_shape(shape, rng):
-    with pytest.raises(ConfigError, match=r"needs sequences of shape \(features, steps\)"):
+    with pytest.raises(ConfigError, match=r"needs sequences of shape \(C, L\)"):
         Attention().build(shape, rng, np.float64)
 
 
 def test_per_step_dense_applies_the_same_weights_at_every_step(rng):
-    layer = _built(Dense(3, activation="tanh", per_step=True), (4, 5), rng)
+    layer = _built(PerStepDense(3, activation="tanh"), (4, 5), rng)
     x = rng.standard_normal((2, 4, 5))
     y = layer.forward(x, training=False)
     assert y.shape == (2, 3, 5)
@@ -204,7 +204,7 @@ def test_per_step_dense_applies_the_same_weights_at_every_step(rng):
 
 @pytest.mark.parametrize("steps", [1, 5])
 def test_per_step_dense_backpropagates_its_exact_gradient(steps, rng, gradients_match):
-    layer = _built(Dense(3, activation="gelu", per_step=True), (4, steps), rng)
+    layer = _built(PerStepDense(3, activation="gelu"), (4, steps), rng)
     gradients_match(layer, rng.standard_normal((2, 4, steps)), rng)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn import specs
 from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.core.dropout import Dropout
 from backprop_cli.nn.reshaping.flatten import Flatten
+from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
 from backprop_cli.nn.registry import build_layer
@@ -29,7 +29,7 @@ def test_every_registered_layer_backpropagates_its_exact_gradient(spec, rng, gra
     gradients_match(layer, sample_input(spec, rng, 4), rng)
 
 
-@pytest.mark.parametrize("activation", specs.ACTIVATION_NAMES)
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_dense_backpropagates_through_each_built_in_activation(activation, rng, gradients_match):
     layer = _built(Dense(4, activation=activation), (5,), rng)
     entries = gradients_match(layer, rng.standard_normal((3, 5)), rng)

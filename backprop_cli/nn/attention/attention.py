@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.initializers import initialize
@@ -15,6 +18,12 @@ PROJECTIONS = ("q", "k", "v", "o")
 BIASED = ("q", "v", "o")  # not k: see the class docstring
 
 
+class AttentionSpec(Spec):
+    type: Literal["attention"]
+    heads: int = Field(1, gt=0, le=1024)
+    causal: bool = True  # a step attends to itself and earlier steps only
+    dropout: float = Field(0.0, ge=0, lt=1)  # on the attention weights, in training
+
 
 def check_heads(heads: int, dim: int) -> None:
     """The heads split the features evenly; checked when the layer is built and when a model is estimated."""
@@ -23,6 +32,7 @@ def check_heads(heads: int, dim: int) -> None:
             f"attention with {heads} heads needs features divisible by {heads}, but its input has {dim}",
             fix="choose heads that divide the embedding dim",
         )
+
 
 class Attention(Layer):
     """y = concat_h(softmax(Q_h K_hᵀ / sqrt(d_h) + M) V_h) Wo + bo,  Q = x Wq + bq, K = x Wk, V = x Wv + bv.
@@ -35,11 +45,22 @@ class Attention(Layer):
     gradient is exactly zero (PyTorch keeps one; it never changes the output).
     """
 
+    Spec = AttentionSpec
     regularized = ("Wq", "Wk", "Wv", "Wo")
 
     def __init__(self, heads: int = 1, causal: bool = True, dropout: float = 0.0):
         super().__init__()
         self.heads, self.causal, self.dropout = int(heads), bool(causal), float(dropout)
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        dim, _ = sequence_shape(input_shape, "attention")
+        check_heads(spec.heads, dim)
+        return 4 * dim * dim + len(BIASED) * dim, tuple(input_shape)
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        return None if spec.causal else "with causal: false each step attends to the steps after it"
 
     def build(self, input_shape, rng, dtype):
         dim, self._steps = sequence_shape(input_shape, "attention")

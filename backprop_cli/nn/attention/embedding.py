@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.base import Layer
+
+
+class EmbeddingSpec(Spec):
+    type: Literal["embedding"]
+    dim: int = Field(gt=0, le=65536)
+    vocab_size: int | None = Field(None, gt=0, le=1 << 22)  # None: the data's vocabulary
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # std of the N(0, s^2) rows
 
 
 class Embedding(Layer):
@@ -17,26 +27,22 @@ class Embedding(Layer):
     exact in float32); they are rounded. W is (vocab_size, dim), drawn from N(0, init_scale^2) (0.02, as GPT-2).
     """
 
+    Spec = EmbeddingSpec
+    reads_ids = True
     regularized = ("W",)
-    input_grad = True  # False (the model's first layer): backward returns None
 
     def __init__(self, dim: int, vocab_size: int | None = None, init_scale: float = 0.02):
         super().__init__()
         self.dim, self.init_scale = int(dim), float(init_scale)
         self.vocab_size = vocab_size
 
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        steps = _check_ids_input(input_shape, spec.vocab_size)
+        return spec.vocab_size * spec.dim, (spec.dim, steps)
+
     def build(self, input_shape, rng, dtype):
-        if len(input_shape) != 1:
-            raise ConfigError(
-                f"an embedding reads token ids of shape (steps,), but its input has shape {tuple(input_shape)}",
-                fix="put the embedding first, on text data (data.format: text) or an integer (N, L) array",
-            )
-        if self.vocab_size is None:
-            raise ConfigError(
-                "the embedding's vocab_size is not known: the data has no vocabulary",
-                fix="set vocab_size, or train on text data (data.format: text) whose vocabulary sets it",
-            )
-        self._steps = int(input_shape[0])
+        self._steps = _check_ids_input(input_shape, self.vocab_size)
         w = rng.standard_normal((self.vocab_size, self.dim), dtype=dtype)
         w *= self.init_scale
         self.params = {"W": w}
@@ -66,6 +72,21 @@ class Embedding(Layer):
 
     def flops(self, batch: int) -> tuple[int, int]:
         return 0, batch * self._steps * self.dim  # a gather forward, one add per element backward
+
+
+def _check_ids_input(input_shape: tuple[int, ...], vocab_size: int | None) -> int:
+    """The steps L of token ids (L,) with a known vocabulary; anything else is the user's mistake."""
+    if len(input_shape) != 1:
+        raise ConfigError(
+            f"an embedding reads token ids of shape (steps,), but its input has shape {tuple(input_shape)}",
+            fix="put the embedding first, on text data (data.format: text) or an integer (N, L) array",
+        )
+    if vocab_size is None:
+        raise ConfigError(
+            "the embedding's vocab_size is not known: the data has no vocabulary",
+            fix="set vocab_size, or train on text data (data.format: text) whose vocabulary sets it",
+        )
+    return int(input_shape[0])
 
 
 def token_ids(x: np.ndarray, vocab_size: int) -> np.ndarray:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
+import numpy as np
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.steps import sequence_shape
+
+
+class PositionalSpec(Spec):
+    type: Literal["positional"]
+    kind: Literal["learned", "sinusoidal"] = "learned"
+    max_length: int | None = Field(None, gt=0, le=1 << 20)  # None: the input's length (the data's context)
+    init_scale: float = Field(0.02, gt=0, le=1e3)  # learned: std of the N(0, s^2) table
 
 
 def sinusoids(dim: int, length: int, dtype) -> np.ndarray:
@@ -20,15 +31,16 @@ def sinusoids(dim: int, length: int, dtype) -> np.ndarray:
     return table.astype(dtype)
 
 
-
-def check_max_length(max_length: int | None, steps: int) -> None:
-    """A model is built for sequences of `steps`: a max_length below that could never run (forward would refuse
-    every batch); checked when the layer is built and when a model is estimated."""
+def _table_shape(input_shape: tuple[int, ...], max_length: int | None) -> tuple[int, int]:
+    """(dim, length) of the position table for sequences (dim, L). A model is built for sequences of L steps:
+    a max_length below that could never run (forward would refuse every batch)."""
+    dim, steps = sequence_shape(input_shape, "positional")
     if max_length and steps > max_length:
         raise ConfigError(
             f"max_length {max_length} is shorter than the {steps}-step sequences the model is built for",
             fix=f"raise max_length to at least {steps}, or leave it out (it defaults to the sequence length)",
         )
+    return dim, int(max_length or steps)
 
 class Positional(Layer):
     """y[:, :, t] = x[:, :, t] + P[:, t];  x (N, dim, L), L <= max_length.
@@ -38,14 +50,19 @@ class Positional(Layer):
     input's length. A shorter input (generation) uses the first L columns.
     """
 
+    Spec = PositionalSpec
+
     def __init__(self, kind: str = "learned", max_length: int | None = None, init_scale: float = 0.02):
         super().__init__()
         self.kind, self.max_length, self.init_scale = kind, max_length, float(init_scale)
 
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        dim, length = _table_shape(input_shape, spec.max_length)
+        return (dim * length if spec.kind == "learned" else 0), tuple(input_shape)
+
     def build(self, input_shape, rng, dtype):
-        dim, steps = sequence_shape(input_shape, "positional")
-        check_max_length(self.max_length, steps)
-        self._length = int(self.max_length or steps)
+        dim, self._length = _table_shape(input_shape, self.max_length)
         self._dim = dim
         if self.kind == "learned":
             p = rng.standard_normal((dim, self._length), dtype=dtype)
@@ -54,9 +71,10 @@ class Positional(Layer):
             self.grads = {"P": np.zeros_like(p)}
         else:
             self._table = sinusoids(dim, self._length, dtype)
-        return (dim, steps)
+        return tuple(input_shape)
 
-    def _positions(self) -> np.ndarray:
+    def positions(self) -> np.ndarray:
+        """The table P (dim, max_length) added to the steps: learned or fixed (exporters read it)."""
         return self.params["P"] if self.kind == "learned" else self._table
 
     def forward(self, x, training):
@@ -67,7 +85,7 @@ class Positional(Layer):
                 fix="give at most max_length steps, or raise max_length and retrain",
             )
         self._steps = steps
-        return x + self._positions()[:, :steps]  # (N, dim, L) + (dim, L)
+        return x + self.positions()[:, :steps]  # (N, dim, L) + (dim, L)
 
     def backward(self, dy):
         if self.kind == "learned":

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
-from backprop_cli.nn.kernels.blas import one_blas_thread
-from backprop_cli.nn.initializers import initialize
+import numpy as np
+from pydantic import Field, field_validator
+
+from backprop_cli.config.spec import Spec
+from backprop_cli.nn.conv.windows import Padding, offsets_1d, window_geometry_1d
+from backprop_cli.nn.core.activations import ActivationName
 from backprop_cli.nn.core.weighted import WeightLayer
-from backprop_cli.nn.conv.windows import offsets_1d, window_geometry_1d
+from backprop_cli.nn.initializers import InitName, initialize
+from backprop_cli.nn.kernels.blas import one_blas_thread
+
+
+class Conv1DSpec(Spec):
+    type: Literal["conv1d"]
+    filters: int = Field(gt=0, le=4096)  # output channels
+    kernel_size: int = Field(gt=0, le=1024)  # taps per window
+    stride: int = Field(1, gt=0, le=1024)
+    padding: Padding = 0  # "same": OL = ceil(L / stride)
+    dilation: int = Field(1, gt=0, le=1024)  # steps between the taps of a window
+    activation: ActivationName | None = None
+    init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+    use_bias: bool = True
+
+    @field_validator("activation")
+    @classmethod
+    def _no_softmax_over_steps(cls, value):
+        if value == "softmax":  # it would normalize over the steps, the last axis
+            raise ValueError("softmax is not an activation for conv1d; end with global_avgpool or flatten and dense")
+        return value
 
 
 class Conv1D(WeightLayer):
@@ -20,6 +45,9 @@ class Conv1D(WeightLayer):
     tap (no loop over examples or positions), so the layer is one matmul each way; inside, sequences
     are laid out batch-last (C, L, N) and the output is an (N, F, OL) view of (F, OL, N) memory.
     """
+
+    Spec = Conv1DSpec
+    reads_sequences = True
 
     def __init__(
         self,
@@ -38,10 +66,28 @@ class Conv1D(WeightLayer):
         self.padding, self.dilation = padding, int(dilation)
 
     @classmethod
-    def estimate(cls, spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        """(parameter count, output shape) from a spec alone, checking the input is a sequence that fits."""
-        _, out_len = window_geometry_1d(shape, spec.kernel_size, spec.stride, spec.padding, spec.type, spec.dilation)
-        return spec.filters * (shape[0] * spec.kernel_size + spec.use_bias), (spec.filters, out_len)
+    def estimate(cls, spec, input_shape):
+        _, out_len = window_geometry_1d(
+            input_shape, spec.kernel_size, spec.stride, spec.padding, "conv1d", spec.dilation
+        )
+        return spec.filters * (input_shape[0] * spec.kernel_size + spec.use_bias), (spec.filters, out_len)
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        span = spec.dilation * (spec.kernel_size - 1) + 1
+        if span > 1:  # output step i reads the window x[s·i - left .. s·i - left + span - 1]
+            return f"its windows of {span} steps read the steps after the one they stand for"
+        return None
+
+    @property
+    def pads(self) -> tuple[int, int]:
+        """Zero padding (left, right) of the steps, for exporters."""
+        return self._pads
+
+    @property
+    def out_len(self) -> int:
+        """OL, the output's steps, for exporters."""
+        return self._out_len
 
     def build(self, input_shape, rng, dtype):
         k, s, d = self.kernel_size, self.stride, self.dilation

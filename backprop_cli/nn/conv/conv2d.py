@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
-from backprop_cli.nn.kernels import conv as conv_kernels
-from backprop_cli.nn.core.activations import ReLU
-from backprop_cli.nn.initializers import initialize
+import numpy as np
+from pydantic import Field, field_validator
+
+from backprop_cli.config.spec import Spec
+from backprop_cli.nn.conv.windows import Padding, offsets, window_geometry
+from backprop_cli.nn.core.activations import ActivationName, ReLU
 from backprop_cli.nn.core.weighted import WeightLayer
-from backprop_cli.nn.conv.windows import offsets, window_geometry
+from backprop_cli.nn.initializers import InitName, initialize
+from backprop_cli.nn.kernels import conv as conv_kernels
 
 BLOCK_BYTES = 4 << 20  # cols of one block of output rows: a few MB, so GEMM reads what im2col just wrote from cache
+
+
+class Conv2DSpec(Spec):
+    type: Literal["conv2d"]
+    filters: int = Field(gt=0, le=4096)  # output channels
+    kernel_size: int = Field(gt=0, le=31)  # square kernels: k x k
+    stride: int = Field(1, gt=0, le=1024)
+    padding: Padding = 0  # "same": OH = ceil(H / stride)
+    activation: ActivationName | None = None
+    init: InitName | None = None  # None: he_normal after the relu family, xavier_uniform otherwise
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+    use_bias: bool = True
+
+    @field_validator("activation")
+    @classmethod
+    def _no_softmax_over_image_width(cls, value):
+        if value == "softmax":  # it normalizes over the last axis, which is an image's width here
+            raise ValueError("softmax is not an activation for conv2d; end with flatten and a dense layer")
+        return value
 
 
 class Conv2D(WeightLayer):
@@ -28,8 +51,10 @@ class Conv2D(WeightLayer):
     scatters it back onto the pixels (col2im), adding where windows overlap. Inside, images are laid
     out batch-last (C, H, W, N), so every copy is made of long contiguous runs of N; the output is an
     (N, F, OH, OW) view of that memory, which the elementwise and pooling layers after it keep.
-    The copies are numba kernels when numba is there (nn/conv_kernels.py), else their NumPy rules.
+    The copies are numba kernels when numba is there (nn/kernels/conv.py), else their NumPy rules.
     """
+
+    Spec = Conv2DSpec
 
     def __init__(
         self,
@@ -45,6 +70,21 @@ class Conv2D(WeightLayer):
         super().__init__(activation, init, init_scale, use_bias)
         self.filters, self.kernel_size, self.stride = int(filters), int(kernel_size), int(stride)
         self.padding = padding
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        _, out_hw = window_geometry(input_shape, spec.kernel_size, spec.stride, spec.padding, "conv2d")
+        return spec.filters * (input_shape[0] * spec.kernel_size**2 + spec.use_bias), (spec.filters, *out_hw)
+
+    @property
+    def pads(self) -> tuple[int, int, int, int]:
+        """Zero padding (top, bottom, left, right) of the input, for exporters."""
+        return self._pads
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """(OH, OW) of the output, for exporters."""
+        return self._out_hw
 
     def build(self, input_shape, rng, dtype):
         k = self.kernel_size

@@ -8,9 +8,28 @@ one strided slice of the image, so each step is a single vectorized NumPy operat
 
 from __future__ import annotations
 
-import math
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
 
 from backprop_cli.errors import ConfigError
+from backprop_cli.nn.steps import sequence_shape
+
+MAX_PADDING = 1024
+
+
+def _one_padding_message(value):
+    """One clear message for `padding:`, rather than one per member of its union."""
+    if value == "same" or (type(value) is int and 0 <= value <= MAX_PADDING):
+        return value
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as YAML wrote it
+    raise ValueError(f"must be a whole number from 0 to {MAX_PADDING}, or 'same' (got {shown})")
+
+
+# `padding:` of conv2d and conv1d; "same" keeps ceil(size / stride) outputs per axis
+Padding = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_PADDING)] | Literal["same"], BeforeValidator(_one_padding_message)
+]
 
 
 def image_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int, int]:
@@ -59,38 +78,6 @@ def offsets(k: int, s: int, out_hw: tuple[int, int]) -> list[tuple[int, int, sli
 
 
 # --- sequences (C, L): conv1d and the 1-D pooling layers --------------------------------------------
-
-
-SEQUENCE_LAYERS = ("conv1d", "maxpool1d", "avgpool1d", "rnn", "lstm", "gru")  # layers that read (C, L)
-
-
-def reads_sequences(layer_specs) -> bool:
-    """Whether a model's first layer reads sequences (C, L): then an (N, C, L) data file keeps its shape."""
-    if not layer_specs:
-        return False
-    first = layer_specs[0]
-    kind = first.get("type") if isinstance(first, dict) else getattr(first, "type", None)
-    return kind in SEQUENCE_LAYERS
-
-
-def sequence_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
-    """(C, L) of a sequence input; a vector or an image is the user's mistake, with the fix for each."""
-    shape = tuple(int(d) for d in input_shape)
-    if len(shape) == 2:
-        return shape  # type: ignore[return-value]
-    if len(shape) == 1:
-        fix = (
-            f"put sequence layers before `flatten` and dense layers; for (N, {shape[0]}) numbers add "
-            f"{{type: reshape, shape: [1, {shape[0]}]}} first (one channel of {shape[0]} steps); "
-            "token ids (integers) go through an `embedding` layer first"
-        )
-    else:
-        c, rest = shape[0], math.prod(shape[1:])
-        fix = (
-            f"images go to conv2d and the 2-D pooling layers; to read each of the {rest} pixels as a step "
-            f"of {c} channel{'s' * (c != 1)} add {{type: reshape, shape: [{c}, {rest}]}} first"
-        )
-    raise ConfigError(f"a {kind} layer needs sequences of shape (C, L), but its input has shape {shape}", fix=fix)
 
 
 def window_geometry_1d(

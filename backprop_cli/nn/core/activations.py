@@ -7,10 +7,27 @@ can be written in terms of the output. Constants are Python floats: a float32 in
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+
+
+class ActivationSpec(Spec):
+    type: Literal["relu", "gelu", "sigmoid", "tanh", "softmax", "linear"]
+
+
+class LeakyReluSpec(Spec):
+    type: Literal["leaky_relu"]
+    alpha: float = Field(0.01, ge=0, lt=1)
+
+
+class EluSpec(Spec):
+    type: Literal["elu"]
+    alpha: float = Field(1.0, gt=0, le=100)
 
 
 class Elementwise(Layer):
@@ -18,6 +35,9 @@ class Elementwise(Layer):
     the symbols their formulas use. Inside dense/conv2d the activation reads z and passes dz back, so
     WeightLayer renames the symbols of its inner activation."""
 
+    Spec = ActivationSpec
+    keeps_shape = True
+    shape: tuple[int, ...] = ()  # set by build()
     symbols = {"x": "x", "y": "y", "dy": "dy", "dx": "dx"}
 
     def build(self, input_shape, rng, dtype):
@@ -30,7 +50,7 @@ class Elementwise(Layer):
 
     def per_element(self, batch: int, forward: int, backward: int) -> tuple[int, int]:
         """FLOPs of `forward` and `backward` operations per element (exp and tanh count 1) over batch * shape."""
-        n = batch * math.prod(getattr(self, "shape", ()))
+        n = batch * math.prod(self.shape)
         return forward * n, backward * n
 
 
@@ -54,6 +74,8 @@ class ReLU(Elementwise):
 class LeakyReLU(Elementwise):
     """y = x if x > 0 else alpha * x;  dy/dx = 1 or alpha."""
 
+    Spec = LeakyReluSpec
+
     def __init__(self, alpha: float = 0.01):
         super().__init__()
         self.alpha = float(alpha)
@@ -75,6 +97,8 @@ class LeakyReLU(Elementwise):
 
 class ELU(Elementwise):
     """y = x if x > 0 else alpha (e^x - 1);  dy/dx = 1 or y + alpha (so only the output is kept)."""
+
+    Spec = EluSpec
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
@@ -218,3 +242,4 @@ ACTIVATIONS: dict[str, type[Layer]] = {
     "softmax": Softmax,
     "linear": Linear,
 }
+ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]  # what `activation:` accepts

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+
+
+class DropoutSpec(Spec):
+    type: Literal["dropout"]
+    rate: float = Field(ge=0, lt=1)
 
 
 class Dropout(Layer):
@@ -13,6 +22,9 @@ class Dropout(Layer):
     The mask is drawn from the generator given to build(): one seed drives init and dropout, and a
     gradient check can restore that generator's state to replay the same mask.
     """
+
+    Spec = DropoutSpec
+    keeps_shape = True
 
     def __init__(self, rate: float):
         super().__init__()

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.core.dense import Dense
+
+
+class ResidualSpec(Spec):
+    type: Literal["residual"]
+    layers: list[LayerSpec] = Field(min_length=1)  # noqa: F821  the union of every layer's spec (nn/registry.py)
 
 
 class Residual(Layer):
@@ -15,10 +24,21 @@ class Residual(Layer):
     the projection's in the child "proj" (no activation, xavier_uniform init).
     """
 
+    Spec = ResidualSpec
+
     def __init__(self, layers: list[Layer]):
         super().__init__()
         self.layers = list(layers)
         self.proj: Dense | None = None
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        from backprop_cli.nn.registry import estimate_layers  # the registry holds this file: imported at call time
+
+        total, out = estimate_layers(spec.layers, tuple(input_shape))
+        if out != tuple(input_shape):  # the projection: a dense layer from prod(in) to prod(out)
+            total += math.prod(input_shape) * math.prod(out) + math.prod(out)
+        return total, out
 
     def build(self, input_shape, rng, dtype):
         shape = tuple(input_shape)

@@ -14,7 +14,6 @@ class WeightLayer(Layer):
     the relu family, xavier_uniform otherwise; biases start at zero."""
 
     regularized = ("W",)
-    input_grad = True  # False: backward skips dx and returns None (a model's first layer: data needs no gradient)
 
     def __init__(
         self, activation: str | None = None, init: str | None = None, init_scale: float = 0.05, use_bias: bool = True

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+
+
+class BatchNormSpec(Spec):
+    type: Literal["batchnorm"]
+    momentum: float = Field(0.9, ge=0, lt=1)  # running = momentum * running + (1 - momentum) * batch
+    eps: float = Field(1e-5, gt=0, le=1)
 
 
 class BatchNorm(Layer):
@@ -18,10 +27,16 @@ class BatchNorm(Layer):
     PyTorch, and replace the batch statistics at inference.
     """
 
+    Spec = BatchNormSpec
+
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5):
         super().__init__()
         self.momentum = float(momentum)
         self.eps = float(eps)
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        return 2 * input_shape[0], tuple(input_shape)  # gamma and beta per feature or channel
 
     def build(self, input_shape, rng, dtype):
         channels = input_shape[0]

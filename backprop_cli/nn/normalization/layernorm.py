@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
+import numpy as np
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+
+
+class LayerNormSpec(Spec):
+    type: Literal["layernorm"]
+    eps: float = Field(1e-5, gt=0, le=1)
 
 
 class LayerNorm(Layer):
@@ -15,9 +24,15 @@ class LayerNorm(Layer):
     dx = gamma / std * (dy - mean_C(dy) - xhat * mean_C(dy * xhat)) with dy scaled by gamma first.
     """
 
+    Spec = LayerNormSpec
+
     def __init__(self, eps: float = 1e-5):
         super().__init__()
         self.eps = float(eps)
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        return 2 * input_shape[0], tuple(input_shape)  # gamma and beta per feature
 
     def build(self, input_shape, rng, dtype):
         channels = int(input_shape[0])

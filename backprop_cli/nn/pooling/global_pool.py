@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
+
+
+class GlobalPoolSpec(Spec):
+    type: Literal["global_avgpool", "global_maxpool"]
 
 
 def channels_and_positions(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
@@ -23,12 +29,17 @@ def channels_and_positions(input_shape: tuple[int, ...], kind: str) -> tuple[int
 class GlobalPool(Layer):
     """x: (N, C, *positions) -> y: (N, C)."""
 
+    Spec = GlobalPoolSpec
     kind = "global_pool"
 
     @classmethod
-    def estimate(cls, spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        c, _ = channels_and_positions(shape, spec.type)
+    def estimate(cls, spec, input_shape):
+        c, _ = channels_and_positions(input_shape, cls.kind)
         return 0, (c,)
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        return "it pools every step into one number per channel"
 
     def build(self, input_shape, rng, dtype):
         self._c, self._positions = channels_and_positions(input_shape, self.kind)

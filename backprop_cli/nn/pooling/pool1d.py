@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
+import numpy as np
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.pooling.pool2d import MaxPool2D
 from backprop_cli.nn.conv.windows import offsets_1d, window_geometry_1d
+from backprop_cli.nn.pooling.views import max_over_views
+
+
+class Pool1DSpec(Spec):
+    type: Literal["maxpool1d", "avgpool1d"]
+    pool_size: int = Field(2, gt=0, le=1024)
+    stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
 
 
 class Pool1D(Layer):
     """Window k, stride s (default k). x: (N, C, L) -> y: (N, C, OL), OL = (L - k) // s + 1; the steps no
     whole window covers are dropped (zero gradient), as in PyTorch. Each pass loops over the k taps."""
 
+    Spec = Pool1DSpec
     kind = "pool1d"
+    reads_sequences = True
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         super().__init__()
@@ -21,9 +33,20 @@ class Pool1D(Layer):
         self.stride = int(stride) if stride is not None else self.pool_size
 
     @classmethod
-    def estimate(cls, spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        _, out_len = window_geometry_1d(shape, spec.pool_size, spec.stride or spec.pool_size, 0, spec.type)
-        return 0, (shape[0], out_len)
+    def estimate(cls, spec, input_shape):
+        _, out_len = window_geometry_1d(input_shape, spec.pool_size, spec.stride or spec.pool_size, 0, cls.kind)
+        return 0, (input_shape[0], out_len)
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        if spec.pool_size > 1:  # output step i pools x[s·i .. s·i + k - 1]
+            return f"its windows of {spec.pool_size} steps read the steps after the first"
+        return None
+
+    @property
+    def out_len(self) -> int:
+        """OL, the output's steps, for exporters."""
+        return self._out_len
 
     def build(self, input_shape, rng, dtype):
         _, self._out_len = window_geometry_1d(input_shape, self.pool_size, self.stride, 0, self.kind)
@@ -44,11 +67,9 @@ class MaxPool1D(Pool1D):
     def forward(self, x, training):
         self._x = x  # backward allocates dx in x's memory layout (batch-last after conv1d)
         views = [x[..., steps] for _, steps in self._offsets]  # k of (N, C, OL)
-        y = views[0].copy(order="K")
-        for v in views[1:]:
-            np.maximum(y, v, out=y)
+        y, masks = max_over_views(views, training)
         if training:
-            self._masks = MaxPool2D._argmax_masks(views, y)
+            self._masks = masks
         return y
 
     def backward(self, dy):

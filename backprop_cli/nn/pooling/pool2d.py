@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
-from backprop_cli.nn.kernels import conv as conv_kernels
+import numpy as np
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.conv.windows import offsets, window_geometry
+from backprop_cli.nn.kernels import conv as conv_kernels
+from backprop_cli.nn.pooling.views import max_over_views
+
+
+class Pool2DSpec(Spec):
+    type: Literal["maxpool2d", "avgpool2d"]
+    pool_size: int = Field(2, gt=0, le=1024)
+    stride: int | None = Field(None, gt=0, le=1024)  # None: pool_size, windows that do not overlap
 
 
 class Pool2D(Layer):
@@ -17,12 +28,23 @@ class Pool2D(Layer):
     loops over the k*k offsets of a window, one strided slice each, in x's own memory layout.
     """
 
+    Spec = Pool2DSpec
     kind = "pool2d"
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         super().__init__()
         self.pool_size = int(pool_size)
         self.stride = int(stride) if stride is not None else self.pool_size
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        _, out_hw = window_geometry(input_shape, spec.pool_size, spec.stride or spec.pool_size, 0, cls.kind)
+        return 0, (input_shape[0], *out_hw)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """(OH, OW) of the output, for exporters."""
+        return self._out_hw
 
     def build(self, input_shape, rng, dtype):
         self._channels = input_shape[0]  # for flops()
@@ -60,11 +82,9 @@ class MaxPool2D(Pool2D):
             return self._forward_kernel(kern, x, training)
         self._x = x  # backward allocates dx in x's memory layout
         views = [x[..., rows, cols] for _, _, rows, cols in self._offsets]  # k*k of (N, C, OH, OW)
-        y = views[0].copy(order="K")
-        for v in views[1:]:
-            np.maximum(y, v, out=y)
+        y, masks = max_over_views(views, training)
         if training:
-            self._masks = self._argmax_masks(views, y)
+            self._masks = masks
         return y
 
     def _forward_kernel(self, kern: dict, x: np.ndarray, training: bool) -> np.ndarray:
@@ -77,18 +97,6 @@ class MaxPool2D(Pool2D):
         if training:
             self._arg, self._x_chw = arg, xt.shape[:3]
         return y.transpose(3, 0, 1, 2)  # (N, C, OH, OW), batch-last in memory
-
-    @staticmethod
-    def _argmax_masks(views: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
-        """One boolean (N, C, OH, OW) per window offset: True where that offset holds the window's max."""
-        free = np.ones_like(y, dtype=bool)  # windows whose maximum is not yet claimed
-        masks = []
-        for v in views:
-            hit = v == y
-            hit &= free  # a tie: only the first maximum in row-major order takes the gradient
-            free ^= hit
-            masks.append(hit)
-        return masks
 
     def backward(self, dy):
         if self._kern:

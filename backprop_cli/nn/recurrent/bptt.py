@@ -16,13 +16,16 @@ last to first; its outputs are put back in time order and concatenated after the
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.initializers import InitName, initialize
 from backprop_cli.nn.kernels.blas import one_blas_thread
-from backprop_cli.nn.initializers import initialize
-from backprop_cli.nn.conv.windows import sequence_shape
+from backprop_cli.nn.steps import sequence_shape
 
 DIRECTIONS = ("", "_reverse")  # parameter-name suffixes: PyTorch's `_reverse` for the backward direction
 
@@ -36,12 +39,25 @@ def sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+class RecurrentSpec(Spec):
+    """lstm and gru; rnn adds its activation."""
+
+    type: Literal["lstm", "gru"]
+    units: int = Field(gt=0, le=65536)
+    return_sequences: bool = False  # True: (units, L), every step's state; False: (units,), the last
+    bidirectional: bool = False  # a second pass from the last step to the first; outputs concatenated
+    init: InitName | None = None  # the input weights W; None: xavier_uniform
+    recurrent_init: InitName = "orthogonal"  # the recurrent weights U, each gate's (units, units) block
+    init_scale: float = Field(0.05, ge=0, le=1e3)
+
+
 class Recurrent(Layer):
     """Shared part of the recurrent layers; `gates` blocks of `units` columns in W (C, G*H), U (H, G*H), b."""
 
+    Spec = RecurrentSpec
+    reads_sequences = True
     kind = "recurrent"
     gates = 1
-    input_grad = True  # False: backward skips dx (a model's first layer)
     extra_bias = 0  # GRU: b_hn, the recurrent bias of the candidate
     pointwise = 4  # elementwise operations per unit and step, for flops() (a subclass counts its own)
 
@@ -64,12 +80,19 @@ class Recurrent(Layer):
         self.time_grad_norm: dict[str, float] | None = None  # |dL/dh_t| at the first, middle, last step
 
     @classmethod
-    def estimate(cls, spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        """(parameter count, output shape) from a spec alone, checking the input is a sequence."""
-        c, length = sequence_shape(shape, spec.type)
+    def estimate(cls, spec, input_shape):
+        c, length = sequence_shape(input_shape, cls.kind)
         h, g, d = spec.units, cls.gates, 1 + spec.bidirectional
         count = d * (c * g * h + h * g * h + g * h + cls.extra_bias * h)
         return count, ((d * h, length) if spec.return_sequences else (d * h,))
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        if spec.bidirectional:
+            return "bidirectional: true adds a pass from the last step back to the first"
+        if not spec.return_sequences:
+            return "without return_sequences: true it gives one state, after the last step"
+        return None
 
     def build(self, input_shape, rng, dtype):
         self.n_in, self.length = sequence_shape(input_shape, self.kind)

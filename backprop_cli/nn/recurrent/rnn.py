@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-from backprop_cli.nn.recurrent.bptt import Recurrent
+from backprop_cli.nn.recurrent.bptt import Recurrent, RecurrentSpec
+
+
+class RNNSpec(RecurrentSpec):
+    type: Literal["rnn"]  # type: ignore[assignment]
+    activation: Literal["tanh", "relu"] = "tanh"
 
 
 class SimpleRNN(Recurrent):
@@ -13,6 +20,7 @@ class SimpleRNN(Recurrent):
     PyTorch's torch.nn.RNN: W = weight_ih_l0ᵀ, U = weight_hh_l0ᵀ, b = bias_ih_l0 + bias_hh_l0.
     """
 
+    Spec = RNNSpec
     kind = "rnn"
     gates = 1
     pointwise = 2  # the add of x_t·W and the activation

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
+from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
+
+
+class FlattenSpec(Spec):
+    type: Literal["flatten"]
 
 
 class Flatten(Layer):
     """y = x.reshape(N, -1);  dx = dy.reshape(x.shape). A view both ways: nothing is copied."""
+
+    Spec = FlattenSpec
+
+    @classmethod
+    def estimate(cls, spec, input_shape):
+        return 0, (math.prod(input_shape),)
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        return "it puts every step into one vector" if len(input_shape) == 2 else None
 
     def build(self, input_shape, rng, dtype):
         self._shape = tuple(input_shape)

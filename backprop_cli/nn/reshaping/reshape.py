@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated, Literal
 
+from pydantic import Field
+
+from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
+
+MAX_SIZE = 1_000_000
+
+
+class ReshapeSpec(Spec):
+    type: Literal["reshape"]
+    shape: list[Annotated[int, Field(ge=-1, le=MAX_SIZE)]] = Field(min_length=1, max_length=4)  # per example; one -1
 
 
 def target_shape(shape: tuple[int, ...], input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -26,13 +37,26 @@ def target_shape(shape: tuple[int, ...], input_shape: tuple[int, ...]) -> tuple[
 class Reshape(Layer):
     """y = x.reshape(N, *shape);  dx = dy.reshape(x.shape). A view both ways when x is contiguous."""
 
+    Spec = ReshapeSpec
+
     def __init__(self, shape: list[int]):
         super().__init__()
         self.shape = tuple(int(d) for d in shape)
 
     @classmethod
-    def estimate(cls, spec, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        return 0, target_shape(tuple(spec.shape), shape)
+    def estimate(cls, spec, input_shape):
+        return 0, target_shape(tuple(spec.shape), tuple(input_shape))
+
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        if len(input_shape) == 2 and target_shape(tuple(spec.shape), tuple(input_shape)) != tuple(input_shape):
+            return "it regroups the values of different steps"
+        return None
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """The per-example output shape, for exporters."""
+        return self._out
 
     def build(self, input_shape, rng, dtype):
         self._out = target_shape(self.shape, tuple(input_shape))

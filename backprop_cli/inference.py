@@ -11,9 +11,8 @@ import numpy as np
 
 from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
-from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
-from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.plan import Facts, plan_network
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
     classification_report,
@@ -75,6 +74,26 @@ def _checked_dtype(name: Any) -> str:
     return name
 
 
+def _facts(data_meta: dict) -> Facts:
+    """What the plan needs of the training data, from the checkpoint's data meta (a text's vocabulary)."""
+    text = bool(data_meta.get("text"))
+    return Facts(tuple(data_meta["input_shape"]), vocab_size=len(data_meta["class_names"]) if text else None,
+                 next_token=text)  # fmt: skip
+
+
+def _check_meaning(plan, path: Path) -> None:
+    """A model that can read its targets (trained before train refused it) has figures that are a lie."""
+    try:
+        plan.check_meaning()
+    except ConfigError as err:
+        raise CheckpointError(
+            f"the model in this checkpoint can read the answer ({err.where}: {err.what}); its scores and its "
+            "samples would be a lie",
+            where=str(path),
+            fix=f"train it again with the layer fixed ({err.fix})",
+        ) from None
+
+
 def load_trained(path: str | Path) -> Trained:
     """The model of a checkpoint file, or of a run directory's best (else last) checkpoint.
 
@@ -89,13 +108,11 @@ def load_trained(path: str | Path) -> Trained:
         scalers_of(data_meta)  # damaged statistics are refused here, not met halfway through predict
         dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
-        layers, input_shape = config["model"]["layers"], tuple(data_meta["input_shape"])
-        if data_meta.get("text"):  # an embedding's vocab_size defaults to the text's vocabulary
-            layers = with_vocab_size(layers, len(data_meta["class_names"]))
-        if estimate_param_count(layers, input_shape, resolved=True) > sum(t.size for t in checkpoint.tensors.values()):
+        plan = plan_network(config["model"]["layers"], _facts(data_meta), dtype=dtype, resolved=True, meaning=False)
+        if plan.n_params > sum(t.size for t in checkpoint.tensors.values()):
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
-        model = build_model(layers, input_shape, np.random.default_rng(0), dtype, resolved=True)
-        loss = build_loss(config["loss"], resolved=True)
+        model = plan.build(np.random.default_rng(0))
+        loss = build_loss(config["loss"])
         if data_meta["task"] == "classification":  # one class name per output, or predict indexes past them
             outputs = loss.link(np.zeros((1, *model.output_shape), dtype)).shape[1:]  # (K,), or (K, L) per step
             if outputs[:1] != (len(data_meta["class_names"]),):
@@ -103,6 +120,7 @@ def load_trained(path: str | Path) -> Trained:
                 raise ValueError(f"it names {n} classes for model outputs of shape {outputs}")
     except METADATA_ERRORS as err:
         raise _incomplete(checkpoint.path, err) from None
+    _check_meaning(plan, checkpoint.path)
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
     check_tensors_match({f"model.{k}": v for k, v in checkpoint.section("model").items()}, expected, checkpoint.path)
     model.load_state_tensors(checkpoint.section("model"))

@@ -1,4 +1,4 @@
-"""What the README and the example configs name is real: every file path exists, every `backprop ...`
+"""What the README, the docs pages and the example configs name is real: every file path exists, every `backprop ...`
 command parses, and every `--set` it gives to a config in configs/ validates against that config."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from tests.reliability.helpers import in_process
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "configs").glob("*.yaml"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "configs").glob("*.yaml"))]
 PATH = re.compile(r"(?<![\w/.-])((?:configs|docs|bench|datasets|backprop_cli|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])")
 SEPARATORS = {";", "|", "||", "&&", "&", "do", "done", "then", "fi", "(", ")", ">", ">>", "<"}  # a redirect ends it too
 

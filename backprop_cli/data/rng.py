@@ -14,3 +14,9 @@ STREAMS = {"generate": 1, "split": 2, "folds": 3}
 def data_rng(seed: int, purpose: str) -> np.random.Generator:
     """A generator for one purpose ("generate" or "split"), fixed by the seed."""
     return np.random.default_rng([seed, STREAMS[purpose]])
+
+
+def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """The run's own two streams, independent of the data's: the model's (init, dropout) and shuffling."""
+    model_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)

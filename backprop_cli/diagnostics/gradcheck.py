@@ -25,9 +25,8 @@ import numpy as np
 from backprop_cli.config.schema import Config
 from backprop_cli.diagnostics.finite_diff import TensorCheck, check_tensor, sample_coords
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.gradcheck import AUX_SEED
-from backprop_cli.nn.model import Model, build_model, describe, walk_layers
+from backprop_cli.nn.model import Model, describe, walk_layers
 
 DEFAULT_SAMPLES = 64  # coordinates per tensor: an MNIST MLP checks in about a second
 DEFAULT_ROWS = 8  # a batch big enough for batchnorm's statistics, small enough to be fast
@@ -119,19 +118,17 @@ def run_gradcheck(
 ) -> GradcheckReport:
     """Check the configured network on `rows` rows of its training data; `data` may be preloaded (float64)."""
     from backprop_cli.data import load_data
+    from backprop_cli.data.rng import generators
     from backprop_cli.nn.losses import build_loss
+    from backprop_cli.nn.plan import Facts, plan_network
     from backprop_cli.nn.registry import reads_sequences
-    from backprop_cli.train.setup import check_model_fits, generators
 
     if data is None:
         data = load_data(config.data, config.seed, np.float64, sequences=reads_sequences(config.model.layers))
-    vocab_size = data.n_classes if data.text else None
-    check_model_fits(config, data.input_shape, vocab_size)
-    model_rng, _ = generators(config.seed)
-    layer_specs = with_vocab_size(config.model.layers, vocab_size)
-    model = build_model(layer_specs, data.input_shape, model_rng, np.float64)
     loss = build_loss(config.loss)
-    loss.check_output(model.output_shape, data.n_classes)
+    plan = plan_network(config.model.layers, Facts.of(data), loss=loss, dtype=config.training.dtype)
+    model_rng, _ = generators(config.seed)
+    model = plan.build(model_rng, np.float64)
     x, y = _batch(data.x_train, data.y_train, rows, config.seed)
     x = _generic_point(model, x)
     value, checks = check_model(model, loss, x, y, model_rng, samples, tolerance)

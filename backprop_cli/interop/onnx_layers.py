@@ -118,6 +118,18 @@ def _batchnorm(g, layer, x, name, in_shape):
     return g.op("BatchNormalization", [x, *inputs], name, epsilon=layer.eps), in_shape  # gamma beta mean var
 
 
+def _groupnorm(g, layer, x, name, in_shape):
+    """LayerNormalization over each group: x (N, C, *positions) read as (N, G, M), then gamma, beta per channel."""
+    m = math.prod(in_shape) // layer.num_groups
+    grouped = g.op("Reshape", [x, g.const(f"{name}.groups", [0, layer.num_groups, m], "int64")], f"{name}.grouped")
+    unit = [g.const(f"{name}.{key}", [value] * m) for key, value in (("one", 1.0), ("zero", 0.0))]
+    normed = g.op("LayerNormalization", [grouped, *unit], f"{name}.normed", axis=-1, epsilon=layer.eps)
+    y = g.op("Reshape", [normed, g.const(f"{name}.shape", [0, *in_shape], "int64")], f"{name}.xhat")
+    per_channel = (in_shape[0],) + (1,) * (len(in_shape) - 1)  # (C, 1, ...) broadcasts over the positions
+    gamma, beta = (g.const(f"{name}.{key}", layer.params[key].reshape(per_channel)) for key in ("gamma", "beta"))
+    return g.op("Add", [g.op("Mul", [y, gamma], f"{name}.scaled"), beta], name), in_shape
+
+
 def _flatten(g, layer, x, name, in_shape):
     return g.op("Flatten", [x], name, axis=1), (math.prod(in_shape),)
 
@@ -147,6 +159,7 @@ EXPORTERS: dict[str, Exporter] = {
     "linear": _identity,
     "dropout": _identity,
     "batchnorm": _batchnorm,
+    "groupnorm": _groupnorm,
     "flatten": _flatten,
     "conv2d": _conv2d,
     "maxpool2d": _pool("MaxPool"),

@@ -1,4 +1,4 @@
-"""Every config of a sweep or a cross-validation, built and validated before the first run starts.
+"""Every config of a sweep or a cross-validation, built and put through train's pre-flight before anything is made.
 
 A trial's config is the base config with the trial's parameters applied exactly as `--set` applies
 them; an error names the trial, its parameters and the sweep file's line of the parameter at fault.
@@ -13,9 +13,10 @@ import yaml
 
 from backprop_cli.config.load import LoadedConfig, build_config
 from backprop_cli.config.schema import Config
-from backprop_cli.errors import ConfigError
-from backprop_cli.many.spec import LoadedSweep
 from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
+from backprop_cli.errors import ConfigError, DataError
+from backprop_cli.many.spec import LoadedSweep
+from backprop_cli.train.preflight import Preflight, preflight
 
 
 def as_override(key: str, value: Any) -> str:
@@ -30,26 +31,44 @@ def describe(params: dict[str, Any]) -> str:
 
 
 def trial_configs(sweep: LoadedSweep, trials: list[dict[str, Any]]) -> list[Config]:
-    """The config of each trial, all validated (and checked against a built-in dataset's shape) first."""
-    base = read_yaml_file(sweep.base)
-    return [_trial_config(sweep, base, i, params) for i, params in enumerate(trials)]
+    """The config of each trial, each distinct one (and each of its folds) through train's own pre-flight."""
+    base, checks = read_yaml_file(sweep.base), Checks()
+    return [_trial_config(sweep, base, i, params, checks) for i, params in enumerate(trials)]
 
 
-def _trial_config(sweep: LoadedSweep, base: YamlDoc, i: int, params: dict[str, Any]) -> Config:
+def _trial_config(sweep: LoadedSweep, base: YamlDoc, i: int, params: dict[str, Any], checks: Checks) -> Config:
     doc = YamlDoc(copy.deepcopy(base.data), base.lines, base.source)  # build_config writes into the data
     overrides = [as_override(k, v) for k, v in params.items()]
     label = f"trial {i} ({describe(params)})"
     try:
         loaded = build_config(doc, overrides)
-        check_runnable(loaded, sweep.spec.metric)
+        check_runnable(loaded, sweep.spec.metric, sweep.spec.cv, checks)
     except ConfigError as err:
         raise _placed(err, sweep, params, label) from None
     return loaded.config
 
 
-def check_runnable(loaded: LoadedConfig, metric: str | None = None) -> None:
-    """What `config validate` checks beyond the schema, and that the run will report `metric`."""
-    config = loaded.config
+class Checks:
+    """train's pre-flight for the configs of a study, each distinct config once (a sweep repeats the data
+    section in every trial: its data are probed once per distinct data section)."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, Preflight] = {}
+        self.probes: dict = {}
+
+    def preflight(self, config: Config) -> Preflight:
+        key = config.model_dump_json()
+        if key not in self.done:
+            self.done[key] = preflight(config, self.probes)
+        return self.done[key]
+
+
+def check_runnable(
+    loaded: LoadedConfig, metric: str | None = None, folds: int | None = None, checks: Checks | None = None
+) -> None:
+    """train's own pre-flight on the config (on each of its `folds` configs, with cross-validation), and that
+    the run will report `metric`; an error is placed at the config's line, or at --folds."""
+    config, checks = loaded.config, checks or Checks()
     if metric and metric.startswith("val_") and config.data.validation_split == 0:
         raise loaded.locate(
             ConfigError(
@@ -58,19 +77,23 @@ def check_runnable(loaded: LoadedConfig, metric: str | None = None) -> None:
                 fix=f"set a validation split, or rank by train_{metric[4:]} or test_{metric[4:]}",
             )
         )
-    if config.data.dataset is None:
-        return
-    from backprop_cli.data.builtin import lookup
-    from backprop_cli.train.setup import builtin_input_shape, check_model_fits
-
-    if metric and metric.endswith("accuracy") and lookup(config.data.dataset).task == "regression":
-        raise loaded.locate(
-            ConfigError(f"{config.data.dataset} is a regression dataset: no run reports {metric}", where="data.dataset")
-        )
     try:
-        check_model_fits(config, builtin_input_shape(config.data.dataset))
+        checked = checks.preflight(config)
+        for j in range(folds or 0):
+            checks.preflight(fold_config(config, folds, j))
     except ConfigError as err:
         raise loaded.locate(err) from None
+    except DataError as err:
+        raise _fold_error(err, folds) if folds else err from None
+    if metric and metric.endswith("accuracy") and checked.facts.task == "regression":
+        raise loaded.locate(ConfigError(f"the data are a regression: no run reports {metric}", where="data"))
+
+
+def _fold_error(err: DataError, folds: int) -> DataError:
+    """A data error that only the folds cause names them (cross-validation's --folds, or the sweep's cv)."""
+    if "folds need" not in err.what:
+        return err
+    return DataError(err.what, where=err.where, fix=f"use fewer folds than {folds} (--folds, or cv: in a sweep)")
 
 
 def _placed(err: ConfigError, sweep: LoadedSweep, params: dict[str, Any], label: str) -> ConfigError:

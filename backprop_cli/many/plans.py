@@ -39,7 +39,7 @@ def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int, on_
 
 def new_cv(loaded: LoadedConfig, folds: int, runs_dir: str | Path | None, threads: int) -> Path:
     """A cross-validation of one config: K runs, fold j held out as run j's test split."""
-    check_runnable(loaded)
+    check_runnable(loaded, folds=folds)  # train's pre-flight on every fold's config, before anything is made
     config = loaded.config
     # the figure on the progress lines (the report gives every metric's mean and std)
     metric, mode = ("test_loss", "min") if _task(config) == "regression" else ("test_accuracy", "max")

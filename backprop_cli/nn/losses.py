@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import lookup
+from backprop_cli.errors import ConfigError
 
 WHERE = "model.layers"
 
@@ -327,20 +327,9 @@ LOSSES: dict[str, type[Loss]] = {
 }
 
 
-def build_loss(spec="cross_entropy", key_path: str = "loss", resolved: bool = False) -> Loss:
-    """A loss from its config: a name, a dict such as {type: huber, delta: 2.0}, or a LossConfig.
-
-    `resolved=True` trusts a dict dumped from a validated LossConfig (a checkpoint's): no pydantic loaded.
-    """
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if isinstance(spec, Mapping):
-        kind = lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
-        if resolved:
-            return kind(delta=spec["delta"]) if kind is Huber else kind()
-        from backprop_cli.config.schema import LossConfig
-        from backprop_cli.config.validation import validate
-
-        spec = validate(LossConfig, dict(spec), prefix=key_path)
-    cls = LOSSES[spec.type]
-    return cls(delta=spec.delta) if cls is Huber else cls()
+def build_loss(spec="cross_entropy", key_path: str = "loss") -> Loss:
+    """A loss from its validated config: the config's LossConfig, a checkpoint's dump of one (a dict such as
+    {type: huber, delta: 2.0}), or a bare name (its defaults). Validation is the config's job, not this one."""
+    fields = {"type": spec} if isinstance(spec, str) else dict(spec if isinstance(spec, Mapping) else spec)
+    cls = lookup(LOSSES, "loss", fields.get("type", "cross_entropy"), f"{key_path}.type")
+    return cls(delta=fields.get("delta", 1.0)) if cls is Huber else cls()

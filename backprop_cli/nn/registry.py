@@ -27,6 +27,7 @@ from backprop_cli.nn.core.dropout import Dropout
 from backprop_cli.nn.core.residual import Residual, ResidualSpec
 from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.normalization.batchnorm import BatchNorm
+from backprop_cli.nn.normalization.groupnorm import GroupNorm
 from backprop_cli.nn.normalization.layernorm import LayerNorm
 from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
@@ -62,6 +63,7 @@ LAYERS: dict[str, type[Layer]] = {
     "rnn": SimpleRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "groupnorm": GroupNorm,
 }
 
 SPEC_CLASSES: tuple[type[Spec], ...] = tuple(dict.fromkeys(cls.Spec for cls in LAYERS.values()))

@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.spec import Spec
+from backprop_cli.config.validation import lookup, suggest, validate
+from backprop_cli.errors import ConfigError
 from backprop_cli.optim import specs
 from backprop_cli.optim.adam import Adam, AdamW
 from backprop_cli.optim.adaptive import Adagrad, RMSprop
 from backprop_cli.optim.base import Optimizer
 from backprop_cli.optim.schedules import Constant, Cosine, Exponential, Plateau, Schedule, StepDecay, WarmupCosine
 from backprop_cli.optim.sgd import SGD, Momentum, Nesterov
-from backprop_cli.config.validation import lookup, suggest, validate
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,

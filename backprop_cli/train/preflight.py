@@ -6,7 +6,8 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes;
+5. the network's plan (nn/plan.py): every layer's shapes, its size against memory, its output against the
+   loss and classes, every layer against the data's meaning;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -24,12 +25,10 @@ from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.errors import ConfigError
-from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
-from backprop_cli.nn.model import estimate_model
+from backprop_cli.nn.plan import Facts, Plan, plan_network
 from backprop_cli.nn.registry import reads_sequences
 from backprop_cli.optim.registry import build_schedule
-from backprop_cli.train.setup import check_model_fits, check_output_layer
 
 FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 
@@ -37,33 +36,52 @@ FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 @dataclass
 class Preflight:
     facts: DataFacts
-    n_params: int
+    plan: Plan
     data: Dataset | None = None  # the data split, scaled and cast as training takes it, when it was read whole
 
+    @property
+    def n_params(self) -> int:
+        return self.plan.n_params
 
-def preflight(config: Config) -> Preflight:
-    """Every check train makes before its first step, without training; raises the error train would raise."""
+
+def preflight(config: Config, probes: dict | None = None) -> Preflight:
+    """Every check train makes before its first step, without training; raises the error train would raise.
+    `probes`: the data found for earlier configs (a sweep's trials), reused for an identical data section."""
     build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, 1)  # min_lr vs lr
     check_data_files(config.data)
-    if is_text(config.data):  # a text is read whole, as train reads it: its vocabulary sizes the model
-        facts, vocab_size = _probe_text(config)
-    else:
-        facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
+    sequences, dtype, text = reads_sequences(config.model.layers), np.dtype(config.training.dtype), is_text(config.data)
+    key = (config.data.model_dump_json(), config.seed, sequences, dtype.name)
+    probes = {} if probes is None else probes
+    if key not in probes:
+        probes[key] = _probe(config, sequences, dtype, text)
+    facts, data = probes[key]
     check_monitors(config, facts)
-    n_params = check_model_fits(config, facts.input_shape, vocab_size)
-    _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
-    check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
-    data = None
-    if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
-        sequences = reads_sequences(config.model.layers)
-        data = load_data(config.data, config.seed, np.dtype(config.training.dtype), sequences=sequences, raw=facts.raw)
-    return Preflight(facts, n_params, data)
+    plan = plan_config(config, network_facts(facts, text))
+    if data is None and facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale, cast
+        data = load_data(config.data, config.seed, dtype, sequences=sequences, raw=facts.raw)
+        probes[key] = facts, data
+    return Preflight(facts, plan, data)
 
 
-def _probe_text(config: Config) -> tuple[DataFacts, int]:
-    data = load_text_data(config.data, config.seed, np.dtype(config.training.dtype))
+def _probe(config: Config, sequences: bool, dtype: np.dtype, text: bool) -> tuple[DataFacts, Dataset | None]:
+    """The data's facts; a text is read whole, as train reads it (its vocabulary sizes the model), and kept."""
+    if not text:
+        return probe_data(config.data, config.seed, sequences=sequences), None
+    data = load_text_data(config.data, config.seed, dtype)
     facts = DataFacts(data.input_shape, data.task, data.n_classes, data.x_val is not None, None, data.y_train.shape[1:])
-    return facts, data.n_classes
+    return facts, data
+
+
+def plan_config(config: Config, facts: Facts) -> Plan:
+    """The plan of the config's network for data with these facts: its layers, loss and dtype."""
+    return plan_network(config.model.layers, facts, loss=build_loss(config.loss), dtype=config.training.dtype)
+
+
+def network_facts(facts: DataFacts, text: bool) -> Facts:
+    """What the plan needs of the probed data; a text's classes are its vocabulary and its targets the next
+    character at every step."""
+    vocab_size = facts.n_classes if text else None
+    return Facts(facts.input_shape, facts.task, facts.n_classes, tuple(facts.label_shape), vocab_size, text)
 
 
 def check_data_files(data) -> None:

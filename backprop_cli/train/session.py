@@ -72,9 +72,7 @@ def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint |
             remove_stale_temps(files.checkpoints)
             atomic_write_text(files.config, config_to_yaml(config))
             checked = preflight(config)  # what `config validate` checks, in the same order
-            parts = build_parts(
-                config, data=checked.data, download_progress=options.download_progress, raw=checked.facts.raw
-            )
+            parts = build_parts(config, checked, download_progress=options.download_progress)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -84,9 +82,36 @@ def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint |
 
 
 def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoint | None) -> RunResult:
+    """The run: restore what is resumed, fit with the callbacks, then the summary (and the divergence)."""
     config, trainer = parts.config, parts.trainer
     started = time.time()
     run_id = resume.run_id if resume is not None and resume.run_id else files.root.name
+    summary_base = {
+        "run_dir": str(files.root),
+        "run_id": run_id,
+        "name": config.name,
+        "threads": options.threads,
+        "warnings": [],
+    }
+    callback_list, checkpointer = _callbacks(parts, files, options, run_id, summary_base, started)
+    if resume is not None:
+        restore(resume, trainer, callback_list, checkpointer, files)
+    with stop_on_signals(trainer) as received:
+        fit(trainer, callback_list)
+    if trainer.status == "running":
+        trainer.status = "completed"
+    summary = _finish(parts, checkpointer, summary_base, started)
+    write_summary(files.root, summary)
+    if trainer.status == "diverged":
+        raise DivergedError(_divergence_message(trainer, checkpointer, config), where=str(files.root))
+    return RunResult(summary=summary, run_dir=files.root, signal=received[0] if received else None)
+
+
+def _callbacks(
+    parts: Parts, files: RunFiles, options: RunOptions, run_id: str, summary_base: dict, started: float
+) -> tuple[CallbackList, Checkpointer]:
+    """The run's callbacks in the order they must hear each event, and its checkpointer among them."""
+    config, trainer = parts.config, parts.trainer
     meta = {
         "config": config.model_dump(mode="json"),
         "data": dataset_meta(parts.data),
@@ -97,19 +122,14 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     # first: the monitor adds logs["layers"] before the checkpointer writes them
     flow = gradient_monitor(config.diagnostics, config.regularization.grad_clip_norm)
     callbacks: list[Callback] = [flow] if flow else []
+    if flow:
+        summary_base["warnings"] = flow.warnings  # the monitor's list, growing as the run goes
     if config.schedule.type == "plateau":
         callbacks.append(PlateauFeeder(trainer.schedule))
     es = config.training.early_stopping
     if es is not None:
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
     callback_list = CallbackList(callbacks)
-    summary_base = {
-        "run_dir": str(files.root),
-        "run_id": run_id,
-        "name": config.name,
-        "threads": options.threads,
-        "warnings": flow.warnings if flow else [],
-    }  # the monitor's list, growing as the run goes
 
     def running_summary(t, status: str = "running") -> None:
         write_summary(files.root, _summary(summary_base, t, checkpointer, started, status=status))
@@ -126,17 +146,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     callback_list.callbacks.append(checkpointer)
     callback_list.callbacks.extend(log_writers(config, files))  # after the checkpointer: the line is written
     callback_list.callbacks.extend(options.extra_callbacks)
-    if resume is not None:
-        restore(resume, trainer, callback_list, checkpointer, files)
-    with stop_on_signals(trainer) as received:
-        fit(trainer, callback_list)
-    if trainer.status == "running":
-        trainer.status = "completed"
-    summary = _finish(parts, checkpointer, summary_base, started)
-    write_summary(files.root, summary)
-    if trainer.status == "diverged":
-        raise DivergedError(_divergence_message(trainer, checkpointer, config), where=str(files.root))
-    return RunResult(summary=summary, run_dir=files.root, signal=received[0] if received else None)
+    return callback_list, checkpointer
 
 
 def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float) -> dict:

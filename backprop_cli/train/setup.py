@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,17 +9,14 @@ import numpy as np
 from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
-from backprop_cli.errors import ConfigError
-from backprop_cli.nn.attention.embedding import check_token_ids, with_vocab_size
-from backprop_cli.nn.losses import build_loss
-from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.data.rng import generators
+from backprop_cli.nn.attention.embedding import check_token_ids
+from backprop_cli.nn.plan import Facts
 from backprop_cli.nn.registry import reads_sequences
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.log_writers import check_log_writers
+from backprop_cli.train.preflight import Preflight, plan_config, preflight
 from backprop_cli.train.trainer import Regularization, Trainer
-
-# Parameters, gradients and up to two optimizer slots, each a full copy: refuse what cannot fit.
-COPIES_IN_MEMORY = 4
 
 
 @dataclass
@@ -32,95 +28,28 @@ class Parts:
     trainer: Trainer
 
 
-def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """One seed, two independent streams: model (init, dropout) and shuffling."""
-    model_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
-
-
-def check_model_fits(config: Config, input_shape: tuple[int, ...], vocab_size: int | None = None) -> int:
-    """Refuse an absurd model from an estimate, before anything is allocated.
-
-    Text (data/text.py): a built-in text's shape is (context,) and its vocabulary is known from its entry.
-    """
-    if not input_shape and config.data.context is not None and config.data.dataset is not None:
-        from backprop_cli.data.builtin import lookup
-
-        input_shape, vocab_size = (config.data.context,), lookup(config.data.dataset).n_classes
-    n_params = estimate_param_count(with_vocab_size(config.model.layers, vocab_size), input_shape)
-    itemsize = np.dtype(config.training.dtype).itemsize
-    needed = n_params * itemsize * COPIES_IN_MEMORY
-    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    if needed > available:
-        raise ConfigError(
-            f"the model has {n_params:,} parameters and would need about {needed / 2**30:.1f} GiB "
-            f"(this machine allows {available / 2**30:.1f} GiB)",
-            where="model.layers",
-            fix="use fewer or smaller layers",
-        )
-    return n_params
-
-
-def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
-    """A built-in dataset's per-example shape, known without loading it (a sequence task's data.length too)."""
-    from backprop_cli.data.builtin import lookup
-
-    shape = lookup(name).input_shape
-    length = getattr(data_cfg, "length", None)
-    return (*shape[:-1], length) if length and "length" in lookup(name).options else shape
-
-
-def check_output_layer(
-    config: Config,
-    output_shape: tuple[int, ...],
-    loss,
-    n_classes: int | None,
-    task: str = "classification",
-    label_shape: tuple[int, ...] = (),
-) -> None:
-    """The loss's checks of the model's output and the data's targets (`task`, one example's `label_shape`),
-    naming the exact key to change when the class count is off."""
-    n_targets = label_shape[0] if task == "regression" and label_shape else None
-    try:
-        loss.check_output(output_shape, n_classes, n_targets)
-    except ConfigError:
-        n, layers = n_classes, config.model.layers
-        units = {"cross_entropy": n, "binary_cross_entropy": 1 if n == 2 else None}.get(loss.name)
-        last = next((i for i in reversed(range(len(layers))) if getattr(layers[i], "units", None)), None)
-        if not units or last is None or len(output_shape) != 1 or layers[last].units == units:
-            raise
-        key = f"model.layers.{last}.units"
-        what = f"the data has {n} classes but the last layer has {layers[last].units} units"
-        raise ConfigError(what, where=key, fix=f"set `{key}={units}`") from None
-    loss.check_targets(output_shape, task, label_shape)
-
-
-def build_parts(config: Config, data=None, download_progress=None, raw=None) -> Parts:
-    """Everything a run needs, built from the config (and the data, when already loaded or read as `raw`).
+def build_parts(config: Config, checked: Preflight | None = None, data=None, download_progress=None) -> Parts:
+    """Everything a run needs, from the config and its pre-flight (made here unless given): the model is the
+    pre-flight's plan built. `data`: already loaded (its facts plan the model, no pre-flight is made).
 
     A missing built-in dataset (mnist, fashion_mnist) is fetched first, reporting to `download_progress`.
     """
     check_log_writers(config)  # an optional package the config asks for, before any data is read
     dtype = np.dtype(config.training.dtype)
-    if data is None:
-        if config.data.dataset is not None:  # its shape is known: refuse an absurd model before a download
-            check_model_fits(config, builtin_input_shape(config.data.dataset, config.data))
-        data = load_data(
-            config.data,
-            config.seed,
-            dtype,
-            download=True,
-            progress=download_progress,
-            sequences=reads_sequences(config.model.layers),
-            raw=raw,
-        )
-    check_model_fits(config, data.input_shape, data.n_classes if data.text else None)
+    if data is not None and checked is None:
+        plan = plan_config(config, Facts.of(data))
+    else:
+        checked = checked or preflight(config)
+        plan, data = checked.plan, checked.data
+    if data is None:  # the pre-flight did not read it whole: a download, an .npz or .npy
+        sequences = reads_sequences(config.model.layers)
+        raw = checked.facts.raw
+        data = load_data(config.data, config.seed, dtype, download=True, progress=download_progress,
+                         sequences=sequences, raw=raw)  # fmt: skip
     model_rng, shuffle_rng = generators(config.seed)
-    layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
-    model = build_model(layer_specs, data.input_shape, model_rng, dtype)
+    model = plan.build(model_rng)
     check_token_ids(model, data)
-    loss = build_loss(config.loss)
-    check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])
+    loss = plan.loss
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
     reg = config.regularization
     trainer = Trainer(

@@ -125,3 +125,21 @@ def test_token_ids_beyond_the_embeddings_vocabulary_in_a_users_file_exit_2(tmp_p
     assert "ids.npz" in err(result) and "token id 9 at (example, step) (1, 3) is outside the vocabulary 0..7" in err(
         result
     )
+
+
+@pytest.mark.parametrize(
+    "change, layer",
+    [
+        ("model.layers.2.layers.1.causal=false", "model.layers.2.layers.1"),  # attention that sees later steps
+        ("model.layers.2.layers.1={type: lstm, units: 32, return_sequences: true, bidirectional: true}",
+         "model.layers.2.layers.1"),
+    ],
+)  # fmt: skip
+def test_a_character_model_that_could_read_the_next_character_is_refused_before_training(tmp_path, change, layer):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "shakespeare-transformer.yaml"
+    result = backprop("train", str(config), "--set", change, "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2, err(result)
+    assert f"{layer}: the targets are the next token at every step" in err(result)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -90,6 +90,28 @@ CORPUS = {
         "    - {type: positional, max_length: 4}\n    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
         "model.layers.1: max_length 4 is shorter than the 8-step sequences the model is built for",
     ),
+    # the data's meaning, not only the shapes (nn/plan.py): a next-token model must not read its targets
+    "text-lm-attention-not-causal": (
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: attention, heads: 2, causal: false}\n    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
+        "model.layers.1: the targets are the next token at every step, and this attention layer would read them",
+    ),
+    "text-lm-bidirectional-lstm": (
+        "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
+        "    - {type: lstm, units: 4, return_sequences: true, bidirectional: true}\n"
+        "    - {type: dense, units: 6, per_step: true}\n" + TRAIN,
+        "model.layers.1: the targets are the next token at every step, and this lstm layer would read them",
+    ),
+    "embedding-after-dense": (
+        cfg("{dataset: iris}", model="model:\n  layers:\n    - {type: dense, units: 8}\n"
+            "    - {type: embedding, dim: 2, vocab_size: 10}\n    - {type: flatten}\n    - {type: dense, units: 3}\n"),
+        "model.layers.1: an embedding layer reads the data's integer token ids, so it must be the model's first",
+    ),
+    "attention-on-vectors": (  # one shape function per layer: validate said valid, train refused
+        cfg("{dataset: iris}", model="model:\n  layers:\n    - {type: attention, heads: 1}\n"
+            "    - {type: dense, units: 3}\n"),
+        "model.layers.0: a attention layer needs sequences of shape (C, L), but its input has shape (4,)",
+    ),
     "text-lm-ok": (
         "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"
         "    - {type: dense, units: 6, per_step: true}\n" + TRAIN,

@@ -46,10 +46,11 @@ LAYER_SPECS = [
     {"type": "attention", "heads": 2},
     {"type": "attention", "heads": 1, "causal": False},
     {"type": "dense", "units": 3, "activation": "gelu", "per_step": True},
+    {"type": "groupnorm", "num_groups": 2},
 ]
 
 
-IMAGE_LAYERS = {"conv2d", "maxpool2d", "avgpool2d"}
+IMAGE_LAYERS = {"conv2d", "maxpool2d", "avgpool2d", "groupnorm"}  # groupnorm: any (C, ...), images at their best
 
 
 ATTENTION_LAYERS = {"positional", "layernorm", "attention"}  # (C, L) inputs; dense too with per_step

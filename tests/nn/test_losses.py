@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from backprop_cli.config.schema import LOSS_NAMES, LossConfig
+from backprop_cli.config.validation import validate
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.core.activations import Linear
 from backprop_cli.nn.losses import (
@@ -158,7 +159,7 @@ def test_an_unknown_loss_name_is_a_config_error_with_a_suggestion():
 
 def test_a_bad_loss_parameter_is_a_config_error_at_its_key_path():
     with pytest.raises(ConfigError) as info:
-        build_loss({"type": "huber", "delta": -1.0})
+        validate(LossConfig, {"type": "huber", "delta": -1.0}, prefix="loss")
     assert info.value.where == "loss.delta" and "must be > 0 (got -1.0)" in info.value.what
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop_cli.nn.model import build_model
 from backprop_cli.nn.recurrent.gru import GRU
 from backprop_cli.nn.recurrent.lstm import LSTM
-from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.recurrent.rnn import SimpleRNN
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
@@ -182,12 +182,6 @@ def test_checkpoint_names_are_w_u_b_with_reverse_for_the_backward_direction(rng)
         "0.W_reverse": (3, 12), "0.U_reverse": (4, 12), "0.b_reverse": (12,), "0.b_hn_reverse": (4,),
         "1.W": (8, 2), "1.b": (2,),
     }  # fmt: skip
-    assert (
-        estimate_param_count(
-            [{"type": "gru", "units": 4, "bidirectional": True}, {"type": "dense", "units": 2}], (3, 5)
-        )
-        == model.param_count
-    )
 
 
 @pytest.mark.parametrize(
@@ -199,10 +193,8 @@ def test_checkpoint_names_are_w_u_b_with_reverse_for_the_backward_direction(rng)
         ({"type": "gru", "units": 4, "bidirectional": True, "return_sequences": True}, (8, 5)),
     ],
 )
-def test_output_shapes_and_parameter_estimates(spec, out, rng):
-    model = build_model([spec], (3, 5), rng)
-    assert model.output_shape == out
-    assert estimate_param_count([spec], (3, 5)) == model.param_count
+def test_output_shapes(spec, out, rng):
+    assert build_model([spec], (3, 5), rng).output_shape == out
 
 
 def test_the_weights_are_penalized_and_the_biases_are_not():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -103,23 +103,18 @@ def token_ids(x: np.ndarray, vocab_size: int) -> np.ndarray:
 
 
 def with_vocab_size(layer_specs: Sequence, vocab_size: int | None) -> list:
-    """The specs with every embedding's missing vocab_size set to the data's; other specs unchanged.
-
-    Works on validated pydantic specs and on resolved dicts (a checkpoint's config), nested ones too.
-    """
+    """The specs (validated, or a checkpoint's read as specs) with every embedding's missing vocab_size set to
+    the data's, in nested blocks too; the others, and the caller's specs, unchanged."""
     return [_filled(spec, vocab_size) for spec in layer_specs]
 
 
 def _filled(spec, vocab_size):
-    get = spec.get if isinstance(spec, Mapping) else lambda key, default=None: getattr(spec, key, default)
     changes = {}
-    if get("type") == "embedding" and get("vocab_size") is None and vocab_size is not None:
+    if spec.type == "embedding" and spec.vocab_size is None and vocab_size is not None:
         changes["vocab_size"] = int(vocab_size)
-    if get("type") == "residual":
-        changes["layers"] = with_vocab_size(get("layers"), vocab_size)
-    if not changes:
-        return spec
-    return {**spec, **changes} if isinstance(spec, Mapping) else spec.model_copy(update=changes)
+    if "layers" in type(spec).model_fields:  # a container's parts
+        changes["layers"] = with_vocab_size(spec.layers, vocab_size)
+    return spec.model_copy(update=changes) if changes else spec
 
 
 def check_token_ids(model, data) -> None:

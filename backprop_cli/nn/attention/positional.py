@@ -42,6 +42,7 @@ def _table_shape(input_shape: tuple[int, ...], max_length: int | None) -> tuple[
         )
     return dim, int(max_length or steps)
 
+
 class Positional(Layer):
     """y[:, :, t] = x[:, :, t] + P[:, t];  x (N, dim, L), L <= max_length.
 

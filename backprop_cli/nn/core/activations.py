@@ -198,6 +198,10 @@ class Softmax(Elementwise):
     and stable where softmax followed by a log is not.
     """
 
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        return "it normalizes over the last axis, which is the steps" if len(input_shape) == 2 else None
+
     def forward(self, x, training):
         z = x - np.max(x, axis=-1, keepdims=True)  # shift: exp never overflows, result unchanged
         np.exp(z, out=z)

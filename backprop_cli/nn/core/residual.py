@@ -40,6 +40,13 @@ class Residual(Layer):
             total += math.prod(input_shape) * math.prod(out) + math.prod(out)
         return total, out
 
+    @classmethod
+    def reads_later_steps(cls, spec, input_shape):
+        """The skip itself is per step; its parts are checked one by one (nn/plan.py); a projection is not."""
+        if len(input_shape) == 2 and cls.estimate(spec, input_shape)[1] != tuple(input_shape):
+            return "the block changes the shape, so its skip is a dense projection of every step at once"
+        return None
+
     def build(self, input_shape, rng, dtype):
         shape = tuple(input_shape)
         for layer in self.layers:

@@ -1,4 +1,4 @@
-"""A newcomer's first ten minutes (issue 12): every message tells the truth and says how to go on."""
+"""A newcomer's first ten minutes: every message tells the truth and says how to go on."""
 
 from __future__ import annotations
 

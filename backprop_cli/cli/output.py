@@ -151,13 +151,11 @@ def short_number(value: float, digits: int = 4) -> str:
 
 
 def stdout_console():
-    """rich on stdout: the terminal's width on one; off a terminal (a pipe, a file) wide, so rows never wrap,
-    unless COLUMNS is exported (a user who asks for a width gets the layout of that width)."""
+    """rich on stdout: the terminal's width on one; off a terminal (a pipe, a file) wide, so rows never wrap."""
     from rich.console import Console
 
     console = Console(highlight=False)
-    asked = os.environ.get("COLUMNS", "").isdigit()
-    return console if console.is_terminal or asked else Console(highlight=False, width=4096)
+    return console if console.is_terminal else Console(highlight=False, width=4096)
 
 
 NARROW = 100  # below this many columns, tables switch to fewer columns or one record per run

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.terminal import on_terminal
 from tests.reliability.helpers import in_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,27 +35,27 @@ def _fits(text: str, width: int) -> None:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_runs_list_fits_and_shows_every_run_name_whole(runs_folder, width):
     work, names = runs_folder
-    result = in_process("runs", "list", cwd=work, env={"COLUMNS": str(width)})
-    assert result.returncode == 0, result.stderr
-    _fits(result.stdout, width)
+    code, shown = on_terminal("runs", "list", columns=width, cwd=work)
+    assert code == 0, shown
+    _fits(shown, width)
     for name in names:
-        assert name in result.stdout
-    assert result.stdout.count("val_loss") == 2  # each run's best figure
+        assert name in shown
+    assert shown.count("val_loss") == 2  # each run's best figure
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_data_list_fits(width):
-    result = in_process("data", "list", env={"COLUMNS": str(width)})
-    assert result.returncode == 0, result.stderr
-    _fits(result.stdout, width)
-    assert "shakespeare" in result.stdout and "classification" in result.stdout
+    code, shown = on_terminal("data", "list", columns=width)
+    assert code == 0, shown
+    _fits(shown, width)
+    assert "shakespeare" in shown and "classification" in shown
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_gradcheck_fits_and_ends_with_its_verdict(width):
-    result = in_process("gradcheck", ROOT / "configs" / "iris.yaml", env={"COLUMNS": str(width)})
-    assert result.returncode == 0, result.stderr
-    _fits(result.stdout, width)
-    lines = result.stdout.strip().splitlines()
+    code, shown = on_terminal("gradcheck", ROOT / "configs" / "iris.yaml", columns=width)
+    assert code == 0, shown
+    _fits(shown, width)
+    lines = shown.strip().splitlines()
     assert lines[-1].startswith("verdict: all 6 gradients pass"), lines[-1]
     assert lines[-2].startswith("ok: relative error <")  # the legend uses the verdict's own word

@@ -88,8 +88,15 @@ def list_datasets(
     if wide:
         table.add_column("description")
     for r in rows:
-        cells = {"name": r["name"], "kind": r["kind"], "task": r["task"], "input": "x".join(map(str, r["input_shape"])),
-                 "classes": str(r["n_classes"] or "-"), "local": _local(r), "size": human_size(r["size_bytes"])}
+        cells = {
+            "name": r["name"],
+            "kind": r["kind"],
+            "task": r["task"],
+            "input": "x".join(map(str, r["input_shape"])),
+            "classes": str(r["n_classes"] or "-"),
+            "local": _local(r),
+            "size": human_size(r["size_bytes"]),
+        }
         table.add_row(*(cells[h] for h in headers), *([r["description"]] if wide else []))
     console.print(table)
 

@@ -89,7 +89,9 @@ def verdict_line(report) -> str:
     n = len(report.entries)
     if report.passed:
         noise = sum(e.verdict == "noise" for e in report.entries)
-        how = f"{n - noise} ok, {noise} noise" if noise else f"largest relative error {worst:.1e} < {report.tolerance:g}"
+        how = (
+            f"{n - noise} ok, {noise} noise" if noise else f"largest relative error {worst:.1e} < {report.tolerance:g}"
+        )
         return f"verdict: all {n} gradients pass ({how})"
     failed = report.failed
     return f"verdict: {len(failed)} of {n} gradients FAIL: {', '.join(e.name for e in failed)}"

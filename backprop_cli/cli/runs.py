@@ -123,9 +123,15 @@ def _runs_table(rows: list[dict], columns: tuple[str, ...]):
     for column in columns:
         table.add_column(column, no_wrap=True)
     for r in rows:
-        cells = {"run": _text(r["run"]), "status": _status(r["status"]), "epochs": _epochs(r["epochs_run"], r["epochs"]),
-                 "best": _best_cell(r), "test": _test_cell(r["test_accuracy"], r["test_loss"]),
-                 "time": _duration(r["wall_time_s"]), "started": (r["started"] or "—").replace("T", " ")}
+        cells = {
+            "run": _text(r["run"]),
+            "status": _status(r["status"]),
+            "epochs": _epochs(r["epochs_run"], r["epochs"]),
+            "best": _best_cell(r),
+            "test": _test_cell(r["test_accuracy"], r["test_loss"]),
+            "time": _duration(r["wall_time_s"]),
+            "started": (r["started"] or "—").replace("T", " "),
+        }
         table.add_row(*(cells[c] for c in columns))
     return table
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import lookup
+from backprop_cli.errors import ConfigError
 
 WHERE = "model.layers"
 

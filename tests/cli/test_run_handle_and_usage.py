@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def three_runs(tmp_path_factory) -> Path:
     """Three runs named q in runs/, made by one training copied twice, their stamps one second apart."""
     work = tmp_path_factory.mktemp("handles")
-    done = in_process("train", ROOT / "configs" / "xor.yaml", "--set", "training.epochs=1", "--run-name", "q",
-                      "--quiet", cwd=work)
+    done = in_process(
+        "train", ROOT / "configs" / "xor.yaml", "--set", "training.epochs=1", "--run-name", "q", "--quiet", cwd=work
+    )
     assert done.returncode == 0, done.stderr
     first = work / done.stdout.strip()
     stamps = ["20260101-000001-aaaa", "20260101-000002-bbbb", "20260101-000003-cccc"]

@@ -20,8 +20,16 @@ def runs_folder(tmp_path_factory) -> tuple[Path, list[str]]:
     work = tmp_path_factory.mktemp("widths")
     names = []
     for name in ("a-run-name-long-enough-to-matter-when-narrow", "iris"):
-        done = in_process("train", ROOT / "configs" / "iris.yaml", "--set", "training.epochs=2", "--run-name", name,
-                          "--json", cwd=work)
+        done = in_process(
+            "train",
+            ROOT / "configs" / "iris.yaml",
+            "--set",
+            "training.epochs=2",
+            "--run-name",
+            name,
+            "--json",
+            cwd=work,
+        )
         assert done.returncode == 0, done.stderr
         names.append(Path(json.loads(done.stdout)["run_dir"]).name)
     return work, names

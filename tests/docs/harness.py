@@ -87,8 +87,7 @@ backprop() {
   fi
 }
 export -f backprop
-set -o errtrace
-trap 'echo "__DOCS_ERR $__DOCS_BLOCK $? $BASH_COMMAND" >> "$DOCS_LOG"' ERR
+trap '__docs_status=$?; echo "__DOCS_ERR $__DOCS_BLOCK $__docs_status ${BASH_COMMAND//$'"'"'\n'"'"'/ }" >> "$DOCS_LOG"' ERR
 """
 
 
@@ -127,11 +126,12 @@ def run_page(page: Path, work: Path, timeout: float = 600) -> list[Outcome]:
         "HOME": str(work),
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `python`: this one
         "NO_COLOR": "1",
     }
-    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
-    return _outcomes(runnable, done.stdout + done.stderr, log)
+    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+    return _outcomes(runnable, done.stdout, log)
 
 
 def _outcomes(runnable: list[Block], output: str, log: Path) -> list[Outcome]:

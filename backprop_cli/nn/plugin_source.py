@@ -88,7 +88,7 @@ def source_for(path: str, sha256: str | None, label: str, where: str | None) -> 
     if sha256 is not None and sha256 in _PROVIDED:
         return _PROVIDED[sha256]
     name = Path(path).name
-    given = [s for s in _PROVIDED.values() if s.name == name] or provided()
+    given = [s for s in _PROVIDED.values() if s.name == name]  # another version of the same file
     if sha256 is not None and given:
         hashes = ", ".join(f"{s.path} has sha256 {s.sha256}" for s in given)
         raise PluginError(

@@ -27,3 +27,9 @@ class LearnedSwish(Layer):
         ds = dy * x * s * (1.0 - s)  # through sigmoid: s' = s (1 - s)
         self.grads["beta"][...] = np.sum(ds * x, axis=0)  # (F,): d(beta x)/d beta = x
         return dy * s + ds * beta  # product rule: y = x * s(beta x)
+
+    def to_onnx(self, g, x, name):
+        """The export hook: the same forward in ONNX operators."""
+        beta = g.const(f"{name}.beta", self.params["beta"])
+        s = g.op("Sigmoid", [g.op("Mul", [x, beta], f"{name}.bx")], f"{name}.s")
+        return g.op("Mul", [x, s], name)

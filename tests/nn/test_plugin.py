@@ -67,7 +67,7 @@ def test_a_wrong_backward_is_refused_naming_the_file_class_tensor_and_relative_e
     [
         (FORWARD, "        raise ValueError('beta went astray')\n", "forward", "ValueError: beta went astray"),
         (FORWARD, "        return x @ np.ones((3, 3))\n", "forward", "ValueError: matmul"),  # raised inside NumPy
-        (BACKWARD, "        return dy * s + ds * beta.T()\n", "backward", "TypeError: 'numpy.ndarray' object is not callable"),
+        (BACKWARD, "        return dy * s + ds * beta.T()\n", "backward", "TypeError: 'numpy.ndarray' object"),
     ],
 )
 def test_a_plugin_that_raises_is_one_message_ending_in_its_own_line(tmp_path, old, new, stage, message):

@@ -60,7 +60,7 @@ def run_training(config: Config, options: RunOptions, resume: ResumePoint | None
     """Train as configured; a new run directory, or the one being resumed."""
     with terminate_unwinds():  # SIGTERM while setting up unwinds like SIGINT: no empty run is left behind
         checked = None
-        if resume is None:  # an unusable runs dir is refused first, before any data is read (FAULTS.md 12)
+        if resume is None:  # an unusable runs dir is refused first, before any data is read
             if plugin_specs(config.model.layers):  # ... but a user's own layer is proved before any run exists
                 checked = preflight(config)
             run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)

@@ -1,4 +1,4 @@
-"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once (FAULTS.md, 4)."""
+"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once."""
 
 from __future__ import annotations
 

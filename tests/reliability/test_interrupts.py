@@ -1,4 +1,4 @@
-"""FAULTS.md A (scenarios 1-10): real training processes interrupted by real signals, resumed, compared.
+"""Real training processes interrupted by real signals, resumed, compared.
 
 "Identical" is strict: every model.* and optimizer.* tensor byte for byte (which also tells -0.0 from
 0.0) and every metrics.jsonl line except epoch_time_s, against an uninterrupted run of the same config.

@@ -42,7 +42,7 @@ def admit(plugin: Plugin, key_path: str) -> None:
     key = (plugin.source.sha256, plugin.class_name, json.dumps(plugin.args, sort_keys=True), plugin.input_shape)
     if key in _ADMITTED:
         return
-    fresh = Plugin(plugin.source.path, plugin.class_name, plugin.args, plugin.source.sha256)
+    fresh = Plugin(plugin.path, plugin.class_name, plugin.args, plugin.source.sha256)
     try:
         _prove(fresh, plugin.input_shape)
     except PluginError as err:

@@ -73,8 +73,9 @@ class Plugin(Layer):
         super().__init__()
         self.class_name = class_ or aliased.pop("class")  # `class` is a keyword: a resolved dict passes it so
         self.args = dict(args or {})
-        self.source = source_for(path, sha256, f"{path.rsplit('/', 1)[-1]}:{self.class_name}", None)
-        self.label = f"{self.source.name}:{self.class_name}"  # swish.py:Swish, in every message
+        self.path, self.file = path, path.rsplit("/", 1)[-1]  # as the config names it
+        self.label = f"{self.file}:{self.class_name}"  # swish.py:Swish, in every message
+        self.source = source_for(path, sha256, self.label, None)
         cls = plugin_class(self.source, self.class_name)
         self.inner: Layer = self._call("__init__", lambda: cls(**self.args))
         self.regularized = tuple(self.inner.regularized)
@@ -97,7 +98,7 @@ class Plugin(Layer):
         except Exception as exc:  # noqa: BLE001 - whatever the user's code raises is reported as theirs
             raise PluginError(
                 f"{self.label} {stage} raised {describe_exception(exc, self.source.path)}",
-                fix=f"fix {self.source.name}; `backprop gradcheck CONFIG` shows each gradient of the model",
+                fix=f"fix {self.file}; `backprop gradcheck CONFIG` shows each gradient of the model",
             ) from None
 
     def build(self, input_shape, rng, dtype):
@@ -137,7 +138,7 @@ class Plugin(Layer):
         if own is not None:
             return self._call("explain", self.inner.explain)
         return {
-            "forward": [f"y = {self.class_name}.forward(x)   (your code: {self.source.name})"],
+            "forward": [f"y = {self.class_name}.forward(x)   (your code: {self.file})"],
             "backward": [f"dx = {self.class_name}.backward(dy)   (proved by a float64 gradcheck before training)"],
         }
 

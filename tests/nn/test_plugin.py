@@ -169,3 +169,34 @@ def test_a_pinned_hash_refuses_another_version_of_the_file(tmp_path):
     cfg.write_text(cfg.read_text().replace("      args:", f"      sha256: {'ab' * 32}\n      args:"))
     with pytest.raises(ConfigError, match=f"has sha256 {sha256_of(GOOD)}, but the config pins {'ab' * 32}"):
         load_config(cfg)
+
+
+def test_gradcheck_explain_and_trace_show_a_plugin_like_any_layer(tmp_path):
+    from backprop_cli.diagnostics.gradcheck import run_gradcheck
+    from backprop_cli.teach.explain import explain_network
+    from backprop_cli.teach.trace import run_trace
+
+    config = load_config(config_file(tmp_path)).config
+    label = "plugin(swish.py:LearnedSwish)"
+    report = run_gradcheck(config, rows=4)
+    rows = {e.name: e for e in report.entries if e.layer == "1"}
+    assert set(rows) == {"1.beta", "1.x"} and {e.layer_type for e in rows.values()} == {label}
+    assert report.passed
+    explained = {row["name"]: row for row in explain_network(config)["layers"]}
+    assert explained["1"]["type"] == label and explained["1"]["params"] == {"beta": [4]}
+    step = run_trace(config, steps=1)["steps"][0]
+    assert [row["type"] for row in step["forward"]][1] == label
+
+
+def test_explain_trace_and_lr_find_refuse_a_plugin_whose_backward_is_wrong(tmp_path):
+    from backprop_cli.diagnostics.gradcheck import run_gradcheck
+    from backprop_cli.teach.explain import explain_network
+
+    cfg = config_file(tmp_path)
+    (tmp_path / "plugins" / "swish.py").write_text(GOOD.replace(BACKWARD, "        return dy * s\n"))
+    config = load_config(cfg).config
+    with pytest.raises(PluginError, match=r"swish\.py:LearnedSwish dx: relative error"):
+        explain_network(config)  # build_parts admits it first, as for trace, lr-find and train
+    report = run_gradcheck(config, rows=4)  # gradcheck itself shows the failure in its table
+    failed = [e.name for e in report.failed]  # the layers below get their gradients through it
+    assert "1.x" in failed and not [name for name in failed if name.startswith("2.")]

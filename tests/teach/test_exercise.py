@@ -99,7 +99,9 @@ def test_a_solved_exercise_is_a_plugin_admitted_by_the_gradcheck(tmp_path, name)
 
 
 def backprop(*args, cwd: Path):
-    return subprocess.run([sys.executable, "-m", "backprop_cli", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "backprop_cli", *map(str, args)], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_exercise_then_check_then_train_with_it_as_a_plugin(tmp_path):

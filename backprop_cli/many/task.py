@@ -154,7 +154,7 @@ class StopFile(Callback):
             return
         self.next_check = now + STOP_POLL_S
         if os.path.exists(self.path):
-            trainer.request_stop("stopped: the sweep was interrupted", "interrupted")
+            trainer.request_stop("the sweep was interrupted", "interrupted")
 
 
 SHARED_FS_FIX = "the workers need the runs directory and the data at the same paths as here: a shared filesystem"

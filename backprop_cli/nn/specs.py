@@ -231,14 +231,14 @@ class RNNSpec(RecurrentSpec):
 
 
 class PluginSpec(Spec):
-    """The user's own layer: a class in a Python file beside the config (nn/plugin.py)."""
+    """The user's own layer: a subclass of backprop_cli.Layer in a Python file (docs/your-own-layer.md)."""
 
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
     type: Literal["plugin"]
-    path: str = Field(min_length=1, max_length=4096)  # relative to the config file's folder
-    class_: str = Field(alias="class", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200)
+    path: str = Field(min_length=1, max_length=4096)  # the .py file, relative to the config file's folder
+    class_: str = Field(alias="class", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200)  # the class in it
     args: dict[str, Any] = {}  # the class's constructor arguments, checked against its signature
-    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")  # filled in when the config is loaded
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")  # the file's SHA-256, filled in on loading
 
 
 class ResidualSpec(Spec):

@@ -200,3 +200,18 @@ def test_explain_trace_and_lr_find_refuse_a_plugin_whose_backward_is_wrong(tmp_p
     report = run_gradcheck(config, rows=4)  # gradcheck itself shows the failure in its table
     failed = [e.name for e in report.failed]  # the layers below get their gradients through it
     assert "1.x" in failed and not [name for name in failed if name.startswith("2.")]
+
+
+def test_the_public_layer_class_is_imported_on_first_use_only():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, backprop_cli\n"
+        "print('numpy' in sys.modules)\n"  # `backprop --version` stays fast
+        "from backprop_cli import Layer\n"
+        "from backprop_cli.nn.base import Layer as Base\n"
+        "print(Layer is Base, 'numpy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True", "True"], done.stderr

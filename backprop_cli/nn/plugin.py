@@ -115,7 +115,7 @@ class Plugin(Layer):
         y = self._call("forward", lambda: self.inner.forward(x, training))
         self._check_array("forward", y, (x.shape[0], *self.output_shape), "the output")
         self._x_shape = x.shape
-        return y.astype(x.dtype, copy=False)  # the float32 path stays float32
+        return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y  # the float32 path stays float32
 
     def backward(self, dy):
         dx = self._call("backward", lambda: self.inner.backward(dy))

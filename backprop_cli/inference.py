@@ -13,6 +13,7 @@ from backprop_cli.data.meta import check_meta, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.plan import Facts, plan_network
+from backprop_cli.nn.plugin_source import PluginError
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
     classification_report,
@@ -118,6 +119,9 @@ def load_trained(path: str | Path) -> Trained:
             if outputs[:1] != (len(data_meta["class_names"]),):
                 n = len(data_meta["class_names"])
                 raise ValueError(f"it names {n} classes for model outputs of shape {outputs}")
+    except PluginError as err:  # the user's code was not handed over (--plugin FILE), or another version was
+        err.where = f"{checkpoint.path}: {err.where}" if err.where else str(checkpoint.path)
+        raise
     except METADATA_ERRORS as err:
         raise _incomplete(checkpoint.path, err) from None
     _check_meaning(plan, checkpoint.path)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads, subnormals_flushed
+from backprop_cli.cli.options import PluginFiles, cap_threads, hand_over_plugins, subnormals_flushed
 from backprop_cli.cli.output import short_number
 
 
@@ -30,6 +30,7 @@ def train(
     threads: Annotated[
         Optional[int], typer.Option("--threads", metavar="N", min=1, max=1024, help="BLAS and optimizer threads.")
     ] = None,
+    plugin: PluginFiles = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config.load import load_config
@@ -38,9 +39,14 @@ def train(
     if config is None and resume is None:
         raise UserError("give a config file, or --resume RUN_DIR", fix="backprop train configs/quickstart.yaml")
     overrides = set_ or []
+    if resume is not None:  # a run's name stands for its newest run
+        from backprop_cli.runs.rundir import newest_run_named
+
+        resume = newest_run_named(resume) or resume
     if config is None and overrides:
         config = resume / "config.yaml"
-    loaded = load_config(config, overrides) if config is not None else None
+    hand_over_plugins(plugin)  # a resumed run's plugin code comes only from --plugin, never from its config
+    loaded = load_config(config, overrides, plugins=resume is None) if config is not None else None
     wanted = loaded.config if loaded else None
     threads = cap_threads(threads or (wanted.training.threads if wanted else None))
     try:
@@ -83,7 +89,7 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
     except Terminated as stop:  # SIGTERM before the loop started: nothing was left behind
         die_by(stop.args[0])
     if not quiet:
-        _print_summary(result.summary)
+        _print_summary(result.summary, result.run_dir)
     print(dumps(result.summary) if as_json else result.run_dir, flush=True)
     if result.signal is not None:
         if not quiet:
@@ -93,6 +99,16 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
                 flush=True,
             )
         die_by(result.signal)
+
+
+def _best_epoch_figures(run_dir, summary: dict, monitor: str) -> dict:
+    """The best epoch's validation accuracy (a classifier's headline), when it is not the monitor itself."""
+    from backprop_cli.runs.metrics_log import read_metrics
+    from backprop_cli.runs.rundir import RunFiles
+
+    record = next((r for r in read_metrics(RunFiles(run_dir).metrics) if r.get("epoch") == summary["best_epoch"]), {})
+    value = record.get("val_accuracy")
+    return {"val_accuracy": value} if isinstance(value, float) and monitor != "val_accuracy" else {}
 
 
 def _resume_notice(point) -> str:
@@ -118,13 +134,20 @@ class _DownloadNotice:
             print(f"downloading {filename}{size} (checksum-verified) ...", file=sys.stderr, flush=True)
 
 
-def _print_summary(summary: dict) -> None:
-    """A short closing line on stderr: status, best epoch, test figures."""
+def _print_summary(summary: dict, run_dir) -> None:
+    """A short closing line on stderr: status, the best epoch with its validation figures, test figures."""
     parts = [f"status={summary['status']}", f"epochs={summary['epochs_run']}/{summary['epochs']}"]
     if summary.get("best_epoch"):
         monitor, value = next(iter(summary["best"].items()))
         parts.append(f"best_epoch={summary['best_epoch']} best_{monitor}={short_number(value)}")
+        parts += [f"{key}={short_number(v)}" for key, v in _best_epoch_figures(run_dir, summary, monitor).items()]
     for key, value in (summary.get("test") or {}).items():
         parts.append(f"test_{key}={short_number(value)}")
     parts.append(f"time={summary['wall_time_s']:.1f}s")
-    print(" ".join(parts), file=sys.stderr, flush=True)
+    line = " ".join(parts)
+    if sys.stderr.isatty():  # a terminal breaks between fields, never inside `time=14.5s`
+        import shutil
+        import textwrap
+
+        line = "\n".join(textwrap.wrap(line, shutil.get_terminal_size().columns, break_long_words=False))
+    print(line, file=sys.stderr, flush=True)

@@ -1,7 +1,7 @@
 """One run of a sweep or a cross-validation, as a worker runs it: the same `run_training` as `backprop train`.
 
 The client creates every run directory (its config.yaml) before anything runs; a worker then runs
-or continues that directory through the resume machinery (FAULTS.md 7: a run with no checkpoint
+or continues that directory through the resume machinery (a run with no checkpoint
 starts from scratch, identical to a fresh run). So a retry after a lost worker, and `sweep --resume`
 after Ctrl-C, continue from the last checkpoint bit-identically, and a finished run is not run again.
 
@@ -53,6 +53,9 @@ class Task:
     run_dir: str
     threads: int  # BLAS and optimizer threads of this run (runs x threads <= cores)
     stop_file: str  # its existence asks the run to stop, checkpointed, as Ctrl-C would
+    # (file name, source text) of the user's plugin layers: a worker needs no copy of the user's files, and
+    # its run builds a plugin only from the text whose SHA-256 (computed on the worker) the config names
+    plugins: tuple[tuple[str, str], ...] = ()
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -79,6 +82,7 @@ def run_task(task: Task) -> dict[str, Any]:
 
 
 def _train(run_dir: Path, task: Task) -> dict[str, Any]:
+    from backprop_cli.nn.plugin_source import provide_text
     from backprop_cli.runs.metrics_log import read_metrics
     from backprop_cli.runs.rundir import RunFiles
     from backprop_cli.train.fpenv import subnormals_flushed
@@ -86,6 +90,8 @@ def _train(run_dir: Path, task: Task) -> dict[str, Any]:
     from backprop_cli.train.session import RunOptions, run_training
 
     try:
+        for name, text in task.plugins:
+            provide_text(name, text)
         point = prepare_resume(run_dir, None)
         if point.already_finished is not None:
             summary = point.already_finished
@@ -148,7 +154,7 @@ class StopFile(Callback):
             return
         self.next_check = now + STOP_POLL_S
         if os.path.exists(self.path):
-            trainer.request_stop("stopped: the sweep was interrupted", "interrupted")
+            trainer.request_stop("the sweep was interrupted", "interrupted")
 
 
 SHARED_FS_FIX = "the workers need the runs directory and the data at the same paths as here: a shared filesystem"

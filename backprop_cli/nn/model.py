@@ -174,6 +174,8 @@ class Model(Layer):
 def describe(layer: Layer) -> str:
     """A short type label: "dense(relu)", "residual[dense(relu), dense] + proj", "dropout"."""
     name = layer_name(layer)
+    if name == "plugin":
+        return f"plugin({layer.label})"  # the user's file and class
     if layer.act is not None:  # an inner activation (dense, conv)
         return f"{name}({layer.activation})"
     if name == "residual":

@@ -7,7 +7,8 @@ In order (the first failure is the message both print):
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
 5. the network's plan (nn/plan.py): every layer's shapes, its size against memory, its output against the
-   loss and classes, every layer against the data's meaning;
+   loss and classes, every layer against the data's meaning; then the backward of each plugin layer (the
+   user's own code) by a float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -24,6 +25,7 @@ from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
+from backprop_cli.diagnostics.admission import admit_config_plugins
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.plan import Facts, Plan, plan_network
@@ -57,6 +59,7 @@ def preflight(config: Config, probes: dict | None = None) -> Preflight:
     facts, data = probes[key]
     check_monitors(config, facts)
     plan = plan_config(config, network_facts(facts, text))
+    admit_config_plugins(plan.layers, facts.input_shape)  # the user's own layers: a proved backward
     if data is None and facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale, cast
         data = load_data(config.data, config.seed, dtype, sequences=sequences, raw=facts.raw)
         probes[key] = facts, data

@@ -10,6 +10,7 @@ from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.data.rng import generators
+from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.nn.attention.embedding import check_token_ids
 from backprop_cli.nn.plan import Facts
 from backprop_cli.nn.registry import reads_sequences
@@ -48,6 +49,7 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
                          sequences=sequences, raw=raw)  # fmt: skip
     model_rng, shuffle_rng = generators(config.seed)
     model = plan.build(model_rng)
+    admit_plugins(model)  # a user's layer trains only with a proved backward
     check_token_ids(model, data)
     loss = plan.loss
     loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -11,10 +11,13 @@ from backprop_cli.config.spec import Spec
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.core.dense import Dense
 
+if TYPE_CHECKING:  # the union of every layer's spec, assembled by the registry, which imports this file
+    from backprop_cli.nn.registry import LayerSpec
+
 
 class ResidualSpec(Spec):
     type: Literal["residual"]
-    layers: list[LayerSpec] = Field(min_length=1)  # noqa: F821  the union of every layer's spec (nn/registry.py)
+    layers: list[LayerSpec] = Field(min_length=1)
 
 
 class Residual(Layer):

@@ -1,5 +1,6 @@
-"""What the README, the docs pages and the example configs name is real: every file path exists, every `backprop ...`
-command parses, and every `--set` it gives to a config in configs/ validates against that config."""
+"""What the README, the docs pages and the example configs name is real: every file path exists, every
+`backprop ...` command parses (skipped blocks too), and every `--set` it gives to a config in configs/
+validates against that config. Running the pages' blocks is test_docs_run.py's job."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs.harness import blocks
 from tests.reliability.helpers import in_process
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "configs").glob("*.yaml"))]
 PATH = re.compile(r"(?<![\w/.-])((?:configs|docs|bench|datasets|backprop_cli|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])")
 SEPARATORS = {";", "|", "||", "&&", "&", "do", "done", "then", "fi", "(", ")", ">", ">>", "<"}  # a redirect ends it too
@@ -33,7 +35,28 @@ def shell_lines(path: Path) -> list[str]:
         spans = [s for c in comments for s in re.findall(r"`(backprop [^`]+)`", c)]
         return [c for c in comments if c.startswith("backprop ") or " backprop " in c and "`" not in c] + spans
     blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.S)
-    return [line.split(" #", 1)[0] for block in blocks for line in block.splitlines() if not line.startswith("#")]
+    return [line.split(" #", 1)[0] for block in blocks for line in _outside_heredocs(block) if not line.startswith("#")]
+
+
+def refusal_lines(path: Path) -> list[str]:
+    """Lines of the blocks a page marks as refusals (`<!-- test: exit 2 -->`): they parse, but their --set
+    values are wrong on purpose."""
+    if path.suffix != ".md":
+        return []
+    return [line for block in blocks(path) if block.exit_code != 0 for line in _outside_heredocs(block.body)]
+
+
+def _outside_heredocs(block: str) -> list[str]:
+    """The block's lines of shell, without the bodies of its here-documents (a file's text, not commands)."""
+    lines, until = [], None
+    for line in block.splitlines():
+        if until is not None:
+            until = None if line.strip() == until else until
+            continue
+        marker = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        until = marker.group(1) if marker else None
+        lines.append(line)
+    return lines
 
 
 def backprop_commands(line: str) -> list[list[str]]:
@@ -53,6 +76,7 @@ def backprop_commands(line: str) -> list[list[str]]:
     return commands + [c for text in inner for c in backprop_commands(text)]
 
 
+REFUSALS = {(p.name, tuple(c)) for p in DOCS for line in refusal_lines(p) for c in backprop_commands(line)}
 COMMANDS = sorted({(p.name, tuple(c)) for p in DOCS for line in shell_lines(p) for c in backprop_commands(line)})
 PATHS = sorted({(p.name, m) for p in DOCS for m in PATH.findall(doc_text(p)) if "*" not in m})
 
@@ -85,7 +109,9 @@ def command_id(value) -> str:
     return " ".join(value) if isinstance(value, tuple) else value
 
 
-@pytest.mark.parametrize("doc, argv", [c for c in COMMANDS if config_and_sets(c[1])], ids=command_id)
+@pytest.mark.parametrize(
+    "doc, argv", [c for c in COMMANDS if config_and_sets(c[1]) and c not in REFUSALS], ids=command_id
+)
 def test_every_example_config_with_its_overrides_validates(doc, argv):
     config, sets = config_and_sets(argv)
     sets = [s.replace("$o", "sgd") for s in sets]

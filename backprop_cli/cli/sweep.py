@@ -106,3 +106,11 @@ def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None
     print(dumps({"trials": ordered}, indent=2) if as_json else directory, flush=True)
     if signum is not None:
         die_by(signum)
+    if rows and all(row.get(plan.metric) is None for row in rows):
+        from backprop_cli.errors import RunError
+
+        raise RunError(
+            f"no trial produced {plan.metric}: every trial that ran failed or diverged (their errors are above)",
+            where=str(directory),
+            fix="fix what the errors say, then start the sweep again",
+        )

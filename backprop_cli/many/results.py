@@ -58,7 +58,7 @@ def trial_row(trial: int, parameters: dict[str, Any], outcomes: list[dict[str, A
     row: dict[str, Any] = {"trial": trial, "parameters": parameters, "status": (bad or runs)[0]["status"]}
     if len(runs) == 1:
         row.update({k: v for k, v in runs[0].items() if k != "status"})
-        row[metric] = runs[0].get(metric)
+        row[metric] = runs[0].get(metric) if not bad else None  # a diverged run's earlier epochs rank nothing
         return row
     mean, std = mean_std(runs)
     row.update({metric: mean.get(metric), f"{metric}_std": std.get(metric), "folds": runs})

@@ -96,3 +96,26 @@ def dask_cluster():
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         yield cluster
+
+
+def thread_backend():
+    """A real executor in this process: one thread, so a study's runs are run in turn and fast (no
+    interpreter start-up per worker); the process pool and the Dask cluster are tested through the CLI."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from backprop_cli.many.runner import Backend
+
+    return Backend(lambda: ThreadPoolExecutor(1), threads=1, description="1 thread")
+
+
+def run_sweep_here(sweep_file: Path, runs_dir: Path) -> tuple[Path, list[dict]]:
+    """Create and run a sweep through the library, in this process: (its directory, its rows)."""
+    import threading
+
+    from backprop_cli.many.plans import new_sweep
+    from backprop_cli.many.spec import load_sweep
+    from backprop_cli.many.study import run_study
+
+    directory = new_sweep(load_sweep(sweep_file), runs_dir, threads=1)
+    rows, _ = run_study(directory, thread_backend(), threading.Event())
+    return directory, rows

@@ -76,7 +76,7 @@ def _local_backend(workers: int, threads: int):
         return ProcessPoolExecutor(workers, mp_context=context, initializer=ignore_interrupts)
 
     description = f"{workers} local worker(s), {threads} thread(s) per run"
-    return Backend(make, threads, description=description, probe=access_problems)
+    return Backend(make, threads, description=description, probe=access_problems, slots=workers)
 
 
 @contextmanager
@@ -114,13 +114,15 @@ def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: i
             fix="start one with `dask scheduler` and workers with `dask worker ADDRESS`, then pass its address",
         ) from None
     with client:
-        n = len(client.scheduler_info().get("workers", {}))
+        workers = client.scheduler_info().get("workers", {})
+        n = len(workers)
         yield Backend(
             lambda: client.get_executor(pure=False),
             threads,
             lost_errors=(KilledWorker, CancelledError),
             description=f"Dask cluster at {where} ({n} worker(s), {threads} thread(s) per run)",
             probe=lambda writable, readable: _probe(client, writable, readable),
+            slots=sum(w.get("nthreads", 1) for w in workers.values()) or 1,
         )
 
 

@@ -30,9 +30,9 @@ def cv(
     if (config is None) == (resume is None):
         raise UserError("give a config file, or --resume CV_DIR (not both)", fix="backprop cv configs/iris.yaml")
     if resume is not None:
-        from backprop_cli.many.study import read_plan
+        from backprop_cli.many.study import open_study
 
-        loaded, threads = None, read_plan(resume).threads  # the bits depend on it
+        loaded, threads = None, open_study(resume, "cv").threads  # the bits depend on it
     else:
         from backprop_cli.config.load import load_config
 
@@ -41,7 +41,7 @@ def cv(
         from backprop_cli.many.plans import new_cv
 
         directory = resume if resume is not None else new_cv(loaded, folds, runs_dir, chosen.threads)
-        rows, signum = run_with_signals(directory, chosen)
+        rows, signum = run_with_signals(directory, chosen, "cv")
     _report(directory, rows, as_json, signum)
 
 

@@ -22,7 +22,7 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 STATUS_STYLES = {"completed": "green", "early_stopped": "green", "running": "cyan", "interrupted": "yellow",
-                 "diverged": "red", "failed": "red", "killed": "red", "damaged": "magenta"}  # fmt: skip
+                 "diverged": "red", "failed": "red", "killed": "red", "damaged": "magenta", "paused": "yellow"}  # fmt: skip
 NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 

@@ -70,6 +70,14 @@ class StudyView:
             seconds = _duration(outcome.get("seconds"))
             print(f"{where} {outcome['status']} {self.metric}={value} ({seconds})", file=sys.stderr, flush=True)
 
+    def rung(self, rung: int, epochs: int, trials: int, promoted: list[int]) -> None:
+        """A successive-halving decision: who goes on from a rung."""
+        if self.live is not None:
+            return
+        who = ", ".join(map(str, promoted)) or "none (no trial produced its metric)"
+        text = f"rung {rung} ({epochs} epoch(s), {trials} trial(s) reported): on to rung {rung + 1}: trial(s) {who}"
+        print(text, file=sys.stderr, flush=True)
+
     def stopping(self) -> None:
         print("stopping: running trials save a checkpoint (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
 
@@ -96,14 +104,16 @@ class StudyView:
 
 
 def ranked_table(rows: list[dict[str, Any]], metric: str, title: str | None = None):
-    """Rank, trial, parameters, the metric (± std over folds), status, epochs, time, run directory."""
+    """Rank, trial, parameters, the metric (± std over runs), status, [rung,] epochs, time, run directory."""
     from pathlib import Path
 
     from rich.table import Table
 
+    rungs = any("rung" in row for row in rows)
     table = Table(title=title, title_justify="left")
-    for column in ("#", "trial", "parameters", metric, "status", "epochs", "time", "run"):
-        table.add_column(column, justify="right" if column in ("#", "trial", metric, "epochs", "time") else "left")
+    columns = ("#", "trial", "parameters", metric, "status", *(("rung",) if rungs else ()), "epochs", "time", "run")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("parameters", "status", "run") else "right")
     for rank, row in enumerate(rows, 1):
         status = row["status"]
         table.add_row(
@@ -112,11 +122,39 @@ def ranked_table(rows: list[dict[str, Any]], metric: str, title: str | None = No
             _text(_params(row)),
             _value(row, metric),
             f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]",
+            *((_num(row.get("rung")),) if rungs else ()),
             _num(row.get("epochs")),
             _duration(row.get("seconds")),
             _text(Path(row.get("run_dir") or "").name),
         )
     return table
+
+
+def describe_study(plan) -> str:
+    """"27 trial(s), successive halving over rungs of 1, 3, 9, 27 epochs" and the like."""
+    if plan.kind == "cv":
+        return f"{plan.folds} folds"
+    what = f"{plan.total} trial(s)"
+    if plan.repeats and plan.repeats > 1:
+        what += f" x {plan.repeats} seeds"
+    if plan.method == "tpe":
+        what += f", tpe in batches of {plan.batch}"
+    if plan.schedule is not None:
+        from backprop_cli.many.halving import rung_epochs
+
+        s = plan.schedule
+        rungs = ", ".join(map(str, rung_epochs(s.min_epochs, s.max_epochs, s.reduction_factor)))
+        what += f", {s.type.replace('_', ' ')} over rungs of {rungs} epochs"
+    return what
+
+
+def print_compute(rows: list[dict[str, Any]], plan) -> None:
+    """Successive halving's saving: the epochs trained against training every trial to max_epochs."""
+    runs = max(1, plan.folds or plan.repeats or 1)
+    used = sum(row.get("epochs") or 0 for row in rows)
+    full = plan.total * runs * plan.schedule.max_epochs
+    share = f" ({100 * used / full:.0f}%)" if full else ""
+    print(f"compute: {used:,} epochs of {full:,} for every trial to {plan.schedule.max_epochs}{share}", file=sys.stderr)
 
 
 def print_ranked(rows: list[dict[str, Any]], metric: str) -> None:

@@ -79,7 +79,7 @@ def _check_belongs(checkpoint: Checkpoint, stored: Config, run_id: str, config_f
 def unsafe_changes(old: dict, new: dict) -> list[tuple]:
     """(key path, old, new) for every difference that would make a different run: all but a larger
     training.epochs and the keys that only name or place the run."""
-    changes = [(path, a, b) for path, a, b in _differences(old, new) if path not in IGNORED_KEYS]
+    changes = [(path, a, b) for path, a, b in differences(old, new) if path not in IGNORED_KEYS]
     return [c for c in changes if not (c[0] == ("training", "epochs") and _larger(c[2], c[1]))]
 
 
@@ -103,13 +103,13 @@ def _accept_changes(stored: Config, given: Config) -> Config:
     return stored.model_copy(update={"training": stored.training.model_copy(update={"epochs": given.training.epochs})})
 
 
-def _differences(old, new, path: tuple = ()):
+def differences(old, new, path: tuple = ()):
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
-            yield from _differences(old.get(key), new.get(key), (*path, key))
+            yield from differences(old.get(key), new.get(key), (*path, key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
-            yield from _differences(a, b, (*path, i))
+            yield from differences(a, b, (*path, i))
     elif old != new or isinstance(old, bool) != isinstance(new, bool):  # True == 1, but a flag is not a number
         yield path, old, new
 

@@ -62,7 +62,7 @@ def test_a_lost_trial_runs_again_exactly_as_often_as_documented(files, tmp_path)
     assert MAX_LOST == 2  # the README: "retried once; a second loss fails it"
     (files / "retry.yaml").write_text("base: iris.yaml\nparameters: {optimizer.lr: [0.01, 0.03]}\n")
     directory = new_sweep(load_sweep(files / "retry.yaml"), tmp_path, threads=1)
-    once, twice = (directory / t["runs"][0] for t in read_plan(directory).trials)
+    once, twice = (directory / t.runs[0] for t in read_plan(directory).trials)
     _lose_worker(once, 1)
     _lose_worker(twice, 2)
     retried = run_task(Task(str(once), 1, str(directory / ".stop")))

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from backprop_cli.cli.runs import STATUS_STYLES, _duration, _num, _text
+from backprop_cli.many.results import GOOD
 
 TOP = 10  # rows of the live table
 
@@ -53,7 +54,7 @@ class StudyView:
             return
         if self.quiet_rows:
             return
-        failed = sum(r["status"] not in ("completed", "early_stopped") for r in self.rows)
+        failed = sum(r["status"] not in GOOD for r in self.rows)
         line = f"trial {row['trial']} {row['status']} {self.metric}={_value(row, self.metric)}"
         line += f" {_params(row)} ({_duration(row.get('seconds'))}) [{len(self.rows)}/{self.total} done"
         print(f"{line}, {failed} failed{self._best()}]", file=sys.stderr, flush=True)
@@ -97,7 +98,7 @@ class StudyView:
 
         from backprop_cli.many.results import ranked
 
-        failed = sum(r["status"] not in ("completed", "early_stopped") for r in self.rows)
+        failed = sum(r["status"] not in GOOD for r in self.rows)
         left = self.total - len(self.rows)
         title = f"{len(self.rows)}/{self.total} trials done, {left} running or queued, {failed} failed{self._best()}"
         return ranked_table(ranked(self.rows, self.metric, self.mode)[:TOP], self.metric, title)

@@ -165,7 +165,8 @@ class Halving:
         """The trial's row at its highest rung, with the figure it had at every rung on the way."""
         reached = [(k, rung[trial]) for k, rung in enumerate(self.log.results) if trial in rung]
         history = [{"rung": k, "epochs": row["rung_epochs"], self.metric: row.get(self.metric)} for k, row in reached]
-        return {**reached[-1][1], "rungs": history}
+        seconds = round(sum(row.get("seconds") or 0.0 for _, row in reached), 3)  # every rung's share of the work
+        return {**reached[-1][1], "rungs": history, "seconds": seconds}
 
     def _unwritten(self, final: Rows) -> Rows:
         fresh = [row for row in final if row["trial"] not in self.written]

@@ -52,11 +52,37 @@ metric: val_accuracy
 """
 
 
+# Dropout, shuffling and a cosine schedule over the run's epochs: a rung that paused the run, or
+# resumed it with another epoch count, would show in the bits.
+NOISY = """\
+name: noisy
+seed: 1
+data: {dataset: iris, validation_split: 0.2}
+model:
+  layers:
+    - {type: dense, units: 12, activation: relu}
+    - {type: dropout, rate: 0.2}
+    - {type: dense, units: 3}
+optimizer: {type: adam, lr: 0.01}
+schedule: {type: cosine}
+training: {epochs: 50, batch_size: 16}
+"""
+HALVING = """\
+base: noisy.yaml
+method: grid
+parameters:
+  optimizer.lr: [0.001, 0.003, 0.01, 0.03]
+metric: val_loss
+schedule: {type: successive_halving, min_epochs: 1, max_epochs: 4, reduction_factor: 2}
+"""
+
+
 @pytest.fixture(scope="session")
 def files(tmp_path_factory) -> Path:
     """A folder with the configs and sweep files above."""
     folder = tmp_path_factory.mktemp("sweeps")
-    for name, text in {"iris.yaml": IRIS, "grid.yaml": GRID, "digits.yaml": DIGITS, "slow.yaml": SLOW}.items():
+    texts = {"iris.yaml": IRIS, "grid.yaml": GRID, "digits.yaml": DIGITS, "slow.yaml": SLOW}
+    for name, text in {**texts, "noisy.yaml": NOISY, "halving.yaml": HALVING}.items():
         (folder / name).write_text(text)
     return folder
 

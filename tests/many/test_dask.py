@@ -105,3 +105,23 @@ def test_a_worker_that_cannot_read_the_data_stops_the_sweep_before_any_trial(fil
         assert result.returncode == 2, result.stderr
         assert f"cannot read {tmp_path / 'gone.csv'}" in result.stderr and "shared filesystem" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def _rung_record(directory: Path) -> list[tuple]:
+    """Every rung result (trial, rung, figure) and promotion, in a canonical order."""
+    lines = [json.loads(line) for line in (directory / "rungs.jsonl").read_text().splitlines()]
+    results = sorted((r["trial"], r["rung"], r["val_loss"], r["status"]) for r in lines if "promoted" not in r)
+    return results + sorted(("promoted", r["promoted"], r["rung"]) for r in lines if "promoted" in r)
+
+
+def test_successive_halving_promotes_and_ranks_alike_on_the_local_pool_and_on_a_dask_cluster(
+    files, dask_cluster, tmp_path
+):
+    on_dask = trials_of(sweep(files / "halving.yaml", "--scheduler", dask_cluster.scheduler_address,
+                              "--runs-dir", tmp_path / "d"))  # fmt: skip
+    local = trials_of(sweep(files / "halving.yaml", "--workers", "2", "--runs-dir", tmp_path / "l"))
+    assert [(t["trial"], t["rung"], t["val_loss"]) for t in on_dask] == [
+        (t["trial"], t["rung"], t["val_loss"]) for t in local
+    ]
+    assert _rung_record(sweep_dir(tmp_path / "d")) == _rung_record(sweep_dir(tmp_path / "l"))
+    assert_same_run(Path(local[0]["run_dir"]), Path(on_dask[0]["run_dir"]))  # the winner, bit for bit

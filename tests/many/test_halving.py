@@ -6,37 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 from reliability.helpers import assert_same_run, in_process, state_bytes
 
 from backprop_cli.many.halving import best_first, keep_count, promotable, promote_synchronously, rung_epochs
 
 from .conftest import run_sweep_here
-
-# Dropout, shuffling and a cosine schedule over the run's epochs: a rung that paused the run, or
-# resumed it with another epoch count, would show in the bits.
-NOISY = """\
-name: noisy
-seed: 1
-data: {dataset: iris, validation_split: 0.2}
-model:
-  layers:
-    - {type: dense, units: 12, activation: relu}
-    - {type: dropout, rate: 0.2}
-    - {type: dense, units: 3}
-optimizer: {type: adam, lr: 0.01}
-schedule: {type: cosine}
-training: {epochs: 50, batch_size: 16}
-"""
-HALVING = """\
-base: noisy.yaml
-method: grid
-parameters:
-  optimizer.lr: [0.001, 0.003, 0.01, 0.03]
-metric: val_loss
-schedule: {type: successive_halving, min_epochs: 1, max_epochs: 4, reduction_factor: 2}
-"""
-
 
 @pytest.mark.parametrize(
     "low, high, eta, expected",
@@ -63,11 +40,8 @@ def test_asha_promotes_from_a_rung_once_a_trial_is_in_its_top_share_so_far():
 
 
 @pytest.fixture(scope="module")
-def halved(tmp_path_factory) -> tuple[Path, list[dict]]:
-    folder = tmp_path_factory.mktemp("halving")
-    (folder / "noisy.yaml").write_text(NOISY)
-    (folder / "halving.yaml").write_text(HALVING)
-    return run_sweep_here(folder / "halving.yaml", folder / "runs")
+def halved(files, tmp_path_factory) -> tuple[Path, list[dict]]:
+    return run_sweep_here(files / "halving.yaml", tmp_path_factory.mktemp("halving"))
 
 
 def test_synchronous_halving_runs_4_then_2_then_1_trials_and_ranks_by_the_highest_rung(halved):
@@ -91,13 +65,12 @@ def test_synchronous_halving_runs_4_then_2_then_1_trials_and_ranks_by_the_highes
     assert all(s["status"] == "paused" and s["epochs"] == 4 for s in summaries)  # paused on the way to 4
 
 
-def test_a_promoted_trial_ends_bit_identical_to_a_straight_run_to_max_epochs(halved, tmp_path):
+def test_a_promoted_trial_ends_bit_identical_to_a_straight_run_to_max_epochs(files, halved, tmp_path):
     directory, rows = halved
     winner = next(r for r in rows if r["rung"] == 2)
-    folder = directory.parent.parent
     lr = winner["parameters"]["optimizer.lr"]
     (tmp_path / "straight.yaml").write_text(
-        f"base: {folder / 'noisy.yaml'}\nparameters: {{optimizer.lr: [{lr!r}], training.epochs: [4]}}\n"
+        f"base: {files / 'noisy.yaml'}\nparameters: {{optimizer.lr: [{lr!r}], training.epochs: [4]}}\n"
     )
     _, (straight,) = run_sweep_here(tmp_path / "straight.yaml", tmp_path / "runs")
     assert straight["status"] == "completed" and straight["val_loss"] == winner["val_loss"]
@@ -138,3 +111,47 @@ def test_halving_a_grid_of_one_configuration_is_refused_naming_the_schedule(file
     result = in_process("sweep", path, "--runs-dir", tmp_path / "runs")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "s.yaml:4: successive halving keeps the best 1/3 at each rung: it needs at least 3 configurations, and this grid has 1" in result.stderr
+
+
+def test_repeats_train_each_configuration_with_consecutive_seeds_and_rank_by_their_mean(files, tmp_path):
+    (tmp_path / "r.yaml").write_text(
+        f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [0.01, 0.03]}}\nmetric: val_loss\nrepeats: 3\n"
+    )
+    directory, rows = run_sweep_here(tmp_path / "r.yaml", tmp_path / "runs")
+    for row in rows:
+        runs = [Path(r["run_dir"]) for r in row["repeats"]]
+        assert [yaml.safe_load((p / "config.yaml").read_text())["seed"] for p in runs] == [0, 1, 2]
+        alone = []
+        for seed, run in enumerate(runs):  # each repeat is the run `train --set seed=S` makes, on its own
+            (tmp_path / f"one-{seed}.yaml").write_text(
+                f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [{row['parameters']['optimizer.lr']}], seed: [{seed}]}}\n"
+            )
+            _, (single,) = run_sweep_here(tmp_path / f"one-{seed}.yaml", tmp_path / f"alone-{seed}")
+            assert_same_run(Path(single["run_dir"]), run)
+            alone.append(single["val_loss"])
+        assert row["val_loss"] == pytest.approx(np.mean(alone), rel=1e-12)
+        assert row["val_loss_std"] == pytest.approx(np.std(alone), rel=1e-12)
+        assert [r["val_loss"] for r in row["repeats"]] == alone
+    assert rows[0]["val_loss"] != rows[1]["val_loss"]
+
+
+def test_asha_promotes_each_trial_when_it_is_in_the_top_share_of_its_rung_so_far(files, tmp_path):
+    (tmp_path / "asha.yaml").write_text(
+        f"base: {files / 'noisy.yaml'}\nmethod: random\ntrials: 9\nseed: 2\nmetric: val_loss\n"
+        "parameters: {optimizer.lr: {log_uniform: [0.0003, 0.1]}}\n"
+        "schedule: {type: asha, min_epochs: 1, max_epochs: 9, reduction_factor: 3}\n"
+    )
+    directory, rows = run_sweep_here(tmp_path / "asha.yaml", tmp_path / "runs")
+    assert sorted(r["trial"] for r in rows) == list(range(9))
+    seen: dict[int, dict[int, float]] = {0: {}, 1: {}, 2: {}}
+    promotions = 0
+    for line in map(json.loads, (directory / "rungs.jsonl").read_text().splitlines()):  # in the order it happened
+        if "promoted" in line:
+            below = seen[line["rung"] - 1]
+            top = sorted(below, key=below.get)[: len(below) // 3]
+            assert line["promoted"] in top, (line, below)
+            promotions += 1
+        else:
+            seen[line["rung"]][line["trial"]] = line["val_loss"]
+    assert promotions >= 3 and len(seen[0]) == 9 and seen[2]
+    assert {r["trial"] for r in rows if r["rung"] == 2} == set(seen[2])

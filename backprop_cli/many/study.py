@@ -24,11 +24,9 @@ from backprop_cli.many.spec import METRICS, HalvingSchedule
 from backprop_cli.nn.specs import Spec
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.rundir import RunFiles, create_run_dir
+from backprop_cli.runs.studydir import PLAN_FILE, PLAN_LIMIT, RESUME
 
-PLAN_FILE = "plan.json"
 STOP_FILE = ".stop"
-PLAN_LIMIT = 64 * 2**20  # 10,000 trials of a few KB each
-VERBS = {"sweep": "backprop sweep --resume", "cv": "backprop cv --resume"}
 
 
 class PlannedTrial(Spec):
@@ -175,7 +173,7 @@ def open_study(directory: str | Path, verb: str | None = None) -> Plan:
     if verb is not None and plan.kind != verb:
         raise RunDirError(
             f"{directory} is a {plan.kind} directory, not a {verb} directory",
-            fix=f"continue it with `{VERBS[plan.kind]} {directory}`",
+            fix=f"continue it with `{RESUME[plan.kind]} {directory}`",
         )
     return plan
 

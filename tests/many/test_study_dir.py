@@ -89,11 +89,11 @@ def test_verbs_that_take_one_run_point_a_sweep_directory_at_its_trials_and_at_sw
 
 
 def test_ctrl_c_while_a_large_sweep_makes_its_trial_directories_leaves_no_half_made_study(files, tmp_path):
-    rates = [round(0.0001 * (i + 1), 4) for i in range(3000)]
+    rates = [round(0.0001 * (i + 1), 4) for i in range(800)]
     (tmp_path / "large.yaml").write_text(f"base: {files / 'iris.yaml'}\nparameters:\n  optimizer.lr: {rates}\n")
     runs = tmp_path / "runs"
     proc = start("sweep", tmp_path / "large.yaml", "--runs-dir", runs, stdout=subprocess.PIPE, env=environment())
-    building = lambda: [p for p in runs.glob(".*.tmp") if len(list(p.glob("trial-*"))) > 20]  # noqa: E731
+    building = lambda: [p for p in runs.glob(".*.tmp") if len(list(p.glob("trial-*"))) > 10]  # noqa: E731
     wait_until(building, timeout=120, what="the sweep making its trial directories")
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)

@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.backends import (
+    CONNECT_TIMEOUT_S,
+    ConnectTimeoutOption,
+    SchedulerFileOption,
+    SchedulerOption,
+    ThreadsOption,
+    WorkersOption,
+    backend,
+)
 
 
 def cv(
@@ -19,6 +27,7 @@ def cv(
     threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_S,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the cv directory goes.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Run the folds that did not finish.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print folds, mean and std as JSON.")] = False,
@@ -37,7 +46,7 @@ def cv(
         from backprop_cli.config.load import load_config
 
         loaded = load_config(config, set_ or [])
-    with backend(workers, scheduler, scheduler_file, threads) as chosen:
+    with backend(workers, scheduler, scheduler_file, threads, connect_timeout) as chosen:
         from backprop_cli.many.plans import new_cv
 
         directory = resume if resume is not None else new_cv(loaded, folds, runs_dir, chosen.threads)

@@ -9,7 +9,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.backends import (
+    CONNECT_TIMEOUT_S,
+    ConnectTimeoutOption,
+    SchedulerFileOption,
+    SchedulerOption,
+    ThreadsOption,
+    WorkersOption,
+    backend,
+)
 
 MANY_TRIALS = 200  # from this many trials on, say that their configs are being checked (~3 ms each)
 
@@ -20,6 +28,7 @@ def sweep(
     threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_S,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the sweep directory goes.")] = None,
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Run what did not finish of this sweep directory.")
@@ -38,7 +47,7 @@ def sweep(
             where="--threads",
             fix="resume without --threads",
         )
-    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
+    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads, connect_timeout) as chosen:
         if resume is None:
             from backprop_cli.many.plans import new_sweep
 

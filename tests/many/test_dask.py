@@ -125,3 +125,12 @@ def test_successive_halving_promotes_and_ranks_alike_on_the_local_pool_and_on_a_
     ]
     assert _rung_record(sweep_dir(tmp_path / "d")) == _rung_record(sweep_dir(tmp_path / "l"))
     assert_same_run(Path(local[0]["run_dir"]), Path(on_dask[0]["run_dir"]))  # the winner, bit for bit
+
+
+def test_a_scheduler_file_of_a_real_scheduler_runs_the_sweep_on_it(files, dask_cluster, tmp_path):
+    host_port = dask_cluster.scheduler_address.removeprefix("tcp://")
+    (tmp_path / "sched.json").write_text(json.dumps({"type": "Scheduler", "address": host_port}))
+    (tmp_path / "one.yaml").write_text(f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [0.01]}}\n")
+    result = sweep(tmp_path / "one.yaml", "--scheduler-file", tmp_path / "sched.json", "--runs-dir", tmp_path / "r")
+    assert [t["status"] for t in trials_of(result)] == ["completed"]
+    assert f"on Dask cluster at {dask_cluster.scheduler_address} (2 worker(s)" in result.stderr

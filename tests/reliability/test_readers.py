@@ -1,4 +1,4 @@
-"""Issue 13, every reader of a user path: a config, a data file (CSV, NPZ), predict's input file and stdin
+"""Every reader of a user path: a config, a data file (CSV, NPZ), predict's input file and stdin
 refuse what is not a regular file (a FIFO hung, /dev/zero was read until memory ran out) and bound what
 they read; a 5000-digit integer and a NUL byte in a config are one clear message. Real processes under a
 memory limit and a timeout: on failure a test fails, it never hangs the suite. Then properties of the gate.

@@ -1,4 +1,4 @@
-"""Issue 13: closed stdout or stderr (`>&-`, `2>&-`), text reaching rich, and the "Smaller" list: a
+"""Closed stdout or stderr (`>&-`, `2>&-`), text reaching rich, and the "Smaller" list: a
 150,000-column CSV (quadratic), a CSV symlinked into a content-addressed store, `plot -o` onto a symlink
 or a directory, a data dir that is a file, run names with a newline or 300 characters, SIGTERM before
 training starts. Properties: escaped text renders as written; one name rule for --run-name and `name`.

@@ -17,7 +17,7 @@ class Conv2D(WeightLayer):
     """y[n, f, i, j] = act(b[f] + sum_{c, p, q} W[f, c, p, q] * x_pad[n, c, s*i + p, s*j + q]).
 
     x: (N, C, H, W) -> y: (N, F, OH, OW), OH = (H + pad_top + pad_bottom - k) // s + 1; W: (F, C, k, k),
-    b: (F,), the checkpoint layout of DESIGN.md. `padding="same"` gives OH = ceil(H / s), the odd
+    b: (F,), the checkpoint layout. `padding="same"` gives OH = ceil(H / s), the odd
     pixel padded at the bottom/right (as in Keras). The activation is inner, as in Dense.
 
     im2col, one block of output rows at a time: the windows of rows i0..i1 are copied into a reused

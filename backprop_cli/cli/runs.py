@@ -204,14 +204,26 @@ def _print_sparklines(console, data: dict) -> None:
 
 @app.command("compare")
 def compare(
-    runs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Two or more run directories.")],
+    runs: Annotated[
+        list[Path], typer.Argument(metavar="RUN...", help="Two or more run directories, or one sweep directory.")
+    ],
+    top: Annotated[
+        Optional[int], typer.Option("--top", min=2, max=50, help="A sweep's best N trials (default 5).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Configs side by side, only the keys that differ; then final, best and test metrics side by side."""
     from backprop_cli.errors import UserError
     from backprop_cli.runs.compare import compare_runs
     from backprop_cli.runs.listing import open_run
+    from backprop_cli.runs.studydir import study_kind
 
+    if len(runs) == 1 and study_kind(runs[0]) is not None:
+        from backprop_cli.many.study import top_runs
+
+        runs = top_runs(runs[0], top or 5)
+    elif top is not None:
+        raise UserError("--top picks the best trials of a sweep directory", where="--top", fix="give one sweep directory")
     if len(runs) < 2:
         raise UserError("compare needs two or more runs", fix="backprop runs compare RUN RUN ...")
     data = compare_runs([open_run(r) for r in runs])

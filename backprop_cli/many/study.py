@@ -215,3 +215,13 @@ def missing_runs(directory: Path, plan: Plan, trials: list[PlannedTrial]) -> Non
             where=str(directory),
             fix="put them back, or start the study again",
         )
+
+
+def top_runs(directory: str | Path, n: int) -> list[Path]:
+    """The run directories of a sweep's n best trials, best first (a trial of several runs: its first)."""
+    from backprop_cli.many.results import ranked
+
+    plan = open_study(directory, "sweep")
+    rows = ranked(results_files(Path(directory), plan).read(), plan.metric, plan.mode)
+    best = [row for row in rows if row.get(plan.metric) is not None][:n]
+    return [Path(directory) / plan.trials[row["trial"]].runs[0] for row in best]

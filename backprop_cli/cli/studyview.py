@@ -33,9 +33,10 @@ def _value(row: dict[str, Any], metric: str) -> str:
 class StudyView:
     """Progress of a sweep's trials: counts, the best so far, and each trial as it ends."""
 
-    def __init__(self, total: int, metric: str, mode: str, quiet_rows: bool = False):
+    def __init__(self, total: int, metric: str, mode: str, quiet_rows: bool = False, run_label: str = "fold"):
         self.total, self.metric, self.mode = total, metric, mode
         self.quiet_rows = quiet_rows  # a cross-validation's one trial: its folds' lines say it all
+        self.run_label = run_label  # what a trial's several runs are: "fold" or "repeat"
         self.rows: list[dict[str, Any]] = []
         self.live = None
 
@@ -67,7 +68,8 @@ class StudyView:
 
         if self.live is None and outcome["status"] not in UNFINISHED:
             value = _num(metric_of(outcome, self.metric))
-            where = f"trial {trial} fold {fold}" if self.total > 1 else f"fold {fold}"
+            label = f"{self.run_label} {fold}"
+            where = f"trial {trial} {label}" if self.total > 1 else label
             seconds = _duration(outcome.get("seconds"))
             print(f"{where} {outcome['status']} {self.metric}={value} ({seconds})", file=sys.stderr, flush=True)
 

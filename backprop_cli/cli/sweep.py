@@ -86,7 +86,8 @@ def run_with_signals(directory: Path, chosen, verb: str) -> tuple[list[dict], in
 
     plan = open_study(directory, verb)
     stop = threading.Event()
-    view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv")
+    label = "repeat" if plan.multi_run == "repeats" else "fold"
+    view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv", run_label=label)
     view.start(f"{plan.kind} {directory}: {describe_study(plan)} on {chosen.description}")
 
     class Stopper:  # what stop_on_signals asks of a trainer

@@ -12,13 +12,13 @@ import pytest
 from tests.reliability.helpers import in_process
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "configs").glob("*.yaml"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "configs").glob("*.yaml"))]
 PATH = re.compile(r"(?<![\w/.-])((?:configs|docs|bench|datasets|backprop_cli|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])")
 SEPARATORS = {";", "|", "||", "&&", "&", "do", "done", "then", "fi", "(", ")", ">", ">>", "<"}  # a redirect ends it too
 
 
 def doc_text(path: Path) -> str:
-    """The README whole; a config's comments only."""
+    """The README and the docs pages whole; a config's comments only."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".yaml":
         return "\n".join(line.split("#", 1)[1] for line in text.splitlines() if "#" in line)

@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("halving", "halving again"):
             results[name] = sweep(scratch, name.replace(" ", "-"), halving, "--workers", "2")
             print(name, {k: v for k, v in results[name].items() if k != "ranking"}, flush=True)
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
             results["halving on dask"] = sweep(scratch, "dask", halving, "--scheduler", cluster.scheduler_address)
         print("halving on dask", {k: v for k, v in results["halving on dask"].items() if k != "ranking"}, flush=True)
         results["full random search"] = sweep(scratch, "full", full, "--workers", "2")
@@ -82,21 +84,29 @@ def main(argv: list[str] | None = None) -> None:
     report(results, args)
 
 
+def _row(name: str, r: dict) -> str:
+    figures = f"{r['best_val_accuracy']:.4f} | {r['best_trial']} | {r['epochs']} | {r['wall_s']:.0f}"
+    return f"| {name} | {figures} | {r['load_average']:.1f} |"
+
+
 def report(results: dict[str, dict], args) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     h, full = results["halving"], results["full random search"]
-    same = all(r["ranking"] == h["ranking"] and r["best_weights_sha256"] == h["best_weights_sha256"] for r in results.values() if r is not full)
+    same = all(
+        r["ranking"] == h["ranking"] and r["best_weights_sha256"] == h["best_weights_sha256"]
+        for r in results.values()
+        if r is not full
+    )
     lines = [
-        f"# Successive halving vs full random search: 27 MNIST MLP configurations, max {args.max_epochs} epochs, {stamp}",
+        f"# Successive halving vs full random search: 27 MNIST MLP configurations, "
+        f"max {args.max_epochs} epochs, {stamp}",
         "",
-        f"CPU: {cpu_name()}, {os.cpu_count()} logical; 2 workers x 1 BLAS thread; the load average after each sweep is given.",
+        f"CPU: {cpu_name()}, {os.cpu_count()} logical; 2 workers x 1 BLAS thread; "
+        "the load average after each sweep is given.",
         "",
         "| sweep | best val_accuracy | best trial | epochs trained | wall s | load |",
         "|---|---|---|---|---|---|",
-        *(
-            f"| {name} | {r['best_val_accuracy']:.4f} | {r['best_trial']} | {r['epochs']} | {r['wall_s']:.0f} | {r['load_average']:.1f} |"
-            for name, r in results.items()
-        ),
+        *(_row(name, r) for name, r in results.items()),
         "",
         f"halving / full: {100 * (h['best_val_accuracy'] - full['best_val_accuracy']):+.2f} points of val_accuracy "
         f"with {h['epochs'] / full['epochs']:.2f} of the epochs",
@@ -106,7 +116,9 @@ def report(results: dict[str, dict], args) -> None:
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stamp}-halving.md").write_text(text)
-    write_json(RESULTS / f"{stamp}-halving.json", {"max_epochs": args.max_epochs, "results": results, "identical": same})
+    write_json(
+        RESULTS / f"{stamp}-halving.json", {"max_epochs": args.max_epochs, "results": results, "identical": same}
+    )
 
 
 if __name__ == "__main__":

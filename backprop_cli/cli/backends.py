@@ -115,9 +115,8 @@ def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: i
             "--scheduler needs dask.distributed, which is not installed",
             fix="pip install 'backprop-cli[distributed]'",
         ) from None
-    from backprop_cli.many.runner import Backend
-
     from backprop_cli.many.cluster import connect, parse_address, read_scheduler_file
+    from backprop_cli.many.runner import Backend
 
     if scheduler_file is not None:
         address, where = read_scheduler_file(scheduler_file), str(scheduler_file)

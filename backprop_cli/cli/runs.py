@@ -22,7 +22,8 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 STATUS_STYLES = {"completed": "green", "early_stopped": "green", "running": "cyan", "interrupted": "yellow",
-                 "diverged": "red", "failed": "red", "killed": "red", "damaged": "magenta", "paused": "yellow"}  # fmt: skip
+                 "paused": "yellow", "diverged": "red", "failed": "red", "killed": "red",
+                 "damaged": "magenta"}  # fmt: skip
 NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 
@@ -223,7 +224,9 @@ def compare(
 
         runs = top_runs(runs[0], top or 5)
     elif top is not None:
-        raise UserError("--top picks the best trials of a sweep directory", where="--top", fix="give one sweep directory")
+        raise UserError(
+            "--top picks the best trials of a sweep directory", where="--top", fix="give one sweep directory"
+        )
     if len(runs) < 2:
         raise UserError("compare needs two or more runs", fix="backprop runs compare RUN RUN ...")
     data = compare_runs([open_run(r) for r in runs])

@@ -31,7 +31,11 @@ def _compare(path: Path, planned: dict) -> None:
     try:
         now = resolved_sweep(load_sweep(path))
     except ConfigError as err:
-        raise ConfigError(f"was edited after the sweep was planned, and is no longer valid: {err}", where=str(path), fix=fix) from None
+        raise ConfigError(
+            f"was edited after the sweep was planned, and is no longer valid: {err}", where=str(path), fix=fix
+        ) from None
     changes = list(differences(planned, now))
     if changes:
-        raise ConfigError(f"was edited after the sweep was planned:\n{describe_changes(changes)}", where=str(path), fix=fix)
+        raise ConfigError(
+            f"was edited after the sweep was planned:\n{describe_changes(changes)}", where=str(path), fix=fix
+        )

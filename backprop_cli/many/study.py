@@ -89,7 +89,10 @@ def run_specs(plan: Plan, config: Config) -> list[tuple[str, Config]]:
     if plan.folds:
         return [(f"fold-{j}", fold_config(config, plan.folds, j)) for j in range(plan.folds)]
     if plan.multi_run == "repeats":
-        return [(f"seed-{config.seed + r}", config.model_copy(update={"seed": config.seed + r})) for r in range(plan.repeats)]
+        return [
+            (f"seed-{config.seed + r}", config.model_copy(update={"seed": config.seed + r}))
+            for r in range(plan.repeats)
+        ]
     return [("", config)]
 
 
@@ -155,7 +158,9 @@ def _start_results(directory: Path, plan: Plan) -> None:
 def results_files(directory: Path, plan: Plan):
     from backprop_cli.many.results import ResultsFiles
 
-    return ResultsFiles(directory, plan.parameter_keys, plan.metric, plan.multi_run is not None, plan.schedule is not None)
+    return ResultsFiles(
+        directory, plan.parameter_keys, plan.metric, plan.multi_run is not None, plan.schedule is not None
+    )
 
 
 def write_plan(directory: Path, plan: Plan) -> None:

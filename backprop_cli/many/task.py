@@ -181,7 +181,8 @@ class PauseAt(Callback):
 
     def _check(self, trainer) -> None:
         if self.epoch <= trainer.epoch < trainer.epochs:
-            trainer.request_stop(f"paused after epoch {trainer.epoch}: the end of its successive-halving rung", "paused")
+            reason = f"paused after epoch {trainer.epoch}: the end of its successive-halving rung"
+            trainer.request_stop(reason, "paused")
 
 
 SHARED_FS_FIX = "the workers need the runs directory and the data at the same paths as here: a shared filesystem"

@@ -22,7 +22,9 @@ def write_study_plot(directory: Path, output: Path | None, view: str | None) -> 
 
     plan = open_study(directory)
     if plan.kind != "sweep":
-        raise UserError(f"{directory} is a cv directory: its folds are runs", fix="plot them: backprop plot FOLD_RUN ...")
+        raise UserError(
+            f"{directory} is a cv directory: its folds are runs", fix="plot them: backprop plot FOLD_RUN ..."
+        )
     rows = results_files(Path(directory), plan).read()
     if not any(r.get(plan.metric) is not None for r in rows):
         raise UserError(
@@ -70,7 +72,7 @@ def _parallel(ax, plan, rows, colour) -> None:
     for row in best_last:
         ys = [scale(row["parameters"].get(k) if k != plan.metric else row[k]) for k, scale in zip(keys, scales)]
         ax.plot(range(len(keys)), ys, color=colour[row["trial"]], alpha=0.8, linewidth=1.2)
-    for i, (key, scale) in enumerate(zip(keys, scales)):
+    for i, scale in enumerate(scales):
         ax.axvline(i, color="black", linewidth=0.8)
         for y, label in scale.ticks:
             ax.text(i, y, f" {label}", fontsize=7, va="center")

@@ -18,7 +18,7 @@ RESUME = {"sweep": "backprop sweep --resume", "cv": "backprop cv --resume"}
 
 
 def study_kind(path: str | Path) -> str | None:
-    """"sweep" or "cv" when `path` holds a study's plan.json (read bounded), else None."""
+    """ "sweep" or "cv" when `path` holds a study's plan.json (read bounded), else None."""
     from backprop_cli.errors import UserError
     from backprop_cli.userfiles import read_regular
 
@@ -38,5 +38,6 @@ def study_pointer(path: str | Path) -> tuple[str, str] | None:
     runs = sorted(p for p in Path(path).rglob("*") if p.is_dir() and is_run_dir(p))
     example = f" (e.g. {runs[0]})" if runs else ""
     what = f"{path} is a {kind} directory, not a run: its {len(runs)} runs are directories inside it{example}"
-    fix = f"give one of those runs (`backprop runs list {path}` lists them), or continue the {kind} with `{RESUME[kind]} {path}`"
+    fix = f"give one of those runs (`backprop runs list {path}` lists them), "
+    fix += f"or continue the {kind} with `{RESUME[kind]} {path}`"
     return what, fix

@@ -138,9 +138,9 @@ def run_sweep_here(sweep_file: Path, runs_dir: Path) -> tuple[Path, list[dict]]:
     """Create and run a sweep through the library, in this process: (its directory, its rows)."""
     import threading
 
+    from backprop_cli.many.execute import run_study
     from backprop_cli.many.plans import new_sweep
     from backprop_cli.many.spec import load_sweep
-    from backprop_cli.many.execute import run_study
 
     directory = new_sweep(load_sweep(sweep_file), runs_dir, threads=1)
     rows, _ = run_study(directory, thread_backend(), threading.Event())

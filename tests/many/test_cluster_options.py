@@ -92,6 +92,8 @@ def test_a_scheduler_that_accepts_and_never_answers_is_given_up_at_our_deadline(
         result = backprop("sweep", sweep_file, "--scheduler", address, "--connect-timeout", "1",
                           "--runs-dir", tmp_path / "r", timeout=60)  # fmt: skip
         assert_user_error(result, 2, expected)
-        cv = in_process("cv", files / "iris.yaml", "--scheduler", address, "--connect-timeout", "1", "--runs-dir", tmp_path / "r")
+        cv = in_process(
+            "cv", files / "iris.yaml", "--scheduler", address, "--connect-timeout", "1", "--runs-dir", tmp_path / "r"
+        )
         assert_user_error(cv, 2, expected)
     assert not (tmp_path / "r").exists()

@@ -15,6 +15,7 @@ from backprop_cli.many.halving import best_first, keep_count, promotable, promot
 
 from .conftest import run_sweep_here
 
+
 @pytest.mark.parametrize(
     "low, high, eta, expected",
     [(1, 27, 3, [1, 3, 9, 27]), (2, 20, 3, [2, 6, 18, 20]), (1, 4, 2, [1, 2, 4]), (3, 4, 3, [3, 4])],
@@ -110,7 +111,8 @@ def test_halving_a_grid_of_one_configuration_is_refused_naming_the_schedule(file
     )
     result = in_process("sweep", path, "--runs-dir", tmp_path / "runs")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "s.yaml:4: successive halving keeps the best 1/3 at each rung: it needs at least 3 configurations, and this grid has 1" in result.stderr
+    expected = "successive halving keeps the best 1/3 at each rung: it needs at least 3 configurations"
+    assert f"s.yaml:4: {expected}, and this grid has 1" in result.stderr
 
 
 def test_repeats_train_each_configuration_with_consecutive_seeds_and_rank_by_their_mean(files, tmp_path):
@@ -125,8 +127,9 @@ def test_repeats_train_each_configuration_with_consecutive_seeds_and_rank_by_the
         runs = [Path(r["run_dir"]) for r in row["repeats"]]
         alone = []
         for seed, run in enumerate(runs):  # each repeat is the run `train --set seed=S` makes, on its own
+            lr = row["parameters"]["optimizer.lr"]
             (tmp_path / f"one-{seed}.yaml").write_text(
-                f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [{row['parameters']['optimizer.lr']}], seed: [{seed}]}}\n"
+                f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [{lr}], seed: [{seed}]}}\n"
             )
             _, (single,) = run_sweep_here(tmp_path / f"one-{seed}.yaml", tmp_path / f"alone-{seed}")
             assert_same_run(Path(single["run_dir"]), run)

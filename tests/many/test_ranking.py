@@ -103,6 +103,9 @@ def test_a_diverged_trial_ranks_after_every_trial_that_produced_its_metric(tmp_p
         metrics = [{"epoch": 1, "val_loss": val_loss}]
         return {"status": status, "summary": {"epochs_run": 1}, "metrics": metrics, "run_dir": "r"}
 
-    rows = [trial_row(0, {}, [outcome("diverged", 0.01)], "val_loss"), trial_row(1, {}, [outcome("completed", 0.5)], "val_loss")]
+    rows = [
+        trial_row(0, {}, [outcome("diverged", 0.01)], "val_loss"),
+        trial_row(1, {}, [outcome("completed", 0.5)], "val_loss"),
+    ]
     assert rows[0]["val_loss"] is None
     assert [r["trial"] for r in ranked(rows, "val_loss", "min")] == [1, 0]

@@ -88,8 +88,8 @@ def test_a_tpe_choice_of_mixed_types_is_one_message(files, tmp_path):
         "  optimizer.lr: [0.01, 0.03]\n  model.layers.0.units: {choice: [4, '8', 16]}\n"
     )
     result = in_process("sweep", path, "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, 2, "mixed.yaml:6: parameters.model.layers.0.units: tpe takes a choice of one scalar type; "
-                      "this one mixes int, str")  # fmt: skip
+    expected = "parameters.model.layers.0.units: tpe takes a choice of one scalar type; this one mixes int, str"
+    assert_user_error(result, 2, f"mixed.yaml:6: {expected}")
     assert not (tmp_path / "runs").exists()
 
 

@@ -12,7 +12,9 @@ from backprop_cli.many.importance import fanova_shares, simple_shares
 
 from .conftest import run_sweep_here
 
-GRID = [{"trial": i, "parameters": {"a": a, "b": b}} for i, (a, b) in enumerate((a, b) for a in (1, 2, 3) for b in "xy")]
+GRID = [
+    {"trial": i, "parameters": {"a": a, "b": b}} for i, (a, b) in enumerate((a, b) for a in (1, 2, 3) for b in "xy")
+]
 
 
 def test_main_effects_of_a_grid_are_each_parameters_share_of_the_variance_worked_by_hand():

@@ -160,3 +160,24 @@ def test_asha_promotes_each_trial_when_it_is_in_the_top_share_of_its_rung_so_far
             seen[line["rung"]][line["trial"]] = line["val_loss"]
     assert promotions >= 3 and len(seen[0]) == 9 and seen[2]
     assert {r["trial"] for r in rows if r["rung"] == 2} == set(seen[2])
+
+
+def test_halving_stopped_between_rungs_and_resumed_decides_and_ends_as_the_uninterrupted_sweep(files, halved, tmp_path):
+    import threading
+
+    from backprop_cli.many.execute import run_study
+    from backprop_cli.many.plans import new_sweep
+    from backprop_cli.many.spec import load_sweep
+
+    from .conftest import thread_backend
+
+    directory = new_sweep(load_sweep(files / "halving.yaml"), tmp_path, threads=1)
+    stop = threading.Event()
+    rows, stopped = run_study(directory, thread_backend(), stop, on_rung=lambda *decided: stop.set())
+    assert stopped and len(rows) == 2  # rung 0 decided (two trials out), then stopped before rung 1 ran
+    rows, stopped = run_study(directory, thread_backend(), threading.Event())
+    reference_dir, reference = halved
+    key = lambda r: (r["trial"], r["rung"], r["val_loss"], r["status"], r["epochs"])  # noqa: E731
+    assert not stopped and sorted(map(key, rows)) == sorted(map(key, reference))
+    winner = next(r for r in rows if r["rung"] == 2)
+    assert_same_run(Path(next(r for r in reference if r["rung"] == 2)["run_dir"]), Path(winner["run_dir"]))

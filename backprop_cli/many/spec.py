@@ -228,6 +228,13 @@ def _check_schedule(spec: SweepSpec, doc: YamlDoc) -> None:
             where=where,
             fix="remove schedule, or use method: random",
         )
+    if spec.metric.startswith("test_"):
+        raise ConfigError(
+            f"metric: successive halving compares trials at each rung by a per-epoch metric; {spec.metric} is scored "
+            "only once a run has finished",
+            where=doc.where(("metric",)),
+            fix=f"rank by val_{spec.metric[5:]} (or train_{spec.metric[5:]})",
+        )
     if "training.epochs" in spec.parameters:
         raise ConfigError(
             "parameters.training.epochs: the schedule sets every trial's epochs (its rungs up to max_epochs)",

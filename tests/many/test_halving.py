@@ -92,6 +92,10 @@ def test_a_promoted_trial_ends_bit_identical_to_a_straight_run_to_max_epochs(fil
             "schedule.reduction_factor: must be >= 2",
         ),
         ("repeats: 0\n", "repeats: must be >= 1"),
+        (
+            "metric: test_accuracy\nschedule: {type: asha, min_epochs: 1, max_epochs: 9}\n",
+            "metric: successive halving compares trials at each rung by a per-epoch metric; test_accuracy",
+        ),
     ],
 )
 def test_a_bad_schedule_or_repeats_is_one_message_naming_its_line(files, tmp_path, text, message):

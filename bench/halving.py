@@ -34,6 +34,19 @@ metric: val_accuracy
 HALVING = "schedule: {{type: successive_halving, min_epochs: 1, max_epochs: {max_epochs}, reduction_factor: 3}}\n"
 
 
+def weights_digest(checkpoint: Path) -> str:
+    """SHA-256 of the model's tensors (names, dtypes, shapes, bytes): the file's own bytes also hold its
+    metadata (run id, save time), which differ between two runs with identical weights."""
+    from safetensors.numpy import load_file
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(load_file(str(checkpoint)).items()):
+        if name.startswith("model."):
+            digest.update(f"{name}:{tensor.dtype}:{tensor.shape}".encode())
+            digest.update(tensor.tobytes())
+    return digest.hexdigest()
+
+
 def sweep(scratch: Path, name: str, sweep_file: Path, *where: str) -> dict:
     """One `backprop sweep` to its end: its ranked trials, wall time, epochs, and the best trial's weights."""
     runs = scratch / name
@@ -50,7 +63,7 @@ def sweep(scratch: Path, name: str, sweep_file: Path, *where: str) -> dict:
         "best_val_accuracy": trials[0]["val_accuracy"],
         "best_parameters": trials[0]["parameters"],
         "epochs": sum(t.get("epochs") or 0 for t in trials),
-        "best_weights_sha256": hashlib.sha256(best.read_bytes()).hexdigest(),
+        "best_weights_sha256": weights_digest(best),
     }
 
 

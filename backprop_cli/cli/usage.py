@@ -30,8 +30,11 @@ def usage_error(err, exceptions) -> UserError:
     if extra and err.ctx is not None:
         return _extra_arguments(err.ctx, extra.group("extra").split(" "), command, help_fix)
     if isinstance(err, exceptions.MissingParameter) and err.param is not None:
-        what = err.param.metavar or err.param.name.upper() if err.param.param_type_name == "argument" else (
-            err.param.opts[0])
+        what = (
+            err.param.metavar or err.param.name.upper()
+            if err.param.param_type_name == "argument"
+            else (err.param.opts[0])
+        )
         return UserError(f"`{command}` needs {what}", fix=help_fix)
     invalid = _INVALID.fullmatch(message)
     if invalid:

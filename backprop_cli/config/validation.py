@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import closest, lookup, show_value, suggest
+from backprop_cli.errors import ConfigError
 
 KeyPath = tuple
 __all__ = ["KeyPath", "fields_at", "lookup", "suggest", "to_config_error", "validate"]

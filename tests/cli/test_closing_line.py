@@ -30,7 +30,9 @@ def test_a_classifiers_closing_line_shows_its_best_epochs_validation_accuracy(tm
 
 def test_patience_running_out_on_the_last_epoch_is_a_completed_run(tmp_path):
     # patience 0 and a min_delta no gain can reach: epoch 2 of 2 is the first that does not improve
-    result = _train(tmp_path, "training.epochs=2", "training.early_stopping={monitor: val_loss, patience: 0, min_delta: 10}")
+    result = _train(
+        tmp_path, "training.epochs=2", "training.early_stopping={monitor: val_loss, patience: 0, min_delta: 10}"
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["epochs_run"], summary["stop_reason"]) == ("completed", 2, None)

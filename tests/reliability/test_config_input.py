@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.config.load import apply_override, build_config, parse_override
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.yamlsafe import parse_yaml
+from backprop_cli.errors import ConfigError
 
 from .helpers import assert_user_error, in_process, limit_memory, timed_all
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backprop_cli.config.yamlsafe import parse_yaml
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.userfiles import read_bounded
-from backprop_cli.config.yamlsafe import parse_yaml
 
 from .helpers import assert_user_error, backprop, environment, in_process, limit_memory, run_all
 

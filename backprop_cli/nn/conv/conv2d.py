@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.kernels import conv as conv_kernels
-from backprop_cli.nn.core.activations import ReLU
-from backprop_cli.nn.initializers import initialize
-from backprop_cli.nn.core.weighted import WeightLayer
 from backprop_cli.nn.conv.windows import offsets, window_geometry
+from backprop_cli.nn.core.activations import ReLU
+from backprop_cli.nn.core.weighted import WeightLayer
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels import conv as conv_kernels
 
 BLOCK_BYTES = 4 << 20  # cols of one block of output rows: a few MB, so GEMM reads what im2col just wrote from cache
 

@@ -10,7 +10,7 @@ from reliability.helpers import in_process
 from backprop_cli.many.study import read_plan
 from backprop_cli.many.task import MAX_LOST, Task, run_task
 
-from .conftest import run_sweep_here
+from .conftest import IRIS, run_sweep_here
 
 # Early stopping on val_loss with the best weights restored: iris with a large step overshoots after its
 # best epoch, so the kept epoch is not the last one and the two records differ.
@@ -72,20 +72,11 @@ def test_a_lost_trial_runs_again_exactly_as_often_as_documented(files, tmp_path)
     assert "lost 2 times" in given_up["error"] and not (twice / "metrics.jsonl").exists()
 
 
-DIVERGING = """\
-name: wild
-seed: 0
-data: {dataset: iris, validation_split: 0.2}
-model:
-  layers:
-    - {type: dense, units: 16, activation: relu}
-    - {type: dense, units: 3}
-optimizer: {type: sgd, lr: 100000.0}
-training: {epochs: 3, batch_size: 8}
-"""
+DIVERGING = IRIS.replace("{type: adam, lr: 0.01}", "{type: sgd, lr: 100000.0}")  # finite for a step or two, then NaN
 
 
 def test_a_sweep_whose_every_trial_diverged_exits_1_and_names_no_best(tmp_path):
+    assert DIVERGING != IRIS
     (tmp_path / "wild.yaml").write_text(DIVERGING)
     (tmp_path / "s.yaml").write_text("base: wild.yaml\nparameters: {optimizer.lr: [100000.0, 1000000.0]}\n")
     result = in_process("sweep", tmp_path / "s.yaml", "--workers", "1", "--runs-dir", tmp_path / "runs")

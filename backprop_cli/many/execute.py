@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from backprop_cli.many.results import UNFINISHED, trial_row
 from backprop_cli.many.runner import Backend, Job, run_jobs
 from backprop_cli.many.study import STOP_FILE, Plan, missing_runs, open_study, results_files
 from backprop_cli.many.task import SHARED_FS_FIX, Task, WorkerAccessError
+from backprop_cli.nn.plugin_source import provided
 
 
 def run_study(
@@ -52,7 +54,8 @@ def run_study(
     stop_file.unlink(missing_ok=True)  # a resumed study runs again
     missing_runs(directory, plan, [plan.trials[s.trial] for s in steps])
     _check_workers(backend, directory, plan)
-    jobs = _Jobs(directory, plan, backend.threads, str(stop_file))
+    plugins = tuple((source.name, source.text) for source in provided())  # the user's layers travel with the task
+    jobs = _Jobs(directory, plan, Task("", backend.threads, str(stop_file), plugins=plugins))
     outcomes: dict[tuple[int, int | None], dict[int, dict[str, Any]]] = {}
 
     def collect(job: Job, outcome: dict[str, Any]) -> list[Job]:
@@ -80,12 +83,12 @@ def run_study(
 class _Jobs:
     """A step's jobs: one per run of its trial (its folds or seeds), paused at the step's budget."""
 
-    def __init__(self, directory: Path, plan: Plan, threads: int, stop_file: str):
-        self.directory, self.plan, self.threads, self.stop_file = directory, plan, threads, stop_file
+    def __init__(self, directory: Path, plan: Plan, template: Task):
+        self.directory, self.plan, self.template = directory, plan, template  # threads, stop file, plugins
 
     def of(self, steps: list[Step]) -> list[Job]:
         return [
-            Job((step, j), Task(str(self.directory / run), self.threads, self.stop_file, step.budget))
+            Job((step, j), replace(self.template, run_dir=str(self.directory / run), budget=step.budget))
             for step in steps
             for j, run in enumerate(self.plan.trials[step.trial].runs)
         ]

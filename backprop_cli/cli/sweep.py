@@ -91,7 +91,8 @@ def run_with_signals(directory: Path, chosen, verb: str) -> tuple[list[dict], in
     plan = open_study(directory, verb)
     stop = threading.Event()
     label = "repeat" if plan.multi_run == "repeats" else "fold"
-    view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv", run_label=label)
+    view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv", run_label=label,
+                     directory=directory)  # fmt: skip
     view.start(f"{plan.kind} {directory}: {describe_study(plan)} on {chosen.description}")
 
     class Stopper:  # what stop_on_signals asks of a trainer

@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import FiniteFloat
+from backprop_cli.limits import TEMPERATURE_RANGE
+
+TEMPERATURE = FiniteFloat(*TEMPERATURE_RANGE, zero="always the likeliest character")
+
 
 def generate(
     checkpoint: Annotated[Path, typer.Argument(help="A run directory (or .safetensors) of a model trained on text.")],
@@ -16,7 +21,10 @@ def generate(
     ],
     length: Annotated[int, typer.Option("--length", min=1, max=1_000_000, help="Characters to generate.")] = 200,
     temperature: Annotated[
-        float, typer.Option("--temperature", help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest.")
+        float,
+        typer.Option(
+            "--temperature", parser=TEMPERATURE, help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest."
+        ),
     ] = 1.0,
     top_k: Annotated[
         Optional[int], typer.Option("--top-k", help="Sample among the k likeliest characters only.")

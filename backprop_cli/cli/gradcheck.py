@@ -7,6 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import FiniteFloat
+from backprop_cli.limits import TOLERANCE_RANGE
+
+TOLERANCE = FiniteFloat(*TOLERANCE_RANGE)
+
 VERDICT_STYLE = {"ok": "green", "noise": "yellow", "FAIL": "bold red"}
 
 
@@ -23,7 +28,7 @@ def gradcheck(
         int, typer.Option("--rows", metavar="N", min=1, max=4096, help="Rows of training data in the batch.")
     ] = 8,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", metavar="X", min=0.0, help="Largest relative error that passes.")
+        float, typer.Option("--tolerance", metavar="X", parser=TOLERANCE, help="Largest relative error that passes.")
     ] = 1e-6,
 ) -> None:
     """Check every gradient of CONFIG's network against central differences in float64; exit 1 if one fails."""

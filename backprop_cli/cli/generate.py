@@ -1,4 +1,4 @@
-"""`backprop generate`: sample text from a language model, streamed as it is produced on a terminal."""
+"""`backprop generate`: sample text from a language model, each character written and flushed as it is produced."""
 
 from __future__ import annotations
 
@@ -42,9 +42,8 @@ def generate(
     with writing_stdout():
         if terminal:  # the prompt on stderr, so that the screen reads on while stdout holds only new text
             print(prompt, end="", file=sys.stderr, flush=True)
-            for ch in characters:
-                sys.stdout.write(ch)
-                sys.stdout.flush()
+        for ch in characters:  # each character out as it comes, terminal or pipe: a closed pipe stops the work
+            sys.stdout.write(ch)
+            sys.stdout.flush()
+        if terminal:
             sys.stdout.write("\n")
-        else:
-            sys.stdout.write("".join(characters))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -84,6 +88,26 @@ def test_a_bad_prompt_is_one_message_and_exit_2(lm_run, prompt, message):
     result = backprop("generate", lm_run, "--prompt", prompt)
     assert result.returncode == 2 and message in err(result) and "Traceback" not in err(result)
     assert out(result) == ""
+
+
+def test_generate_streams_into_a_pipe_so_that_a_closed_pipe_stops_it_at_once(lm_run):
+    """`generate ... --length 1000000 | head -c 10`: the first characters arrive while it is still sampling (the
+    pipe fills long before a million), and when the reader leaves it exits 141 as predict does, quietly."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-m", "backprop_cli", "generate", lm_run, "--prompt", "the ", "--length", "1000000"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        first = pool.submit(proc.stdout.read, 10).result(timeout=90)  # a hang guard: unstreamed, nothing comes
+        assert len(first) == 10 and set(first.decode()) <= set(TEXT)
+        assert proc.poll() is None  # still sampling: the ten characters were written as they came
+        proc.stdout.close()  # the reader leaves, as `head -c 10` does
+        assert proc.wait(timeout=90) == 141
+        assert proc.stderr.read().decode() == ""  # no traceback, no "Exception ignored"
+    finally:
+        proc.kill()  # before the pool is shut down: a read still blocked on the pipe ends with the process
+        proc.wait()
+        pool.shutdown()
 
 
 def test_generate_on_a_model_of_other_data_says_it_has_no_characters(tmp_path):

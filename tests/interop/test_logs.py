@@ -188,3 +188,22 @@ def test_runs_export_of_a_log_with_no_whole_record_is_refused_and_writes_nothing
     result = backprop("runs", "export", copy, "-o", tmp_path / "out.csv")
     assert result.returncode == 2 and "metrics.jsonl holds no readable epoch record" in result.stderr.decode()
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_tensorboards_own_reader_keeps_every_epoch_and_histogram_across_a_resume(tmp_path):
+    """TensorBoard's EventAccumulator honours the resumed writer's purge marker (tbparse ignores it): every event
+    at a step after the checkpoint is dropped, so the marker must sit at the step after it, not on it."""
+    pytest.importorskip("tensorboardX")
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    run = train_run(tmp_path, "short", CONFIG.replace("epochs: 3", "epochs: 2"))
+    first = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    ok(backprop("train", "--resume", run, "--set", "training.epochs=3", "--quiet"))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    events = accumulator.EventAccumulator(str(run), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    losses = events.Scalars("train_loss")
+    assert [e.step for e in losses] == [r["step"] for r in records]  # the epoch before the resume is still there
+    assert [e.value for e in losses] == pytest.approx([r["train_loss"] for r in records], rel=1e-6)
+    sampled = sorted({r["step"] for r in records} | {s["step"] for r in records for s in r.get("layers_by_step", [])})
+    assert [e.step for e in events.Histograms("grads/0")] == sampled
+    assert first[-1]["step"] in sampled and records[-1]["step"] > first[-1]["step"]

@@ -23,7 +23,9 @@ def generate(
     temperature: Annotated[
         float,
         typer.Option(
-            "--temperature", parser=TEMPERATURE, help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest."
+            "--temperature",
+            parser=TEMPERATURE,
+            help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest.",
         ),
     ] = 1.0,
     top_k: Annotated[

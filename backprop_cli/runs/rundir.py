@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from backprop_cli.errors import RunDirError
 from backprop_cli.config.names import RUN_NAME_PATTERN, RUN_NAME_RULE
+from backprop_cli.errors import RunDirError
 
 _ATTEMPTS = 100
 

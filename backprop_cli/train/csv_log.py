@@ -74,7 +74,9 @@ def export_metrics_csv(run, path) -> list[str]:
             fix="nothing to export; `backprop runs show RUN` says what is damaged",
         )
     atomic_write_text(path, metrics_csv_text(records))
-    gaps = [f"epoch(s) {_spans(missing)} of the {last} run have no record: the CSV has {len(records)} row(s), not {last}"]
+    gaps = [
+        f"epoch(s) {_spans(missing)} of the {last} run have no record: the CSV has {len(records)} row(s), not {last}"
+    ]
     return [f"skipped {problem}" for problem in problems] + (gaps if missing else [])
 
 

@@ -31,7 +31,7 @@ def commands(typer_app, path=()):
 def float_options():
     """(command path, option name, its parser) for every option whose value is a float."""
     for path, callback in commands(app):
-        for name, hint in typing.get_type_hints(inspect.unwrap(callback), include_extras=True).items():
+        for hint in typing.get_type_hints(inspect.unwrap(callback), include_extras=True).values():
             if typing.get_origin(hint) is not typing.Annotated:
                 continue
             kind, *extras = typing.get_args(hint)

@@ -17,7 +17,6 @@ from backprop_cli.data.additions import split_problems
 from backprop_cli.data.text import decode, encode, vocabulary, windows
 from backprop_cli.errors import DataError
 
-
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
@@ -182,3 +181,26 @@ def test_the_shipped_additions_config_scores_each_validation_character_once():
     ds = load_data(data, seed=0)
     ids = encode(load_corpus(data, 0).train, ds.class_names, "additions")
     held_out_scoring(ids[-int(round(len(ids) * data.validation_split)) :], data.context, ds.x_val, ds.y_val)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("stride", [None, 3])
+def test_cross_validation_folds_of_a_text_are_contiguous_blocks_that_training_never_reads(tmp_path, k, stride):
+    text = "".join(chr(0x4E00 + i) for i in range(300))  # 300 distinct characters: an id is its position
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    tests = []
+    for fold in range(k):
+        ds = load_data(text_cfg(tmp_path / "t.txt", context=6, stride=stride, validation_split=0.1, folds=k, fold=fold,
+                                test_path=str(tmp_path / "t.txt")), seed=0)  # fmt: skip
+        test = set(ds.x_test.reshape(-1).astype(int)) | set(ds.y_test.reshape(-1).astype(int))
+        assert test == set(range(min(test), max(test) + 1))  # one block, cut from the text (not the test_path)
+        for x, y in ((ds.x_train, ds.y_train), (ds.x_val, ds.y_val)):
+            seen = set(x.reshape(-1).astype(int)) | set(y.reshape(-1).astype(int))
+            assert not seen & test  # training and validation never read a character of the test block
+            np.testing.assert_array_equal(x, x[:, :1] + np.arange(6))  # no window spans the gap around the block
+        assert not (set(ds.x_train.reshape(-1).astype(int)) & set(ds.x_val.reshape(-1).astype(int)))
+        assert f"cross-validation: fold {fold} of {k} is the test split" in " ".join(ds.notes)
+        tests.append(test)
+    blocks = sorted(tests, key=min)
+    assert all(a.isdisjoint(b) for a, b in zip(blocks, blocks[1:])) and max(map(len, tests)) - min(map(len, tests)) <= 2
+    assert len(set().union(*tests)) >= 300 - k * 7  # the blocks cover the text, but for each block's unscored tail

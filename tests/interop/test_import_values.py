@@ -58,7 +58,9 @@ def test_a_bad_tensor_is_refused_before_the_run_directory_exists(tmp_path, tenso
     assert not (tmp_path / "out" / "run").exists() and not any((tmp_path / "runs").glob("*"))
 
 
-@pytest.mark.parametrize("dtype, run_dtype", [(np.float16, "float32"), (np.float64, "float32"), (np.float32, "float64")])
+@pytest.mark.parametrize(
+    "dtype, run_dtype", [(np.float16, "float32"), (np.float64, "float32"), (np.float32, "float64")]
+)
 def test_finite_floating_weights_of_any_width_are_imported_exactly_as_cast(tmp_path, dtype, run_dtype):
     from backprop_cli.inference import load_trained
 

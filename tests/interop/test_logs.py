@@ -162,11 +162,20 @@ def _damaged_copy(run, tmp_path, edit) -> tuple:
 @pytest.mark.parametrize(
     "edit, kept, notes",
     [
-        (lambda ls: [ls[0], '{"epoch": 2, "train_l\n', ls[2]], [1, 3], ["skipped metrics.jsonl line 2: ",
-                                                                      "epoch(s) 2 of the 3 run have no record: the CSV "
-                                                                      "has 2 row(s), not 3"]),
-        (lambda ls: [ls[0], "[1, 2]\n", "\x00\x01\n", ls[2]], [1, 3], ["skipped metrics.jsonl line 2: not a JSON "
-                                                                      "object", "skipped metrics.jsonl line 3", "epoch(s) 2 of the 3 run"]),
+        (
+            lambda ls: [ls[0], '{"epoch": 2, "train_l\n', ls[2]],
+            [1, 3],
+            ["skipped metrics.jsonl line 2: ", "epoch(s) 2 of the 3 run have no record: the CSV has 2 row(s), not 3"],
+        ),
+        (
+            lambda ls: [ls[0], "[1, 2]\n", "\x00\x01\n", ls[2]],
+            [1, 3],
+            [
+                "skipped metrics.jsonl line 2: not a JSON object",
+                "skipped metrics.jsonl line 3",
+                "epoch(s) 2 of the 3 run",
+            ],
+        ),
         (lambda ls: [ls[0]], [1], ["epoch(s) 2-3 of the 3 run have no record: the CSV has 1 row(s), not 3"]),
         (lambda ls: ls, [1, 2, 3], []),
     ],

@@ -150,8 +150,8 @@ def test_a_diverging_step_is_shown_then_reported_with_exit_1():
 
 def test_asking_for_more_rows_than_the_data_has_is_announced(tmp_path):
     config = tmp_path / "xor12.yaml"
-    config.write_text("data: {dataset: xor, n_samples: 12, validation_split: 0}\n"
-                      "model:\n  layers:\n    - {type: dense, units: 3, activation: tanh}\n    - {type: dense, units: 2}\n")  # fmt: skip
+    layers = "    - {type: dense, units: 3, activation: tanh}\n    - {type: dense, units: 2}\n"
+    config.write_text(f"data: {{dataset: xor, n_samples: 12, validation_split: 0}}\nmodel:\n  layers:\n{layers}")
     for verb, did in (("trace", "traced all 12"), ("gradcheck", "checked on all of them")):
         result = backprop(verb, str(config), "--rows", "100", "--json")
         assert result.returncode == 0, err(result)

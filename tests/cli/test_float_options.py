@@ -67,7 +67,7 @@ CASES = [(path, opt, value) for path, opt, p in FLOAT_OPTIONS for value in bad_v
 def test_a_float_option_outside_its_range_is_exit_2_naming_it(path, option, value):
     result = in_process(*path, option, value)  # refused while parsing, before any argument is looked at
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"error: Invalid value for '{option}': ") and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {option}: ") and "Traceback" not in result.stderr
     assert "give a finite number from" in result.stderr
 
 

@@ -60,7 +60,7 @@ def test_a_step_beyond_the_machine_is_refused_before_anything_is_made(folder, ca
     text, fragments = CASES[case]
     (folder / "c.yaml").write_text(text)
     config = folder / "c.yaml"
-    for argv in (("train", config, "--runs-dir", folder / "runs"), ("config", "validate", config)):
+    for argv in (("train", config, "--runs-dir", folder / "runs"), ("config", "validate", config), ("explain", config)):
         result = in_process(*argv)
         assert_user_error(result, 2, "this machine allows", *fragments)
         assert f"{config}:" in result.stderr  # the key's line in the config

@@ -184,7 +184,7 @@ def _windows_of(pieces, context: int, stride: int, dtype, source: str, part: str
     if not made:
         longest = max(map(len, pieces), default=0)
         what = f"{part} ({longest:,} characters)" if len(pieces) < 2 else f"the longest piece of {part} ({longest:,})"
-        _long_enough(np.zeros(longest), context, source, what)
+        raise _too_short(context, source, what)
     return np.concatenate([x for x, _ in made]), np.concatenate([y for _, y in made])
 
 
@@ -198,10 +198,9 @@ def _context(cfg) -> int:
     return int(cfg.context)
 
 
-def _long_enough(ids: np.ndarray, context: int, source: str, part: str) -> None:
-    if len(ids) <= context:
-        raise DataError(
-            f"data.context {context} is longer than {part}: one window needs {context + 1} characters",
-            where=source,
-            fix="lower data.context (or data.validation_split), or use a longer text",
-        )
+def _too_short(context: int, source: str, part: str) -> DataError:
+    return DataError(
+        f"data.context {context} is longer than {part}: one window needs {context + 1} characters",
+        where=source,
+        fix="lower data.context (or data.validation_split), or use a longer text",
+    )

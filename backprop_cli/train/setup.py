@@ -67,11 +67,11 @@ def check_model_fits(
     batch = min(config.training.batch_size, rows) if rows else config.training.batch_size
     step = step_bytes(layer_steps(specs, input_shape), batch, itemsize)
     if params + step.total > available:
-        raise _step_too_large(config, step, params, available)
+        raise _step_too_large(step, params, available)
     return n_params
 
 
-def _step_too_large(config: Config, step, params: int, available: int) -> ConfigError:
+def _step_too_large(step, params: int, available: int) -> ConfigError:
     """The estimate, where it goes, and the knob: the batch size, and for attention the context and heads."""
     layer = step.largest
     what = f"{layer.key} ({layer.spec.type}) keeps {format_bytes(step.largest_bytes)}"

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import FiniteFloat
+from backprop_cli.cli.options import FiniteFloat, PluginFiles, hand_over_plugins
 from backprop_cli.limits import TEMPERATURE_RANGE
 
 TEMPERATURE = FiniteFloat(*TEMPERATURE_RANGE, zero="always the likeliest character")
@@ -32,12 +32,14 @@ def generate(
         Optional[int], typer.Option("--top-k", help="Sample among the k likeliest characters only.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="The same seed gives the same text.")] = 0,
+    plugin: PluginFiles = None,
 ) -> None:
     """Continue PROMPT with characters sampled from the model; stdout gets the continuation only."""
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.inference import load_trained
     from backprop_cli.lm import sample_text
 
+    hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
     characters = sample_text(trained, prompt, length, temperature, top_k, seed)
     terminal = sys.stdout.isatty()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -47,3 +49,23 @@ class FiniteFloat:
     def allowed(self) -> str:
         zero = f" or 0 ({self.zero})" if self.zero is not None else ""
         return f"give a finite number from {self.low:g} to {self.high:g}{zero}"
+
+
+PluginFiles = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--plugin",
+        metavar="FILE",
+        help="The plugin layer file the run was trained with (its SHA-256 must match); repeat for several.",
+    ),
+]
+
+
+def hand_over_plugins(files: list[Path] | None) -> None:
+    """The user's plugin files for a trained model: read and hashed now, executed only if a layer names
+    that hash (nn/plugin_source.py); a run directory or checkpoint never supplies code itself."""
+    from backprop_cli.errors import UserError
+    from backprop_cli.nn.plugin_source import provide_file
+
+    for path in files or []:
+        provide_file(path, where=f"--plugin {path}", error=UserError)

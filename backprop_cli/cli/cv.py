@@ -50,12 +50,21 @@ def cv(
         from backprop_cli.config.load import load_config
 
         loaded = load_config(config, set_ or [])
+        _say_how_text_is_folded(loaded.config, folds)
     with backend(workers, scheduler, scheduler_file, threads, connect_timeout) as chosen:
         from backprop_cli.many.plans import new_cv
 
         directory = resume if resume is not None else new_cv(loaded, folds, runs_dir, chosen.threads)
         rows, signum = run_with_signals(directory, chosen, "cv")
     _report(directory, rows, as_json, signum)
+
+
+def _say_how_text_is_folded(config, folds: int) -> None:
+    from backprop_cli.data.text import is_text
+
+    if is_text(config.data):
+        print(f"note: text data: the folds are {folds} contiguous blocks of the text, each the test split once "
+              "(shuffled windows would train on the neighbours of test windows)", file=sys.stderr)  # fmt: skip
 
 
 def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None) -> None:

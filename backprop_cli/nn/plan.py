@@ -19,17 +19,18 @@ and the training dtype.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from backprop_cli.errors import ConfigError
+from backprop_cli.limits import format_bytes, memory_allowance
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.base import Layer, Shape
 from backprop_cli.nn.model import Model, build_model
 from backprop_cli.nn.registry import LAYERS, spec_of
+from backprop_cli.nn.step_memory import StepMemory, step_bytes
 
 # Parameters, gradients and up to two optimizer slots, each a full copy: refuse what cannot fit.
 COPIES_IN_MEMORY = 4
@@ -120,16 +121,18 @@ def plan_network(
     resolved: bool = False,
     key_path: str = "model.layers",
     meaning: bool = True,
+    batch: int | None = None,
 ) -> Plan:
     """The plan of `layer_specs` (dicts or validated specs) for data with `facts`: every check, in order:
-    each layer's shapes, the size against memory, the output against `loss` (when given), the meaning.
+    each layer's shapes, the size against memory (a training step of `batch` examples too, when given), the
+    output against `loss` (when given), the meaning.
     `resolved=True`: the specs are a checkpoint's dumped, validated config (read, not validated again)."""
     specs = with_vocab_size([spec_of(s, f"{key_path}.{i}", resolved) for i, s in enumerate(layer_specs)],
                             facts.vocab_size)  # fmt: skip
     steps = list(_walk(specs, tuple(facts.input_shape), key_path))
     top = [s for s in steps if s.key.count(".") == key_path.count(".") + 1]
     plan = Plan(specs, facts, steps, top[-1].output_shape, sum(s.n_params for s in top), np.dtype(dtype), loss)
-    check_fits(plan.n_params, plan.dtype)
+    check_fits(plan, batch)
     if loss is not None:
         check_output(specs, plan.output_shape, loss, facts, key_path)
     if meaning:
@@ -152,17 +155,41 @@ def _walk(specs: Sequence, shape: Shape, key_path: str) -> Iterator[Step]:
         shape = tuple(out)
 
 
-def check_fits(n_params: int, dtype) -> None:
-    """Refuse an absurd model from its parameter count, before anything is allocated."""
-    needed = n_params * np.dtype(dtype).itemsize * COPIES_IN_MEMORY
-    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    if needed > available:
+def check_fits(plan: Plan, batch: int | None = None) -> None:
+    """Refuse, from estimates and before anything is allocated, a model whose parameters (with their gradients
+    and the optimizer's slots), or whose whole training step of `batch` examples (the activations too), exceed
+    the machine's allowance."""
+    itemsize, available = plan.dtype.itemsize, memory_allowance()
+    params = plan.n_params * itemsize * COPIES_IN_MEMORY
+    if params > available:
         raise ConfigError(
-            f"the model has {n_params:,} parameters and would need about {needed / 2**30:.1f} GiB "
+            f"the model has {plan.n_params:,} parameters and would need about {params / 2**30:.1f} GiB "
             f"(this machine allows {available / 2**30:.1f} GiB)",
             where="model.layers",
             fix="use fewer or smaller layers",
         )
+    if batch is not None:
+        step = step_bytes(plan.steps, batch, itemsize)
+        if params + step.total > available:
+            raise _step_too_large(step, params, available)
+
+
+def _step_too_large(step: StepMemory, params: int, available: int) -> ConfigError:
+    """The estimate, where it goes, and the knob: the batch size, and for attention the context and heads."""
+    layer = step.largest
+    what = f"{layer.key} ({layer.spec.type}) keeps {format_bytes(step.largest_bytes)}"
+    fix = f"lower training.batch_size ({step.batch})"
+    if layer.spec.type == "attention":
+        heads, steps = layer.spec.heads, layer.input_shape[-1]
+        what += f": {heads} heads × {steps}² attention weights per example"
+        fix += f", data.context ({steps}) or the heads ({layer.key}.heads: {heads})"
+    return ConfigError(
+        f"one training step of {step.batch} examples needs about {format_bytes(params + step.total)}: "
+        f"{format_bytes(step.total)} of activations and their gradients ({what}), {format_bytes(params)} of "
+        f"parameters, gradients and optimizer state; this machine allows {format_bytes(available)}",
+        where="training.batch_size",
+        fix=fix + "; `backprop explain CONFIG` shows the memory of every layer",
+    )
 
 
 def check_output(specs: Sequence, output_shape: Shape, loss, facts: Facts, key_path: str = "model.layers") -> None:

@@ -6,7 +6,8 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the network's plan (nn/plan.py): every layer's shapes, its size against memory, its output against the
+5. the network's plan (nn/plan.py): every layer's shapes, its parameters and one training step's
+   activations against memory, its output against the
    loss and classes, every layer against the data's meaning; then the backward of each plugin layer (the
    user's own code) by a float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
@@ -58,7 +59,7 @@ def preflight(config: Config, probes: dict | None = None) -> Preflight:
         probes[key] = _probe(config, sequences, dtype, text)
     facts, data = probes[key]
     check_monitors(config, facts)
-    plan = plan_config(config, network_facts(facts, text))
+    plan = plan_config(config, network_facts(facts, text), rows=_training_rows(facts, data))
     admit_config_plugins(plan.layers, facts.input_shape)  # the user's own layers: a proved backward
     if data is None and facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale, cast
         data = load_data(config.data, config.seed, dtype, sequences=sequences, raw=facts.raw)
@@ -75,9 +76,19 @@ def _probe(config: Config, sequences: bool, dtype: np.dtype, text: bool) -> tupl
     return facts, data
 
 
-def plan_config(config: Config, facts: Facts) -> Plan:
-    """The plan of the config's network for data with these facts: its layers, loss and dtype."""
-    return plan_network(config.model.layers, facts, loss=build_loss(config.loss), dtype=config.training.dtype)
+def plan_config(config: Config, facts: Facts, rows: int | None = None) -> Plan:
+    """The plan of the config's network for data with these facts: its layers, loss, dtype and the memory of
+    a training step. `rows`: the training rows, when known (a batch is never larger)."""
+    batch = min(config.training.batch_size, rows) if rows else config.training.batch_size
+    return plan_network(config.model.layers, facts, loss=build_loss(config.loss), dtype=config.training.dtype,
+                        batch=batch)  # fmt: skip
+
+
+def _training_rows(facts: DataFacts, data: Dataset | None) -> int | None:
+    """The rows training will batch, when they are known before loading."""
+    if data is not None:
+        return len(data.x_train)
+    return len(facts.raw.x_train) if facts.raw is not None else None
 
 
 def network_facts(facts: DataFacts, text: bool) -> Facts:

@@ -38,7 +38,7 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
     check_log_writers(config)  # an optional package the config asks for, before any data is read
     dtype = np.dtype(config.training.dtype)
     if data is not None and checked is None:
-        plan = plan_config(config, Facts.of(data))
+        plan = plan_config(config, Facts.of(data), rows=len(data.x_train))
     else:
         checked = checked or preflight(config)
         plan, data = checked.plan, checked.data

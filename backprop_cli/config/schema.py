@@ -90,6 +90,9 @@ class EarlyStoppingConfig(Spec):
     patience: int = Field(5, ge=0, le=1_000_000)
     min_delta: float = Field(0.0, ge=0, le=1e6)
     restore_best: bool = True
+    baseline: float | None = Field(None, ge=-1e12, le=1e12)  # improvements count only once past it
+    start_from_epoch: int = Field(0, ge=0, le=1_000_000)  # epochs 1..start_from_epoch are not watched
+    divergence_threshold: float | None = Field(None, ge=-1e12, le=1e12)  # worse than this: stop at once
 
 
 class TrainingConfig(Spec):

@@ -51,7 +51,7 @@ def explain_network(config, parts=None) -> dict:
         "optimizer": _optimizer(config, trainer.optimizer),
         "schedule": {
             "type": config.schedule.type,
-            "rule": trainer.schedule.explain(),
+            "rule": trainer.schedule.formula(),
             "lr_at_step_1": trainer.schedule.lr_at(0, 0),
         },
         "totals": totals,

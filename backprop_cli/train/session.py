@@ -101,7 +101,17 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
         callbacks.append(PlateauFeeder(trainer.schedule))
     es = config.training.early_stopping
     if es is not None:
-        callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+        callbacks.append(
+            EarlyStopping(
+                es.monitor,
+                es.mode,
+                es.patience,
+                es.min_delta,
+                es.baseline,
+                es.start_from_epoch,
+                es.divergence_threshold,
+            )
+        )
     callback_list = CallbackList(callbacks)
     summary_base = {
         "run_dir": str(files.root),

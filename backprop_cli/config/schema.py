@@ -71,6 +71,16 @@ class DataConfig(Spec):
 class LossConfig(Spec):
     type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # the cross-entropies: targets (1 − ε)·onehot + ε/K
+
+    @model_validator(mode="after")
+    def _smoothing_needs_classes(self) -> LossConfig:
+        if self.label_smoothing and self.type not in ("cross_entropy", "binary_cross_entropy"):
+            raise ValueError(
+                f"label_smoothing applies to class labels; {self.type} is a regression loss: remove label_smoothing, "
+                "or use cross_entropy"
+            )
+        return self
 
 
 class ModelConfig(Spec):

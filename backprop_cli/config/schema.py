@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from backprop_cli.config.names import RUN_NAME_PATTERN
+from backprop_cli.data.augment import AugmentSpec
 from backprop_cli.nn.specs import LayerSpec, Spec
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 
@@ -52,6 +53,7 @@ class DataConfig(Spec):
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
+    augment: list[AugmentSpec] | None = Field(None, max_length=20)  # training batches only (data/augment.py)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -105,12 +107,29 @@ class EarlyStoppingConfig(Spec):
     divergence_threshold: float | None = Field(None, ge=-1e12, le=1e12)  # worse than this: stop at once
 
 
+class EmaConfig(Spec):
+    """An exponential moving average of the weights: give `decay`, or `half_life_steps` (default decay 0.999)."""
+
+    decay: float | None = Field(None, gt=0, lt=1)
+    half_life_steps: float | None = Field(None, gt=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> EmaConfig:
+        if self.decay is not None and self.half_life_steps is not None:
+            raise ValueError("give `decay` or `half_life_steps`, not both")
+        if self.decay is None and self.half_life_steps is None:
+            self.decay = 0.999
+        return self
+
+
 class TrainingConfig(Spec):
     epochs: int = Field(20, gt=0, le=1_000_000)
     batch_size: int = Field(128, gt=0, le=10_000_000)
+    accumulate: int = Field(1, ge=1, le=100_000)  # micro-batches of batch_size per optimizer step
     dtype: Literal["float32", "float64"] = "float32"
     threads: int | None = Field(None, gt=0, le=1024)  # BLAS threads; --threads wins over it
     early_stopping: EarlyStoppingConfig | None = None
+    ema: EmaConfig | None = None  # validation, the best checkpoint and the final weights use the average
 
 
 class DiagnosticsConfig(Spec):

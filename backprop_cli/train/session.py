@@ -157,6 +157,8 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
     if trainer.status in ("completed", "early_stopped"):
         if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
             trainer.model.load_state_tensors(checkpointer.best_model_tensors)
+        elif trainer.ema is not None:  # the final weights are the average's
+            trainer.model.load_state_tensors(trainer.kept_weights())
         if data.x_test is not None:
             test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification)
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)

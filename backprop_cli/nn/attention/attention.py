@@ -15,6 +15,7 @@ PROJECTIONS = ("q", "k", "v", "o")
 BIASED = ("q", "v", "o")  # not k: see the class docstring
 
 
+
 def check_heads(heads: int, dim: int) -> None:
     """The heads split the features evenly; checked when the layer is built and when a model is estimated."""
     if dim % heads:
@@ -22,7 +23,6 @@ def check_heads(heads: int, dim: int) -> None:
             f"attention with {heads} heads needs features divisible by {heads}, but its input has {dim}",
             fix="choose heads that divide the embedding dim",
         )
-
 
 class Attention(Layer):
     """y = concat_h(softmax(Q_h K_hᵀ / sqrt(d_h) + M) V_h) Wo + bo,  Q = x Wq + bq, K = x Wk, V = x Wv + bv.

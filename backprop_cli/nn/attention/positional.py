@@ -20,6 +20,7 @@ def sinusoids(dim: int, length: int, dtype) -> np.ndarray:
     return table.astype(dtype)
 
 
+
 def check_max_length(max_length: int | None, steps: int) -> None:
     """A model is built for sequences of `steps`: a max_length below that could never run (forward would refuse
     every batch); checked when the layer is built and when a model is estimated."""
@@ -28,7 +29,6 @@ def check_max_length(max_length: int | None, steps: int) -> None:
             f"max_length {max_length} is shorter than the {steps}-step sequences the model is built for",
             fix=f"raise max_length to at least {steps}, or leave it out (it defaults to the sequence length)",
         )
-
 
 class Positional(Layer):
     """y[:, :, t] = x[:, :, t] + P[:, t];  x (N, dim, L), L <= max_length.

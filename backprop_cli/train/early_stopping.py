@@ -38,7 +38,9 @@ class EarlyStopping(Callback):
         if logs["epoch"] <= self.start_from_epoch:
             return
         value = logs.get(self.tracker.monitor)
-        if self._diverged(value):
+        last = logs["epoch"] >= trainer.epochs  # the last epoch ends the run anyway: it is then `completed`,
+        # not early_stopped (the best weights are still restored)
+        if self._diverged(value) and not last:
             trainer.request_stop(
                 f"{self.tracker.monitor} is {value:.6g}, worse than divergence_threshold {self.divergence_threshold:g}",
                 "early_stopped",
@@ -49,7 +51,7 @@ class EarlyStopping(Callback):
             self.wait = 0
             return
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and not last:
             trainer.request_stop(self._reason(), "early_stopped")
 
     def _beats_baseline(self, value: float) -> bool:

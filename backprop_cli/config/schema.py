@@ -110,8 +110,8 @@ class EarlyStoppingConfig(Spec):
 class EmaConfig(Spec):
     """An exponential moving average of the weights: give `decay`, or `half_life_steps` (default decay 0.999)."""
 
-    decay: float | None = Field(None, gt=0, lt=1)
-    half_life_steps: float | None = Field(None, gt=0, le=1e9)
+    decay: float | None = Field(None, gt=0, lt=1)  # shadow <- decay·shadow + (1 − decay)·weights, each step
+    half_life_steps: float | None = Field(None, gt=0, le=1e9)  # or: decay = 0.5^(1/half_life_steps)
 
     @model_validator(mode="after")
     def _one_rate(self) -> EmaConfig:

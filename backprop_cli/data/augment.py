@@ -38,7 +38,7 @@ class CropSpec(Spec):
 class FlipSpec(Spec):
     type: Literal["flip"]
     axis: Literal["horizontal", "vertical"] = "horizontal"  # horizontal: left-right (a signal: time reversed)
-    p: float = Field(0.5, ge=0, le=1)
+    p: float = Field(0.5, ge=0, le=1)  # the chance that an example is flipped
 
 
 class RotateSpec(Spec):

@@ -62,8 +62,8 @@ OPTIMIZER_SPECS = (SGDSpec, MomentumSpec, AdagradSpec, RMSpropSpec, AdamSpec, Ad
 class WarmupKeys(Spec):
     """A linear warmup in front of the schedule: `warmup_epochs` (may be fractional) or `warmup_steps`."""
 
-    warmup_epochs: float | None = Field(None, ge=0, le=1_000_000)
-    warmup_steps: int | None = Field(None, ge=0, le=1_000_000_000)
+    warmup_epochs: float | None = Field(None, ge=0, le=1_000_000)  # a linear ramp over these epochs first
+    warmup_steps: int | None = Field(None, ge=0, le=1_000_000_000)  # or over these optimizer steps
 
     @model_validator(mode="after")
     def _one_warmup(self):
@@ -73,21 +73,29 @@ class WarmupKeys(Spec):
 
 
 class ConstantSpec(WarmupKeys):
+    """lr throughout (after the warmup, if any)."""
+
     type: Literal["constant"]
 
 
 class StepSpec(WarmupKeys):
+    """lr·gamma^⌊epoch / step_size⌋."""
+
     type: Literal["step"]
     step_size: int = Field(10, gt=0, le=1_000_000)  # epochs between decays
     gamma: float = Field(0.1, gt=0, le=1)
 
 
 class ExponentialSpec(WarmupKeys):
+    """lr·gamma^epoch."""
+
     type: Literal["exponential"]
     gamma: float = Field(0.95, gt=0, le=1)  # per epoch
 
 
 class CosineSpec(WarmupKeys):
+    """Half a cosine per step, from lr after the warmup to min_lr at the last step."""
+
     type: Literal["cosine"]
     min_lr: float = Field(0.0, ge=0, le=1e6)  # reached at the last step of the last epoch
 
@@ -105,6 +113,8 @@ class WarmupCosineSpec(CosineSpec):
 
 
 class OneCycleSpec(Spec):
+    """PyTorch's OneCycleLR: up to max_lr over pct_start of the steps, then down, half a cosine each."""
+
     type: Literal["one_cycle"]
     max_lr: float | None = Field(None, gt=0, le=1e12)  # the peak; default: the optimizer's lr
     pct_start: float = Field(0.3, gt=0, lt=1)  # the share of the run spent rising to max_lr
@@ -113,6 +123,8 @@ class OneCycleSpec(Spec):
 
 
 class PlateauSpec(WarmupKeys):
+    """lr·factor after each `patience` epochs without improvement of `monitor`, never below min_lr."""
+
     type: Literal["plateau"]
     monitor: Literal["val_loss", "train_loss", "val_accuracy", "train_accuracy"] = "val_loss"
     factor: float = Field(0.1, gt=0, lt=1)

@@ -3,10 +3,11 @@
     python -m bench.augment_cost                 # every transform alone and configs/mnist-cnn-augment.yaml's list
     python -m bench.augment_cost --steps 30      # more training steps sampled (the epoch is extrapolated)
 
-The augmentation of a whole epoch is timed for real (469 batches of 128 images); the epoch's training steps
+The augmentation of a whole epoch is timed for real (422 batches of 128 images); the epoch's training steps
 are sampled (`--steps` batches, with augmentation off) and scaled to the epoch, interleaved with the
-augmentation timings so that a busy host slows both alike. Prints one row per transform: seconds per epoch
-and the share of the epoch's steps. Two threads, as bench/README.md measures the CNN.
+augmentation timings. Both are measured in CPU seconds of this process (all its threads), which a busy host
+does not inflate the way it inflates wall time. Prints one row per transform: CPU seconds per epoch and the
+share of the epoch's steps. Two threads, as bench/README.md measures the CNN.
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ def augment_epoch_seconds(specs: list, x: np.ndarray, fill: np.ndarray, batch: i
 
     validated = DataConfig(dataset="mnist", augment=specs).augment
     augment, rng = Augmenter(validated, fill), np.random.default_rng(0)
-    started = time.perf_counter()
+    started = time.process_time()
     for i in range(0, len(x), batch):
         augment(x[i : i + batch], rng)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def step_seconds(trainer, steps: int) -> float:
-    """Seconds per training step (no augmentation), the median of `steps` steps after one warm-up step."""
+    """CPU seconds per training step (no augmentation), the median of `steps` steps after one warm-up step."""
     trainer.augment = None
     trainer.begin_epoch()
     batches = trainer.epoch_batches()
@@ -59,9 +60,9 @@ def step_seconds(trainer, steps: int) -> float:
     times = []
     for _ in range(steps):
         xb, yb = next(batches)
-        started = time.perf_counter()
+        started = time.process_time()
         trainer.train_step(xb, yb)
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return float(np.median(times))
 
 
@@ -84,7 +85,7 @@ def main(argv=None) -> None:
             specs = specs or [s.model_dump() for s in config.data.augment]
             seconds = augment_epoch_seconds(specs, x, fill, batch)
             rows.append((name, seconds, step * n_batches))
-    print("| augmentation | seconds per epoch | the epoch's steps (s) | share |")
+    print("| augmentation | CPU s per epoch | the epoch's steps (CPU s) | share |")
     print("| --- | --- | --- | --- |")
     for name, seconds, epoch in rows:
         print(f"| {name} | {seconds:.2f} | {epoch:.0f} | {100 * seconds / epoch:.1f}% |")

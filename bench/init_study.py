@@ -1,14 +1,15 @@
 """Default initialisation: ours against PyTorch's on the same recipe, data and batch order, over seeds.
 
-    python -m bench.init_study                      # sequences: both tasks, 5 seeds, every variant
-    python -m bench.init_study --task shapes --seeds 3 --steps 1000
-    python -m bench.init_study --images             # MNIST MLP and CNN: ours now against the candidate
+    python -m bench.init_study                          # every task, 5 seeds, every variant
+    python -m bench.init_study --task shapes --seeds 3
+    python -m bench.init_study --task digits-cnn --task digits-mlp --variants ours torch
 
-A sequence recipe in the manner of the 1-D benchmark papers: three conv1d layers (ReLU), global average
-pooling, a dense layer; Adam at 1e-2, batch 100, a fixed number of steps, no early stopping; the final
-weights are scored on a held-out test set. Both implementations see the same float32 arrays and, step
-for step, the same rows (our shuffle generator's permutations are replayed in PyTorch), so what differs
-is what each variant sets:
+Sequences (frequencies, shapes: two synthetic 1-D tasks) get the recipe of the 1-D benchmark papers: three
+conv1d layers (ReLU), global average pooling, a dense layer; Adam at 1e-2, batch 100, 600 steps. Images
+(the bundled digits as 8x8 images) get configs/digits-cnn.yaml's CNN and a one-hidden-layer MLP; Adam at
+3e-3, batch 64, 400 steps. No early stopping; the final weights are scored on a held-out test set. Both
+implementations see the same float32 arrays and, step for step, the same rows (our shuffle generator's
+permutations are replayed in PyTorch), so what differs is what each variant sets:
 
 - ours: this tool's defaults (he_normal after ReLU, xavier_uniform for the last layer, zero biases);
 - ours+torchW: PyTorch's weight init written into our model (U(±1/√fan_in)), biases zero;
@@ -27,6 +28,8 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,23 +62,55 @@ def shapes_task(rng: np.random.Generator, n: int, length: int = 64, noise: float
     return x[:, None, :].astype(np.float32), y
 
 
-TASKS = {"frequencies": frequencies_task, "shapes": shapes_task}
+def sequence_data(task):
+    def make(n_train: int = 2000, n_test: int = 2000):
+        rng = np.random.default_rng(12345)  # the data stay fixed across seeds: the seed varies the training only
+        x, y = task(rng, n_train + n_test)
+        return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+
+    return make
 
 
-def make_data(task: str, n_train: int = 2000, n_test: int = 2000):
-    rng = np.random.default_rng(12345)  # the data stay fixed across seeds: the seed varies the training only
-    x, y = TASKS[task](rng, n_train + n_test)
+def digits_data(n_train: int = 1200):
+    """The bundled UCI digits as (1, 8, 8) images in [0, 1]; the last 597 are the test set."""
+    from backprop_cli.data.bundled import load_digits
+
+    raw = load_digits(None, 0)
+    x, y = (raw.x_train.reshape(-1, 1, 8, 8) / 16.0).astype(np.float32), raw.y_train
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
 
-def sequence_layers(classes: int) -> list[dict]:
-    return [
-        {"type": "conv1d", "filters": 16, "kernel_size": 7, "padding": "same", "activation": "relu"},
-        {"type": "conv1d", "filters": 32, "kernel_size": 5, "padding": "same", "activation": "relu"},
-        {"type": "conv1d", "filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"},
-        {"type": "global_avgpool"},
-        {"type": "dense", "units": classes},
-    ]
+SEQUENCE_CNN = [
+    {"type": "conv1d", "filters": 16, "kernel_size": 7, "padding": "same", "activation": "relu"},
+    {"type": "conv1d", "filters": 32, "kernel_size": 5, "padding": "same", "activation": "relu"},
+    {"type": "conv1d", "filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    {"type": "global_avgpool"},
+]
+IMAGE_CNN = [  # configs/digits-cnn.yaml
+    {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    {"type": "maxpool2d", "pool_size": 2},
+    {"type": "conv2d", "filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    {"type": "maxpool2d", "pool_size": 2},
+    {"type": "flatten"},
+]
+IMAGE_MLP = [{"type": "flatten"}, {"type": "dense", "units": 64, "activation": "relu"}]
+
+
+@dataclass
+class Recipe:
+    data: Callable  # () -> x, y, x_test, y_test
+    body: list[dict]  # the layers before the last dense layer (one unit per class)
+    lr: float
+    batch: int
+    steps: int
+
+
+TASKS = {
+    "frequencies": Recipe(sequence_data(frequencies_task), SEQUENCE_CNN, 1e-2, 100, 600),
+    "shapes": Recipe(sequence_data(shapes_task), SEQUENCE_CNN, 1e-2, 100, 600),
+    "digits-cnn": Recipe(digits_data, IMAGE_CNN, 3e-3, 64, 400),
+    "digits-mlp": Recipe(digits_data, IMAGE_MLP, 3e-3, 64, 400),
+}
 
 
 # ---- ours ---------------------------------------------------------------------------------------------------
@@ -140,24 +175,36 @@ def batch_orders(seed: int, n: int, steps: int, batch: int) -> list[np.ndarray]:
 
 
 # ---- PyTorch --------------------------------------------------------------------------------------------------
-def torch_model(classes: int, our_model=None):
+def torch_model(layers: list[dict], input_shape: tuple[int, ...], our_model=None):
+    """The PyTorch twin of our layer specs (conv1d/conv2d with `same` padding, pools, flatten, dense,
+    global average pooling), with PyTorch's default init, or our model's initial weights copied in."""
     import torch
     from torch import nn
 
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c1, self.c2 = nn.Conv1d(1, 16, 7, padding=3), nn.Conv1d(16, 32, 5, padding=2)
-            self.c3, self.fc = nn.Conv1d(32, 32, 3, padding=1), nn.Linear(32, classes)
-
-        def forward(self, x):
-            x = torch.relu(self.c3(torch.relu(self.c2(torch.relu(self.c1(x))))))
-            return self.fc(x.mean(dim=2))
-
-    net = Net()
-    if our_model is not None:  # our initial weights, copied; our biases are zero
+    modules, channels, shape = [], input_shape[0], input_shape
+    for spec in layers:
+        kind = spec["type"]
+        if kind in ("conv1d", "conv2d"):
+            conv = nn.Conv1d if kind == "conv1d" else nn.Conv2d
+            modules.append(conv(channels, spec["filters"], spec["kernel_size"], padding=spec["kernel_size"] // 2))
+            channels = spec["filters"]
+        elif kind == "maxpool2d":
+            modules.append(nn.MaxPool2d(spec.get("pool_size", 2)))
+        elif kind == "global_avgpool":
+            modules.append(nn.AdaptiveAvgPool1d(1) if len(shape) == 2 else nn.AdaptiveAvgPool2d(1))
+            modules.append(nn.Flatten())
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+        elif kind == "dense":
+            modules.append(nn.LazyLinear(spec["units"]))
+        if spec.get("activation") == "relu":
+            modules.append(nn.ReLU())
+    net = nn.Sequential(*modules)
+    net(torch.zeros((1, *input_shape)))  # materialise the lazy layers' shapes
+    if our_model is not None:  # our initial weights and biases, copied
         with torch.no_grad():
-            for module, (_, layer) in zip([net.c1, net.c2, net.c3, net.fc], _weighted(our_model)):
+            weighted = [m for m in net if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))]
+            for module, (_, layer) in zip(weighted, _weighted(our_model), strict=True):
                 W = layer.params["W"]
                 module.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T if W.ndim == 2 else W)))
                 module.bias.copy_(torch.from_numpy(layer.params["b"]))
@@ -185,13 +232,15 @@ def train_torch(net, x, y, x_test, y_test, orders, lr: float) -> float:
 
 
 # ---- the study ------------------------------------------------------------------------------------------------
-def run_sequence(task: str, seeds: int, steps: int, batch: int, lr: float, variants, workdir: Path) -> dict:
+def run_task(task: str, seeds: int, variants, workdir: Path) -> dict:
     import torch
 
-    x, y, x_test, y_test = make_data(task)
+    recipe = TASKS[task]
+    steps, batch, lr = recipe.steps, recipe.batch, recipe.lr
+    x, y, x_test, y_test = recipe.data()
     data_file = workdir / f"{task}.npz"
     np.savez(data_file, x_train=x, y_train=y, x_test=x_test, y_test=y_test)
-    layers = sequence_layers(int(y.max()) + 1)
+    layers = [*recipe.body, {"type": "dense", "units": int(y.max()) + 1}]
     results = {v: [] for v in variants}
     for seed in range(seeds):
         orders = batch_orders(seed, len(x), steps, batch)
@@ -207,7 +256,7 @@ def run_sequence(task: str, seeds: int, steps: int, batch: int, lr: float, varia
                 ours = (
                     our_parts(data_file, layers, seed, steps, batch, lr, len(x)).model if "oursW" in variant else None
                 )
-                acc = train_torch(torch_model(int(y.max()) + 1, ours), x, y, x_test, y_test, orders, lr)
+                acc = train_torch(torch_model(layers, x.shape[1:], ours), x, y, x_test, y_test, orders, lr)
             results[variant].append(acc)
             print(f"{task} seed={seed} {variant}: {acc:.4f} ({time.perf_counter() - started:.0f}s)", flush=True)
     return results
@@ -228,9 +277,6 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), action="append")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args(argv)
     import tempfile
@@ -240,10 +286,8 @@ def main(argv=None) -> None:
     out = {"args": vars(args), "load_at_start": load, "results": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.task or sorted(TASKS):
-            out["results"][task] = run_sequence(
-                task, args.seeds, args.steps, args.batch, args.lr, args.variants, Path(tmp)
-            )
-            print(table(f"{task}, {args.steps} steps", out["results"][task]), flush=True)
+            out["results"][task] = run_task(task, args.seeds, args.variants, Path(tmp))
+            print(table(f"{task}, {TASKS[task].steps} steps", out["results"][task]), flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"init-{stamp}.json").write_text(json.dumps(out, indent=1))
 

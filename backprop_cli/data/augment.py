@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field
 
+from backprop_cli.data import augment_kernels
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.specs import Spec
 
@@ -86,8 +87,20 @@ def flip(x: np.ndarray, flipped: np.ndarray, axis: int) -> np.ndarray:
 
 
 def rotate(x: np.ndarray, radians: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    """Images (N, C, H, W) turned anticlockwise (as displayed) by their angle (N,) about the centre, bilinear; a point
-    whose source lies outside the image takes the background for the missing corners."""
+    """Images (N, C, H, W) turned anticlockwise (as displayed) by their angle (N,) about the centre, bilinear; a
+    point whose source lies outside the image takes the background for the missing corners."""
+    per_channel = np.ascontiguousarray(np.broadcast_to(np.asarray(fill, dtype=x.dtype).reshape(-1), (x.shape[1],)))
+    kernel = augment_kernels.kernels().get("rotate")
+    if kernel is not None:
+        out = np.empty_like(x)
+        cos, sin, one = np.cos(radians), np.sin(radians), x.dtype.type(1)
+        kernel(np.ascontiguousarray(x), cos, sin, per_channel, one, np.empty(2, dtype=x.dtype), out)
+        return out
+    return rotate_rule(x, radians, per_channel)
+
+
+def rotate_rule(x: np.ndarray, radians: np.ndarray, per_channel: np.ndarray) -> np.ndarray:
+    """The NumPy rule: every source point as (N, H, W) arrays, four gathered corners (N, H, W, C), blended."""
     n, c, h, w = x.shape
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     ys, xs = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")  # (H, W) about the centre
@@ -99,16 +112,16 @@ def rotate(x: np.ndarray, radians: np.ndarray, fill: np.ndarray) -> np.ndarray:
     y0, x0 = np.floor(src_y).astype(np.intp), np.floor(src_x).astype(np.intp)
     wy, wx = (src_y - y0).astype(x.dtype), (src_x - x0).astype(x.dtype)
     rows = np.arange(n)[:, None, None]
-    channels_last = np.broadcast_to(fill.reshape(-1), (c,)) if np.ndim(fill) else np.full(c, fill, dtype=x.dtype)
 
     def corner(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:  # (N, H, W, C): the pixel, or the background
         inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
         got = x[rows, :, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]  # advanced indices first: (N, H, W, C)
-        return np.where(inside[..., None], got, channels_last)
+        return np.where(inside[..., None], got, per_channel)
 
-    top = corner(y0, x0) * (1 - wx)[..., None] + corner(y0, x0 + 1) * wx[..., None]
-    bottom = corner(y0 + 1, x0) * (1 - wx)[..., None] + corner(y0 + 1, x0 + 1) * wx[..., None]
-    out = top * (1 - wy)[..., None] + bottom * wy[..., None]  # (N, H, W, C)
+    gx, gy = (1 - wx)[..., None], (1 - wy)[..., None]
+    upper = corner(y0, x0) * gx + corner(y0, x0 + 1) * wx[..., None]
+    lower = corner(y0 + 1, x0) * gx + corner(y0 + 1, x0 + 1) * wx[..., None]
+    out = upper * gy + lower * wy[..., None]  # (N, H, W, C)
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=x.dtype)
 
 

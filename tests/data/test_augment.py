@@ -8,6 +8,7 @@ import pytest
 
 from backprop_cli.config.load import build_config
 from backprop_cli.config.yamlsafe import parse_yaml
+from backprop_cli.data import augment_kernels
 from backprop_cli.data.augment import (
     Augmenter,
     CropSpec,
@@ -20,6 +21,7 @@ from backprop_cli.data.augment import (
     cut_out,
     flip,
     rotate,
+    rotate_rule,
     translate,
 )
 from backprop_cli.errors import ConfigError
@@ -73,6 +75,19 @@ def test_rotate_fills_corners_from_outside_with_the_background_and_interpolates_
     # the corner (0, 0) is at distance √2 from the centre; turned back by 45° its source is (1 − √2, 1),
     # 0.414 of a pixel above the top row: bilinear between the background (-1) and the row (1)
     assert out[0, 0] == pytest.approx(-1 * (np.sqrt(2) - 1) + 1 * (2 - np.sqrt(2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 3, 11, 9), (2, 1, 1, 1), (5, 2, 4, 13)])
+def test_the_compiled_rotation_gives_the_numpy_rules_bits(dtype, shape):
+    assert augment_kernels.kernels().get("rotate") is not None, "numba is a core dependency"
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    radians = np.radians(rng.uniform(-180, 180, shape[0]))
+    fill = np.arange(shape[1], dtype=np.float64).reshape(-1, 1, 1) - 0.5  # a background per channel
+    fast = rotate(x, radians, fill)
+    slow = rotate_rule(x, radians, fill.reshape(-1).astype(dtype))
+    assert fast.dtype == dtype and fast.tobytes() == slow.tobytes()
 
 
 def test_cutout_blanks_a_square_at_each_corner_clipped_to_the_image():

@@ -3,6 +3,7 @@
     python -m bench.init_study                          # every task, 5 seeds, every variant
     python -m bench.init_study --task shapes --seeds 3
     python -m bench.init_study --task digits-cnn --task digits-mlp --variants ours torch
+    python -m bench.init_study --task frequencies --steps 3000 --variants ours torch   # a longer training
 
 Sequences (frequencies, shapes: two synthetic 1-D tasks) get the recipe of the 1-D benchmark papers: three
 conv1d layers (ReLU), global average pooling, a dense layer; Adam at 1e-2, batch 100, 600 steps. Images
@@ -232,11 +233,11 @@ def train_torch(net, x, y, x_test, y_test, orders, lr: float) -> float:
 
 
 # ---- the study ------------------------------------------------------------------------------------------------
-def run_task(task: str, seeds: int, variants, workdir: Path) -> dict:
+def run_task(task: str, seeds: int, variants, workdir: Path, steps: int | None = None) -> dict:
     import torch
 
     recipe = TASKS[task]
-    steps, batch, lr = recipe.steps, recipe.batch, recipe.lr
+    steps, batch, lr = steps or recipe.steps, recipe.batch, recipe.lr
     x, y, x_test, y_test = recipe.data()
     data_file = workdir / f"{task}.npz"
     np.savez(data_file, x_train=x, y_train=y, x_test=x_test, y_test=y_test)
@@ -277,6 +278,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), action="append")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, help="training steps (default: the recipe's)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args(argv)
     import tempfile
@@ -286,8 +288,8 @@ def main(argv=None) -> None:
     out = {"args": vars(args), "load_at_start": load, "results": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.task or sorted(TASKS):
-            out["results"][task] = run_task(task, args.seeds, args.variants, Path(tmp))
-            print(table(f"{task}, {TASKS[task].steps} steps", out["results"][task]), flush=True)
+            out["results"][task] = run_task(task, args.seeds, args.variants, Path(tmp), args.steps)
+            print(table(f"{task}, {args.steps or TASKS[task].steps} steps", out["results"][task]), flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"init-{stamp}.json").write_text(json.dumps(out, indent=1))
 

@@ -2,12 +2,16 @@
 
     python -m bench.augment_cost                 # every transform alone and configs/mnist-cnn-augment.yaml's list
     python -m bench.augment_cost --steps 30      # more training steps sampled (the epoch is extrapolated)
+    python -m bench.augment_cost --threads 1     # on a loaded host: no BLAS thread spinning in the CPU time
 
 The augmentation of a whole epoch is timed for real (422 batches of 128 images); the epoch's training steps
 are sampled (`--steps` batches, with augmentation off) and scaled to the epoch, interleaved with the
 augmentation timings. Both are measured in CPU seconds of this process (all its threads), which a busy host
 does not inflate the way it inflates wall time. Prints one row per transform: CPU seconds per epoch and the
-share of the epoch's steps. Two threads, as bench/README.md measures the CNN.
+share of the epoch's steps. Two threads by default, as bench/README.md measures the CNN. On a busy host the
+spinning of BLAS threads that wait for a core counts as CPU time and inflates the steps; one thread does not
+spin. The augmentation runs on the main thread alone, so with two threads its share of the wall time is up
+to twice its share of the CPU time.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ def step_seconds(trainer, steps: int) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -77,9 +82,9 @@ def main(argv=None) -> None:
     x, fill = parts.data.x_train, parts.trainer.augment.fill
     n_batches = math.ceil(len(x) / batch)
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
-    print(f"load average at start: {' '.join(load)}; {len(x)} images, {n_batches} batches of {batch}")
+    print(f"load average at start: {' '.join(load)}; {len(x)} images, {n_batches} batches of {batch}; {args.threads} threads")
     rows = []
-    with threadpool_limits(2):
+    with threadpool_limits(args.threads):
         for name, specs in {**TRANSFORMS, "mnist-cnn-augment.yaml": None}.items():
             step = step_seconds(trainer, args.steps)  # sampled again beside each timing: the host's load moves
             specs = specs or [s.model_dump() for s in config.data.augment]

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 
 def evaluate(
     checkpoint: Annotated[
@@ -29,12 +31,14 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
     from backprop_cli.errors import UserError
     from backprop_cli.inference import SPLITS, evaluate_split, load_trained
     from backprop_cli.runs.jsonio import dumps
 
+    hand_over_plugins(plugin)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
     if weights is not None and weights not in ("raw", "ema"):
@@ -59,7 +63,8 @@ def _print_report(result: dict) -> None:
     summary = Table(show_header=False, box=None)
     for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
         if key in result:
-            summary.add_row(key, short_number(result[key]))
+            name = f"loss (of {result['loss_of']})" if key == "loss" and "loss_of" in result else key
+            summary.add_row(name, short_number(result[key]))
     console.print(summary)
     for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
         console.print(f"  wrong: {example}", markup=False, highlight=False)

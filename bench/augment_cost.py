@@ -82,7 +82,8 @@ def main(argv=None) -> None:
     x, fill = parts.data.x_train, parts.trainer.augment.fill
     n_batches = math.ceil(len(x) / batch)
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
-    print(f"load average at start: {' '.join(load)}; {len(x)} images, {n_batches} batches of {batch}; {args.threads} threads")
+    print(f"load average at start: {' '.join(load)}; {len(x)} images, {n_batches} batches of {batch}", end="")
+    print(f"; {args.threads} threads")
     rows = []
     with threadpool_limits(args.threads):
         for name, specs in {**TRANSFORMS, "mnist-cnn-augment.yaml": None}.items():

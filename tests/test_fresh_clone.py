@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.datafiles import SLICE_DIR, SLICE_FILES
 
 ROOT = Path(__file__).resolve().parents[1]

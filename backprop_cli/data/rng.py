@@ -20,3 +20,9 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """The run's own two streams, independent of the data's: the model's (init, dropout) and shuffling."""
     model_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
+
+
+def augment_generator(seed: int) -> np.random.Generator:
+    """The seed's third stream, for data augmentation: spawning a third child leaves the first two as they
+    were, so a run without augmentation draws exactly what it drew before augmentation existed."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.config.schema import Config
+from backprop_cli.data.augment import check_augment
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
@@ -59,6 +60,7 @@ def preflight(config: Config, probes: dict | None = None) -> Preflight:
         probes[key] = _probe(config, sequences, dtype, text)
     facts, data = probes[key]
     check_monitors(config, facts)
+    check_augment(config.data.augment, facts.input_shape, token_ids=text)
     plan = plan_config(config, network_facts(facts, text), rows=_training_rows(facts, data))
     admit_config_plugins(plan.layers, facts.input_shape)  # the user's own layers: a proved backward
     if data is None and facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale, cast

@@ -8,16 +8,31 @@ import numpy as np
 
 from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
+from backprop_cli.data.augment import Augmenter, background, check_augment
 from backprop_cli.data.batching import BatchLoader
-from backprop_cli.data.rng import generators
+from backprop_cli.data.rng import augment_generator, generators
 from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.nn.attention.embedding import check_token_ids
 from backprop_cli.nn.plan import Facts
 from backprop_cli.nn.registry import reads_sequences
+from backprop_cli.optim.ema import WeightAverage, decay_from
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.log_writers import check_log_writers
 from backprop_cli.train.preflight import Preflight, plan_config, preflight
 from backprop_cli.train.trainer import Regularization, Trainer
+
+
+def _weight_average(ema, model) -> WeightAverage | None:
+    return None if ema is None else WeightAverage(model.flat_params, decay_from(ema.decay, ema.half_life_steps))
+
+
+def _augmentation(config: Config, data) -> dict:
+    """The trainer's augmenter and its generator, when data.augment asks for any."""
+    if not config.data.augment:
+        return {}
+    check_augment(config.data.augment, data.input_shape, token_ids=bool(data.text))
+    fill = background(data.scaler, data.input_shape)
+    return {"augment": Augmenter(config.data.augment, fill), "augment_rng": augment_generator(config.seed)}
 
 
 @dataclass
@@ -52,7 +67,9 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
     admit_plugins(model)  # a user's layer trains only with a proved backward
     check_token_ids(model, data)
     loss = plan.loss
-    loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
+    training = config.training
+    # accumulation: the loader draws the rows of k micro-batches at once, the trainer splits them
+    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate)
     reg = config.regularization
     trainer = Trainer(
         model=model,
@@ -67,5 +84,8 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
         x_val=data.x_val,
         y_val=data.y_val,
+        micro_batch=training.batch_size if training.accumulate > 1 else None,
+        ema=_weight_average(training.ema, model),
+        **_augmentation(config, data),
     )
     return Parts(config=config, data=data, model=model, loss=loss, trainer=trainer)

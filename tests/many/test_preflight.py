@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reliability.helpers import backprop, environment
+from reliability.helpers import in_process
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def run(*args) -> tuple[int, str]:
-    done = backprop(*args, timeout=180, env=environment())
+    done = in_process(*args)  # the refusals are the pre-flight's, not the process's: no interpreter start-up
     return done.returncode, done.stderr
 
 

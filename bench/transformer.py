@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, child_env, cpu_name, later_epochs_median, write_json
+from bench.nets import torch_transformer
 
 KINDS = ("backprop", "torch")
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by the harness for its workers
@@ -83,7 +84,6 @@ def run_torch(epochs: int) -> dict:
     """The same network in PyTorch: nn.Linear/LayerNorm/Embedding and scaled_dot_product_attention."""
     import numpy as np
     import torch
-    from torch import nn
     from torch.nn import functional as F
 
     from backprop_cli.data.bundled import bundled_text
@@ -98,33 +98,7 @@ def run_torch(epochs: int) -> dict:
     x, y = (torch.from_numpy(a) for a in windows(ids[:-n_val], CONTEXT, CONTEXT, np.int64))
     xv, yv = (torch.from_numpy(a) for a in windows(ids[-n_val:], CONTEXT, CONTEXT, np.int64))
 
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(DIM), nn.LayerNorm(DIM)
-            self.q, self.k, self.v = nn.Linear(DIM, DIM), nn.Linear(DIM, DIM, bias=False), nn.Linear(DIM, DIM)
-            self.o, self.up, self.down = nn.Linear(DIM, DIM), nn.Linear(DIM, HIDDEN), nn.Linear(HIDDEN, DIM)
-
-        def forward(self, h):  # (N, L, D)
-            n, steps, _ = h.shape
-            a = self.ln1(h)
-            q, k, v = (f(a).view(n, steps, HEADS, -1).transpose(1, 2) for f in (self.q, self.k, self.v))
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(n, steps, DIM)
-            h = h + self.o(o)
-            return h + self.down(F.gelu(self.up(self.ln2(h)), approximate="tanh"))
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(len(vocab), DIM)
-            self.pos = nn.Parameter(0.02 * torch.randn(CONTEXT, DIM))
-            self.blocks = nn.Sequential(*[Block() for _ in range(BLOCKS)])
-            self.ln, self.out = nn.LayerNorm(DIM), nn.Linear(DIM, len(vocab))
-
-        def forward(self, ids):  # (N, L) -> logits (N, V, L), as ours
-            return self.out(self.ln(self.blocks(self.emb(ids) + self.pos))).transpose(1, 2)
-
-    net = Net()
+    net = torch_transformer(CONTEXT, DIM, HEADS, BLOCKS, HIDDEN, len(vocab))
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     times, loss_sum = [], 0.0
     for _ in range(epochs):

@@ -20,20 +20,12 @@ import math
 import numpy as np
 
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.kernels.blas import one_blas_thread
-from backprop_cli.nn.initializers import initialize
 from backprop_cli.nn.conv.windows import sequence_shape
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels import recurrent as recurrent_kernels
+from backprop_cli.nn.kernels.blas import one_blas_thread
 
 DIRECTIONS = ("", "_reverse")  # parameter-name suffixes: PyTorch's `_reverse` for the backward direction
-
-
-def sigmoid_(a: np.ndarray) -> np.ndarray:
-    """sigma(a) in place, as 0.5 (1 + tanh(a / 2)): never overflows."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a += 1.0
-    a *= 0.5
-    return a
 
 
 class Recurrent(Layer):
@@ -87,6 +79,10 @@ class Recurrent(Layer):
 
     def initial_bias(self, dtype) -> np.ndarray:
         return np.zeros(self.gates * self.units, dtype=dtype)
+
+    def warm_up(self) -> None:
+        """Compile (or load) the step kernels before a timed loop starts."""
+        recurrent_kernels.warm_up(self.params["W"].dtype)
 
     def forward(self, x, training):
         with one_blas_thread():

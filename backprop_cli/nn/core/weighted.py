@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backprop_cli.config.names import lookup
-from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.initializers import INITIALIZERS, default_init
 
 
@@ -29,6 +29,12 @@ class WeightLayer(Layer):
         lookup(INITIALIZERS, "initializer", self.init, "init")  # a typo fails here, not at build()
         self.init_scale = float(init_scale)
         self.use_bias = use_bias
+
+    def warm_up(self) -> None:
+        """Compile (or load) the inner activation's kernels before a timed loop starts (the loop walks layers,
+        and the activation is not a child)."""
+        if hasattr(self.act, "warm_up"):
+            self.act.warm_up()
 
     def chain_text(self, linear: str, grads: list[str]) -> dict[str, list[str]]:
         """explain() of a weight layer: the linear map (into z, or y without an activation), the activation,

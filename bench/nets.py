@@ -1,9 +1,9 @@
 """The benchmark's networks at any size, each written twice: as backprop's `model.layers` and in PyTorch.
 
 `python -m bench.pace` times one training step of each side by side; `python -m bench --scaling` grows
-one size at a time (batch, width, sequence length, image size). A network's epoch is a fixed amount of
-data: 60,000 images, or 180,000 characters of text (the bundled Shakespeare's training part), so
-that an epoch at sequence length L is 180,000 / (L * batch) steps.
+one size at a time (batch, width, sequence length, image size). A network's epoch is a fixed number
+of examples: 60,000 images, or 2,812 sequences (the bundled Shakespeare's training windows at context
+64) at every length, so that an epoch's time grows as a step's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-IMAGES, CHARACTERS, VOCAB = 60_000, 180_000, 62
+IMAGES, SEQUENCES, VOCAB = 60_000, 2_812, 62
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,7 @@ class Net:
 
     @property
     def steps_per_epoch(self) -> float:
-        rows = CHARACTERS / self.input_shape[0] if self.tokens else IMAGES
-        return rows / self.batch
+        return (SEQUENCES if self.tokens else IMAGES) / self.batch
 
 
 def mlp(batch: int = 128, width: int = 512) -> Net:

@@ -159,3 +159,29 @@ def test_conv2d_keeps_its_cols_workspace_small_at_the_evaluation_batch(rng):
     layer.forward(np.zeros((1024, 32, 14, 14), np.float32), training=False)
     row_bytes = 32 * 25 * 14 * 1024 * 4  # one output row of cols: the smallest block
     assert layer._ws.nbytes <= max(BLOCK_BYTES, row_bytes)
+
+
+def _conv_pool_step(x, dy_seed):
+    """y, dx and dW of conv2d(relu) -> maxpool2d on x, through the kernels."""
+    conv, pool = Conv2D(4, 3, padding=1, activation="relu"), MaxPool2D(2)
+    pool.build(conv.build(x.shape[1:], np.random.default_rng(3), x.dtype), None, x.dtype)
+    y = pool.forward(conv.forward(x, training=True), training=True)
+    dx = conv.backward(pool.backward(np.random.default_rng(dy_seed).standard_normal(y.shape).astype(x.dtype)))
+    return y.copy(), dx.copy(), conv.grads["W"].copy()
+
+
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_kernels_split_over_threads_give_one_threads_bits(kern, monkeypatch, threads, rng):
+    from backprop_cli.nn.kernels import threads as kernel_threads
+
+    x = rng.standard_normal((3, 5, 8, 6)).astype(np.float32)  # 5 channels: parts of 2 and 3, or 1, 2 and 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    whole = _conv_pool_step(x, 7)
+    monkeypatch.setenv("OMP_NUM_THREADS", threads)
+    monkeypatch.setattr(kernel_threads, "MIN_BYTES", 1)  # split even these small arrays
+    calls, real = [], kernel_threads.bounds
+    monkeypatch.setattr(kernel_threads, "bounds", lambda n, parts: calls.append(parts) or real(n, parts))
+    split = _conv_pool_step(x, 7)
+    assert calls and max(calls) == int(threads)  # the kernels did run in parts
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(b, a)

@@ -12,18 +12,29 @@ tests/nn/test_conv_kernels.py holds each kernel equal to its rule in float32 and
   order takes the whole dy); the kernel records that argmax once, in forward, as a byte per window.
 - bias + relu: z + b then max(., 0) in one pass; relu's backward (ReLU.backward) takes its mask y > 0
   from that output.
+
+Every kernel computes each channel (the leading axis of all its arrays) on its own, so kernels() hands
+them out split over the cores by channel (kernels/threads.py): the same bits at any thread count.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn.kernels.threads import split_channels
 from backprop_cli.optim.fused import compiled, disabled
+
+_split: dict = {}  # name -> the compiled kernel over the channels on the kernel threads (kernels/threads.py)
 
 
 def kernels() -> dict:
-    """{name: compiled function}, or {} when the NumPy rules must run (numba missing or turned off)."""
-    return {} if disabled() else compiled("conv", _build)
+    """{name: compiled function}, or {} when the NumPy rules must run (numba missing or turned off). Each
+    splits its channels over the threads BLAS uses: the same bits as one call (every channel is its own)."""
+    if disabled():
+        return {}
+    if not _split:
+        _split.update({name: split_channels(fn) for name, fn in compiled("conv", _build).items()})
+    return _split
 
 
 # ---- the NumPy rules -----------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Run a compiled kernel over the cores: its leading axis (channels) cut into a fixed partition, one part a thread.
+
+The image kernels (kernels/conv.py) compute each channel on its own: no output entry depends on
+another channel, and each entry is computed by one thread in the kernel's own order. So cutting the
+channels into parts changes no bit of the result, whatever the thread count or the scheduling
+(tests/nn/test_conv_kernels.py holds a split call equal to a whole one). The kernels release the
+GIL (numba's nogil), so the parts run at once: the calling thread does the first, a pool the rest.
+
+The thread count is the one BLAS runs with: `backprop train --threads N` sets OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS before NumPy starts; without them, every core.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+MIN_BYTES = 1 << 18  # below ~256 KB a hand-off (~20-50 µs) costs more than the second core saves
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def kernel_threads() -> int:
+    """The threads a kernel may use: BLAS's cap from the environment, else the CPU count."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdecimal() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+def bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    """[lo, hi) of `parts` near-equal consecutive slices of range(n): a fixed partition."""
+    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
+
+
+def split_channels(kernel):
+    """`kernel` called on a fixed partition of its arrays' leading axis, the parts on as many threads.
+
+    Every array argument must have the channels as its first axis (scalars pass through whole)."""
+
+    def run(*args):
+        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        n = arrays[0].shape[0]
+        parts = min(kernel_threads(), n, max(1, sum(a.nbytes for a in arrays) // MIN_BYTES))
+        if parts <= 1:
+            return kernel(*args)
+        pieces = [[a[lo:hi] if isinstance(a, np.ndarray) else a for a in args] for lo, hi in bounds(n, parts)]
+        pool = _pools.get(parts)
+        if pool is None:
+            pool = _pools[parts] = ThreadPoolExecutor(parts - 1, thread_name_prefix="backprop-kernel")
+        futures = [pool.submit(kernel, *piece) for piece in pieces[1:]]
+        kernel(*pieces[0])
+        for future in futures:
+            future.result()  # re-raises a part's error here
+        return None
+
+    return run

@@ -101,3 +101,32 @@ def test_the_kernel_path_gives_the_same_bits_run_to_run(kern, cls, rng):
         runs.append((layer.forward(x, training=True), layer.backward(dy), layer.grads["U"].copy()))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def _run_layer(cls, x, dy):
+    layer = cls(units=6, return_sequences=True, bidirectional=True)
+    layer.build(x.shape[1:], np.random.default_rng(0), x.dtype)
+    y = layer.forward(x, training=True)
+    dx = layer.backward(dy)
+    return y, dx, {k: v.copy() for k, v in layer.grads.items()}, layer.time_grad_norm
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_rows_split_over_threads_give_the_whole_batchs_values(monkeypatch, cls, dtype, rng):
+    from backprop_cli.nn.recurrent import bptt
+
+    x = rng.standard_normal((17, 3, 5)).astype(dtype)  # 17 rows: blocks of 8 and 9 on two threads
+    dy = rng.standard_normal((17, 12, 5)).astype(dtype)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    y1, dx1, g1, norms1 = _run_layer(cls, x, dy)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    calls, real = [], bptt.bounds
+    monkeypatch.setattr(bptt, "bounds", lambda n, parts: calls.append(parts) or real(n, parts))
+    y2, dx2, g2, norms2 = _run_layer(cls, x, dy)
+    assert 2 in calls  # the recurrence did run in two blocks
+    np.testing.assert_array_equal(y2, y1)
+    np.testing.assert_array_equal(dx2, dx1)
+    for key in g1:
+        np.testing.assert_array_equal(g2[key], g1[key], err_msg=key)
+    assert norms2 == pytest.approx(norms1, rel=1e-6)  # a root of summed squares: the last bits may differ

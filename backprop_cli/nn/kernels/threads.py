@@ -6,6 +6,9 @@ channels into parts changes no bit of the result, whatever the thread count or t
 (tests/nn/test_conv_kernels.py holds a split call equal to a whole one). The kernels release the
 GIL (numba's nogil), so the parts run at once: the calling thread does the first, a pool the rest.
 
+A recurrent layer cuts its batch the same way (nn/recurrent/bptt.py): its examples are independent
+through all the steps, so each thread runs the whole recurrence for its rows (`in_parallel`).
+
 The thread count is the one BLAS runs with: `backprop train --threads N` sets OMP_NUM_THREADS and
 OPENBLAS_NUM_THREADS before NumPy starts; without them, every core.
 """
@@ -47,13 +50,20 @@ def split_channels(kernel):
         if parts <= 1:
             return kernel(*args)
         pieces = [[a[lo:hi] if isinstance(a, np.ndarray) else a for a in args] for lo, hi in bounds(n, parts)]
-        pool = _pools.get(parts)
-        if pool is None:
-            pool = _pools[parts] = ThreadPoolExecutor(parts - 1, thread_name_prefix="backprop-kernel")
-        futures = [pool.submit(kernel, *piece) for piece in pieces[1:]]
-        kernel(*pieces[0])
-        for future in futures:
-            future.result()  # re-raises a part's error here
+        in_parallel([(kernel, piece) for piece in pieces])
         return None
 
     return run
+
+
+def in_parallel(calls: list[tuple]) -> list:
+    """Run each (function, args): the first on this thread, the rest at once on a pool; their results in order."""
+    if len(calls) == 1:
+        fn, args = calls[0]
+        return [fn(*args)]
+    pool = _pools.get(len(calls))
+    if pool is None:
+        pool = _pools[len(calls)] = ThreadPoolExecutor(len(calls) - 1, thread_name_prefix="backprop-kernel")
+    futures = [pool.submit(fn, *args) for fn, args in calls[1:]]
+    first = calls[0][0](*calls[0][1])
+    return [first, *(future.result() for future in futures)]  # result() re-raises a part's error here

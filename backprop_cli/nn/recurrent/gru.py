@@ -50,8 +50,11 @@ class GRU(Recurrent):
             steps.gru_backward(dh, acts[t], hn[t], hs[t], da[t], dz[t], dh_prev)  # da_t, dz_t; dh_prev = dh ⊙ z
             dh_prev += dz[t] @ p["U"].T  # (N, 3H) @ (3H, H): the path through the gates
             dh, dh_prev = dh_prev, dh
-        np.sum(dz[:, :, 2 * h :], axis=(0, 1), out=g["b_hn"])
         return da, dz
+
+    def _weight_grads(self, d, da, dz, hs, g) -> None:
+        super()._weight_grads(d, da, dz, hs, g)
+        np.sum(dz[:, :, 2 * self.units :], axis=(0, 1), out=g["b_hn"])  # db_hn = Σ dn ⊙ r, over steps and rows
 
     def explain(self) -> dict[str, list[str]]:
         return {

@@ -116,7 +116,8 @@ class Recurrent(Layer):
         outs = []
         for d in self.directions:
             p = self._direction(d)
-            xw = xt.reshape(length * n, c) @ p["W"]  # (L*N, C) @ (C, G*H)
+            with one_blas_thread(2 * xt.size * p["W"].shape[1]):  # a second BLAS thread only where it pays
+                xw = xt.reshape(length * n, c) @ p["W"]  # (L*N, C) @ (C, G*H)
             xw += p["b"]
             xw = xw.reshape(length, n, -1)
             xw = xw if d == "" else xw[::-1]  # the reverse direction reads the steps backwards
@@ -152,10 +153,11 @@ class Recurrent(Layer):
                 self.time_grad_norm = {
                     k: math.sqrt(squares[t]) for k, t in (("first", 0), ("middle", length // 2), ("last", length - 1))
                 }
-            self._weight_grads(d, da, dz, cache[0], g)
-            if dxt is not None:
-                dx_dir = (da.reshape(length * n, -1) @ p["W"].T).reshape(length, n, c)  # (L*N, G*H) @ (G*H, C)
-                dxt += dx_dir if d == "" else dx_dir[::-1]
+            with one_blas_thread(2 * da.size * (c + h)):  # dW, dU (and dx): one product each over all steps
+                self._weight_grads(d, da, dz, cache[0], g)
+                if dxt is not None:
+                    dx_dir = (da.reshape(length * n, -1) @ p["W"].T).reshape(length, n, c)  # (L*N, G*H) @ (G*H, C)
+                    dxt += dx_dir if d == "" else dx_dir[::-1]
         return None if dxt is None else dxt.transpose(1, 2, 0)  # (N, C, L)
 
     def _weight_grads(self, d: str, da: np.ndarray, dz: np.ndarray, hs: np.ndarray, g: dict) -> None:

@@ -6,7 +6,7 @@
 The rules make five passes forward (scale, mask, max, exp, sum and divide) and four backward over
 the (N, H, L, L) scores, the largest arrays of a transformer step; a kernel makes one pass per row,
 and with the causal mask it touches only the keys at or before the query (half of them), writing
-the zeros above the diagonal directly.
+the zeros above the diagonal directly. The rows are split over the cores (kernels/threads.py).
 
 Not the same bits as the rules: a kernel sums each row in order where NumPy sums pairwise, and its
 exp is the C library's where NumPy has its own. The values agree to a few units in the last place
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn.kernels.threads import split_rows
 from backprop_cli.optim.fused import compiled, disabled
 
 
@@ -64,7 +65,8 @@ def _kernel(name: str, *arrays: np.ndarray):
         return None
     if not all(a.flags.c_contiguous and a.dtype == first.dtype for a in arrays):
         return None
-    return compiled("attention", _build).get(name)
+    kernel = compiled("attention", _build).get(name)
+    return None if kernel is None else split_rows(kernel)  # rows of scores are independent: any split, same bits
 
 
 def _build(jit) -> dict:

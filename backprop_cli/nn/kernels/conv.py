@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.kernels.threads import split_channels
+from backprop_cli.nn.kernels.threads import split_rows
 from backprop_cli.optim.fused import compiled, disabled
 
 _split: dict = {}  # name -> the compiled kernel over the channels on the kernel threads (kernels/threads.py)
@@ -33,7 +33,7 @@ def kernels() -> dict:
     if disabled():
         return {}
     if not _split:
-        _split.update({name: split_channels(fn) for name, fn in compiled("conv", _build).items()})
+        _split.update({name: split_rows(fn) for name, fn in compiled("conv", _build).items()})
     return _split
 
 

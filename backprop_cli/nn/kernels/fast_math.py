@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn.kernels.threads import split_rows
 from backprop_cli.optim.fused import compiled, disabled
 
 # x p(x²) / q(x²): p's coefficients of x¹, x³, ..., x¹³ and q's of x⁰, x², x⁴, x⁶, rounded to float32
@@ -95,8 +96,10 @@ def _build(jit) -> dict:
             for j in range(x.shape[1]):
                 x[i, j] = tanh32_scalar(x[i, j])
 
+    whole, in_place = split_rows(tanh32), split_rows(tanh32_inplace)  # elementwise: any split, the same bits
+
     def tanh(x, out=None):
-        return tanh32_inplace(x) if out is None else tanh32(x, out)
+        return in_place(x) if out is None else whole(x, out)
 
     return {"tanh32": tanh}
 

@@ -6,7 +6,8 @@ The rules are GELU's arithmetic as NumPy writes it, eight passes forward and twe
 a transformer MLP's (N L, 4 D) activations, each pass with its own temporary; a kernel makes one
 (forward: one before the tanh, one after it). Both do the same float operations in the same order
 and precision (constants in the array's dtype, no fused multiply-add), and the tanh between them is
-kernels/fast_math.py's, so the two paths give the same bits (tests/nn/test_gelu_kernels.py).
+kernels/fast_math.py's, so the two paths give the same bits (tests/nn/test_gelu_kernels.py). Each
+element is its own, so the kernels split their rows over the cores (kernels/threads.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import math
 import numpy as np
 
 from backprop_cli.nn.kernels.fast_math import tanh_function
+from backprop_cli.nn.kernels.threads import split_rows
 from backprop_cli.optim.fused import compiled, disabled
 
 C, A = math.sqrt(2.0 / math.pi), 0.044715
@@ -29,7 +31,7 @@ def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = C * (x + A * (x * x * x))  # x * x * x: x**3 calls pow(), ~1000x slower
         tanh_function(x.dtype)(t)
         return 0.5 * x * (1.0 + t), t
-    x2 = x.reshape(1, -1)
+    x2 = _matrix(x)
     t, y = np.empty_like(x2), np.empty_like(x2)
     c, a, half, one = _constants(x.dtype)
     kern(x2, t, c, a)
@@ -46,8 +48,13 @@ def gelu_backward(dy: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
     dx = np.empty_like(dy)
     c, _, half, one = _constants(x.dtype)
-    kern(dy.reshape(1, -1), x.reshape(1, -1), t.reshape(1, -1), dx.reshape(1, -1), c, x.dtype.type(K), half, one)
+    kern(_matrix(dy), _matrix(x), _matrix(t), _matrix(dx), c, x.dtype.type(K), half, one)
     return dx
+
+
+def _matrix(a: np.ndarray) -> np.ndarray:
+    """a C-contiguous array as 2-D (its first axis, the rest): the rows the kernels split over the cores."""
+    return a.reshape(a.shape[0] if a.ndim > 1 else 1, -1)
 
 
 def _constants(dtype) -> tuple:
@@ -56,8 +63,15 @@ def _constants(dtype) -> tuple:
     return t(C), t(A), t(0.5), t(1.0)
 
 
+_split: dict = {}  # name -> the kernel over the rows on the kernel threads (kernels/threads.py)
+
+
 def _kernels() -> dict:
-    return {} if disabled() else compiled("gelu", _build)
+    if disabled():
+        return {}
+    if not _split:
+        _split.update({name: split_rows(fn) for name, fn in compiled("gelu", _build).items()})
+    return _split
 
 
 def _kernel(name: str, *arrays: np.ndarray):

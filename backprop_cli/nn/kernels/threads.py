@@ -1,9 +1,10 @@
-"""Run a compiled kernel over the cores: its leading axis (channels) cut into a fixed partition, one part a thread.
+"""Run a compiled kernel over the cores: its leading axis cut into a fixed partition, one part a thread.
 
-The image kernels (kernels/conv.py) compute each channel on its own: no output entry depends on
-another channel, and each entry is computed by one thread in the kernel's own order. So cutting the
-channels into parts changes no bit of the result, whatever the thread count or the scheduling
-(tests/nn/test_conv_kernels.py holds a split call equal to a whole one). The kernels release the
+The image kernels (kernels/conv.py) compute each channel on its own, attention's softmax each row of
+scores, GELU and tanh each element: no output entry depends on another entry of the leading axis, and
+each entry is computed by one thread in the kernel's own order. So cutting that axis into parts
+changes no bit of the result, whatever the thread count or the scheduling (tests/nn/
+test_conv_kernels.py holds a split call equal to a whole one). The kernels release the
 GIL (numba's nogil), so the parts run at once: the calling thread does the first, a pool the rest.
 
 A recurrent layer cuts its batch the same way (nn/recurrent/bptt.py): its examples are independent
@@ -38,10 +39,10 @@ def bounds(n: int, parts: int) -> list[tuple[int, int]]:
     return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
 
 
-def split_channels(kernel):
+def split_rows(kernel):
     """`kernel` called on a fixed partition of its arrays' leading axis, the parts on as many threads.
 
-    Every array argument must have the channels as its first axis (scalars pass through whole)."""
+    Every array argument must have that axis first, with the same length (scalars pass through whole)."""
 
     def run(*args):
         arrays = [a for a in args if isinstance(a, np.ndarray)]

@@ -98,7 +98,7 @@ def test_maxpool_kernel_records_the_argmax_once_in_forward(kern, rng):
     layer = MaxPool2D(2)
     layer.build((1, 2, 2), None, np.float64)
     layer.forward(np.array([[[[2.0, 4.0], [4.0, 1.0]]]]), training=True)
-    assert layer._arg.dtype == np.uint8 and layer._arg.ravel().tolist() == [1]  # offset (0, 1): the first 4
+    assert layer._arg.dtype == np.int32 and layer._arg.ravel().tolist() == [1]  # offset (0, 1): the first 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -80,7 +80,7 @@ def aggregate(raw: list[dict]) -> dict:
             }
     summary["targets"] = targets(summary)
     summary["targets_14"] = targets_14(summary)
-    summary["targets_32"] = targets_32(summary)
+    summary["targets_two_threads"] = targets_two_threads(summary)
     return summary
 
 
@@ -196,8 +196,8 @@ def targets_14(s: dict) -> list[dict]:
     return out
 
 
-def targets_32(s: dict) -> list[dict]:
-    """Issue 32's targets: each an epoch-time or peak-RSS ratio to PyTorch (2 threads each), must and aim."""
+def targets_two_threads(s: dict) -> list[dict]:
+    """The CNN, char LSTM/GRU and transformer targets: epoch-time or peak-RSS ratios to PyTorch (2 threads each)."""
 
     def ratio(key: str, field: str = "epoch") -> float | None:
         rows = s["mlp"].get(key, {})
@@ -391,7 +391,10 @@ def markdown(s: dict, meta: dict) -> str:
             t = r["wall_s"]
             lines.append(f"| {names.get(impl, impl)} | {t['median']:.3f} [{t['min']:.3f}–{t['max']:.3f}] |")
         lines.append("")
-    lines += _targets_table("Targets (issue 32: 2 threads each)", s.get("targets_32", []))
+    lines += _targets_table(
+        "Targets: CNN, char LSTM, GRU and transformer against PyTorch (2 threads each)",
+        s.get("targets_two_threads", []),
+    )
     lines += _targets_table("Targets (issue 14)", s.get("targets_14", []))
     lines += ["### Targets (issue 6)", "", "| target | measured | met |", "|---|---|---|"]
     for t in s["targets"]:

@@ -39,18 +39,20 @@ def bounds(n: int, parts: int) -> list[tuple[int, int]]:
     return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
 
 
-def split_rows(kernel):
+def split_rows(kernel, whole: tuple[int, ...] = ()):
     """`kernel` called on a fixed partition of its arrays' leading axis, the parts on as many threads.
 
-    Every array argument must have that axis first, with the same length (scalars pass through whole)."""
+    Every array argument has that axis first, with the same length, but those at the positions in
+    `whole` (a layer's gamma, say), which each part gets entire; scalars pass through whole too."""
 
     def run(*args):
-        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        split = [isinstance(a, np.ndarray) and i not in whole for i, a in enumerate(args)]
+        arrays = [a for a, cut in zip(args, split) if cut]
         n = arrays[0].shape[0]
         parts = min(kernel_threads(), n, max(1, sum(a.nbytes for a in arrays) // MIN_BYTES))
         if parts <= 1:
             return kernel(*args)
-        pieces = [[a[lo:hi] if isinstance(a, np.ndarray) else a for a in args] for lo, hi in bounds(n, parts)]
+        pieces = [[a[lo:hi] if cut else a for a, cut in zip(args, split)] for lo, hi in bounds(n, parts)]
         in_parallel([(kernel, piece) for piece in pieces])
         return None
 

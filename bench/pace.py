@@ -2,8 +2,10 @@
 `python -m bench.pace [--only cnn lstm-char gru-char transformer mlp] [--threads 1] [--clock cpu]`.
 
 A step is forward, cross-entropy, backward and Adam on one batch held in memory (bench/nets.py's
-networks at their default sizes). The two sides take turns, `--steps` steps at a time, for `--rounds`
-rounds; each side's figure is the median over its rounds of the time per step. With one thread the
+networks at their default sizes). The sides take turns, `--steps` steps at a time, for `--rounds`
+rounds; each side's figure is the least time per step over its rounds (neighbours on the host only
+ever add time). `--rules` adds a third side: backprop with its kernels off (BACKPROP_NO_NUMBA=1,
+the NumPy rules), switched per round in the same process. With one thread the
 process's CPU time (`--clock cpu`, the default there) is the steady measure on a shared host, since
 neighbours steal wall time but not CPU time; with two threads only wall time says whether the second
 core was used. Both sides see the same thread count: OMP/OPENBLAS/MKL_NUM_THREADS are set before
@@ -92,12 +94,15 @@ def time_steps(step, steps: int, clock) -> float:
     return (clock() - started) / steps
 
 
-def pace(key: str, threads: int, steps: int, rounds: int, clock, size: dict | None = None) -> dict:
-    """Seconds per step of each side, per round, the two sides taking turns (the first of each side untimed)."""
+def pace(key: str, threads: int, steps: int, rounds: int, clock, rules: bool = False) -> dict:
+    """Seconds per step of each side, per round, the sides taking turns (the first steps of each untimed)."""
     from bench.nets import NETS
 
-    net = NETS[key](**(size or {}))
-    sides = {"backprop": our_step(net, threads), "torch": torch_step(net, threads)}
+    net = NETS[key]()
+    ours = our_step(net, threads)
+    sides = {"backprop": ours, "torch": torch_step(net, threads)}
+    if rules:
+        sides["rules"] = _kernels_off(ours)
     times: dict[str, list[float]] = {name: [] for name in sides}
     for step in sides.values():
         time_steps(step, 2, clock)  # buffers touched, threads started
@@ -108,18 +113,36 @@ def pace(key: str, threads: int, steps: int, rounds: int, clock, size: dict | No
     return {"title": net.title, "times": times}
 
 
+def _kernels_off(step):
+    """The same step with BACKPROP_NO_NUMBA=1 while it runs: every layer and the optimizer take their NumPy rules."""
+
+    def run():
+        os.environ["BACKPROP_NO_NUMBA"] = "1"
+        try:
+            step()
+        finally:
+            del os.environ["BACKPROP_NO_NUMBA"]
+
+    return run
+
+
 def report(results: dict[str, dict], threads: int, clock_name: str) -> str:
+    rules = any("rules" in r["times"] for r in results.values())
     lines = [
-        f"threads {threads}, clock {clock_name}, load {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+        f"threads {threads}, clock {clock_name}, load {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+        "ms per step, the least over the rounds",
         "",
-        "| network | backprop ms/step | PyTorch ms/step | × PyTorch | rounds (ours / theirs) |",
-        "|---|---|---|---|---|",
+        "| network | backprop | PyTorch | × PyTorch | rounds (ours / theirs) |" + " kernels off | × PyTorch |" * rules,
+        "|---|---|---|---|---|" + "---|---|" * rules,
     ]
     for result in results.values():
-        ours, theirs = (statistics.median(result["times"][k]) for k in ("backprop", "torch"))
-        per_round = " ".join(f"{a / b:.2f}" for a, b in zip(result["times"]["backprop"], result["times"]["torch"]))
-        ms = f"{1e3 * ours:.1f} | {1e3 * theirs:.1f}"
-        lines.append(f"| {result['title']} | {ms} | {ours / theirs:.2f} | {per_round} |")
+        t = result["times"]
+        ours, theirs = min(t["backprop"]), min(t["torch"])
+        per_round = " ".join(f"{a / b:.2f}" for a, b in zip(t["backprop"], t["torch"]))
+        row = f"| {result['title']} | {1e3 * ours:.1f} | {1e3 * theirs:.1f} | {ours / theirs:.2f} | {per_round} |"
+        if rules:
+            row += f" {1e3 * min(t['rules']):.1f} | {min(t['rules']) / theirs:.2f} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
@@ -164,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=10, help="steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clock", choices=("cpu", "wall"), default=None, help="default: cpu at 1 thread, else wall")
+    parser.add_argument("--rules", action="store_true", help="also time backprop with its kernels off")
     parser.add_argument("--point", nargs=2, metavar=("NET", "IMPL"), help="measure one side (see above)")
     parser.add_argument("--size", nargs="*", default=[], help="axis=value for --point, e.g. batch=256")
     parser.add_argument("--out", type=Path)
@@ -176,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     clock = time.process_time if clock_name == "cpu" else time.perf_counter
     results = {}
     for key in args.only:
-        results[key] = pace(key, args.threads, args.steps, args.rounds, clock)
+        results[key] = pace(key, args.threads, args.steps, args.rounds, clock, args.rules)
         print(f"{key}: done", file=sys.stderr, flush=True)
     print(report(results, args.threads, clock_name))
 

@@ -66,7 +66,7 @@ def run_torch(key: str, epochs: int, threads: int) -> dict:
     net = nets.NETS[WORKLOADS[key][1]](length=CONTEXT)
     model = net.torch()
     opt = torch.optim.Adam(model.parameters(), lr=net.lr)
-    times, val = [], float("nan")
+    times, val, train = [], float("nan"), float("nan")
     for _ in range(epochs):
         started, loss_sum = time.perf_counter(), torch.zeros(())
         for idx in torch.randperm(len(x)).split(net.batch):
@@ -77,6 +77,7 @@ def run_torch(key: str, epochs: int, threads: int) -> dict:
             loss_sum += loss.detach() * len(idx)
         with torch.no_grad():  # as backprop's trainer: the held-out loss inside the epoch's time
             val = F.cross_entropy(model(xv), yv).item()
-        _ = float(loss_sum) / len(x)
+        train = float(loss_sum) / len(x)
         times.append(time.perf_counter() - started)
-    return {"epoch_times": times, "val_loss": val, "rows": len(x), "torch": torch.__version__}
+    params = sum(p.numel() for p in model.parameters())
+    return {"epoch_times": times, "train_loss": train, "val_loss": val, "rows": len(x), "params": params}

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, child_env, cpu_name, later_epochs_median, write_json
-from bench.nets import torch_transformer
 
 KINDS = ("backprop", "torch")
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by the harness for its workers
@@ -81,39 +80,10 @@ def run_backprop(epochs: int) -> dict:
 
 
 def run_torch(epochs: int) -> dict:
-    """The same network in PyTorch: nn.Linear/LayerNorm/Embedding and scaled_dot_product_attention."""
-    import numpy as np
-    import torch
-    from torch.nn import functional as F
+    """The same network in PyTorch (bench/sequences.py's workload 10, as the full bench runs it)."""
+    from bench.sequences import run_torch as run_torch_sequence
 
-    from backprop_cli.data.bundled import bundled_text
-    from backprop_cli.data.text import encode, vocabulary, windows
-
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(0)
-    text = bundled_text("shakespeare.txt")
-    vocab = vocabulary(text)
-    ids = encode(text, vocab, "shakespeare")
-    n_val = round(len(ids) * 0.1)
-    x, y = (torch.from_numpy(a) for a in windows(ids[:-n_val], CONTEXT, CONTEXT, np.int64))
-    xv, yv = (torch.from_numpy(a) for a in windows(ids[-n_val:], CONTEXT, CONTEXT, np.int64))
-
-    net = torch_transformer(CONTEXT, DIM, HEADS, BLOCKS, HIDDEN, len(vocab))
-    opt = torch.optim.Adam(net.parameters(), lr=LR)
-    times, loss_sum = [], 0.0
-    for _ in range(epochs):
-        started, loss_sum = time.perf_counter(), 0.0
-        for batch in torch.randperm(len(x)).split(BATCH):
-            loss = F.cross_entropy(net(x[batch]), y[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(batch)
-        with torch.no_grad():
-            val = F.cross_entropy(net(xv), yv).item()
-        times.append(time.perf_counter() - started)
-    params = sum(p.numel() for p in net.parameters())
-    return {"epoch_times": times, "train_loss": loss_sum / len(x), "val_loss": val, "params": params}
+    return run_torch_sequence("transformer", epochs, THREADS)
 
 
 def measure(kind: str, epochs: int, threads: int) -> dict:

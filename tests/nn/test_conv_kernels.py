@@ -61,25 +61,22 @@ def test_im2col_and_col2im_kernels_give_their_numpy_rules_bits(kern, dtype, c, h
     assert dx.dtype == dtype
 
 
-def _pool_both_ways(monkeypatch, k, s, x, dy):
+def _pool_both_ways(rules_then_kernels, k, s, x, dy):
     """(y, dx) of MaxPool2D through the NumPy rule, then through the kernel."""
-    out = []
-    for off in ("1", None):
-        if off:
-            monkeypatch.setenv("BACKPROP_NO_NUMBA", off)
-        else:
-            monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
+
+    def run():
         layer = MaxPool2D(k, s)
         layer.build(x.shape[1:], None, x.dtype)
         y = layer.forward(x, training=True)
-        out.append((y, layer.backward(dy(y.shape))))
-    return out
+        return y, layer.backward(dy(y.shape))
+
+    return rules_then_kernels(run)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("k, s", [(2, None), (2, 1), (3, 2), (3, None), (1, 1), (2, 3)])
 @pytest.mark.parametrize("n", [1, 3])
-def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(monkeypatch, dtype, k, s, n, rng):
+def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(rules_then_kernels, dtype, k, s, n, rng):
     x = rng.standard_normal((n, 2, 7, 6)).astype(dtype)
     x[0, 0, :2, :2] = 1.5  # a tie: the first maximum in row-major order takes the gradient
     x = x.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)  # an odd memory layout, as after a transpose
@@ -88,7 +85,7 @@ def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(monkeypatch, 
     def dy(shape):
         return drawn.setdefault(shape, rng.standard_normal(shape).astype(dtype))
 
-    (y_rule, dx_rule), (y_kern, dx_kern) = _pool_both_ways(monkeypatch, k, s, x, dy)
+    (y_rule, dx_rule), (y_kern, dx_kern) = _pool_both_ways(rules_then_kernels, k, s, x, dy)
     np.testing.assert_array_equal(y_kern, y_rule)
     np.testing.assert_array_equal(dx_kern, dx_rule)  # bit-equal: overlapping windows add in the same order
     assert y_kern.dtype == dx_kern.dtype == dtype
@@ -111,31 +108,28 @@ def test_the_bias_relu_kernel_gives_the_numpy_bits(kern, dtype, rng):
     np.testing.assert_array_equal(got, want)
 
 
-def _conv_both_ways(monkeypatch, layer_args, x, dy, block_bytes=None):
+def _conv_both_ways(monkeypatch, rules_then_kernels, layer_args, x, dy, block_bytes=None):
     from backprop_cli.nn.conv import conv2d as conv
 
     if block_bytes:
         monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)
-    out = []
-    for off in ("1", None):
-        if off:
-            monkeypatch.setenv("BACKPROP_NO_NUMBA", off)
-        else:
-            monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
+
+    def run():
         layer = Conv2D(*layer_args[:2], **layer_args[2])
         layer.build(x.shape[1:], np.random.default_rng(3), x.dtype)
         layer.params["b"][:] = 0.1
         y = layer.forward(x, training=True)
         dx = layer.backward(dy)
-        out.append((y.copy(), dx.copy(), {k: g.copy() for k, g in layer.grads.items()}))
-    return out
+        return y.copy(), dx.copy(), {k: g.copy() for k, g in layer.grads.items()}
+
+    return rules_then_kernels(run)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ["relu", "tanh", None])
 @pytest.mark.parametrize("c, h, w, n, k, s, padding", GEOMETRIES)
 def test_conv2d_gives_the_same_outputs_and_gradients_with_and_without_kernels(
-    monkeypatch, dtype, activation, c, h, w, n, k, s, padding, rng
+    monkeypatch, rules_then_kernels, dtype, activation, c, h, w, n, k, s, padding, rng
 ):
     f = 3
     _, _, _, _, oh, ow = _geometry(c, h, w, k, s, padding)
@@ -143,7 +137,7 @@ def test_conv2d_gives_the_same_outputs_and_gradients_with_and_without_kernels(
     dy = rng.standard_normal((n, f, oh, ow)).astype(dtype)
     args = (f, k, {"stride": s, "padding": padding, "activation": activation})
     # a tiny block size: several row blocks, so dW is summed over blocks on both paths
-    (y0, dx0, g0), (y1, dx1, g1) = _conv_both_ways(monkeypatch, args, x, dy, block_bytes=64)
+    (y0, dx0, g0), (y1, dx1, g1) = _conv_both_ways(monkeypatch, rules_then_kernels, args, x, dy, block_bytes=64)
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(dx1, dx0)
     for key in g0:

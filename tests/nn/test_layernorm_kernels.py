@@ -18,11 +18,7 @@ LAYOUTS = {
 }
 
 
-def _run(monkeypatch, numba_on, x, dy):
-    if numba_on:
-        monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
-    else:
-        monkeypatch.setenv("BACKPROP_NO_NUMBA", "1")
+def _run(x, dy):
     layer = LayerNorm()
     layer.build(x.shape[1:], None, x.dtype)
     layer.params["gamma"][:] = np.linspace(0.5, 1.5, x.shape[1])
@@ -34,14 +30,12 @@ def _run(monkeypatch, numba_on, x, dy):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_layernorm_kernels_give_the_rules_values(monkeypatch, dtype, layout, rng):
+def test_layernorm_kernels_give_the_rules_values(rules_then_kernels, dtype, layout, rng):
     shape = (5, 7) if layout == "(N, C)" else (4, 6, 5)
     x = LAYOUTS[layout]((3 * rng.standard_normal(shape) + 1).astype(dtype))
     dy = rng.standard_normal(shape).astype(dtype)
-    *want, used_kernel = _run(monkeypatch, False, x, dy)
-    assert not used_kernel
-    *got, used_kernel = _run(monkeypatch, True, x, dy)
-    assert used_kernel
+    (*want, rule_used_kernel), (*got, used_kernel) = rules_then_kernels(lambda: _run(x, dy))
+    assert used_kernel and not rule_used_kernel
     for g, w in zip(got, want):
         assert g.shape == w.shape and g.dtype == dtype
         np.testing.assert_allclose(g, w, **TOL[dtype])

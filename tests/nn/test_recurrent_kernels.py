@@ -58,31 +58,28 @@ def test_each_recurrent_kernel_gives_its_numpy_rules_bits(kern, name, dtype, n, 
             np.testing.assert_array_equal(got, want)
 
 
-def _layer_both_ways(monkeypatch, cls, kwargs, x, dy):
+def _layer_both_ways(rules_then_kernels, cls, kwargs, x, dy):
     """(y, dx, grads) of the same layer with the NumPy rules, then with the kernels."""
-    out = []
-    for off in ("1", None):
-        if off:
-            monkeypatch.setenv("BACKPROP_NO_NUMBA", off)
-        else:
-            monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
+
+    def run():
         layer = cls(**kwargs)
         layer.build(x.shape[1:], np.random.default_rng(0), x.dtype)
         y = layer.forward(x, training=True)
         dx = layer.backward(dy)
-        out.append((y, dx, {k: g.copy() for k, g in layer.grads.items()}))
-    return out
+        return y, dx, {k: g.copy() for k, g in layer.grads.items()}
+
+    return rules_then_kernels(run)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cls", [LSTM, GRU])
 @pytest.mark.parametrize("kwargs", [{"units": 5}, {"units": 3, "return_sequences": True, "bidirectional": True}])
-def test_recurrent_layers_give_the_same_bits_with_and_without_kernels(monkeypatch, cls, kwargs, dtype, rng):
+def test_recurrent_layers_give_the_same_bits_with_and_without_kernels(rules_then_kernels, cls, kwargs, dtype, rng):
     x = rng.standard_normal((4, 3, 6)).astype(dtype)  # (N, C, L)
     d = 2 if kwargs.get("bidirectional") else 1
     out_shape = (4, d * kwargs["units"], 6) if kwargs.get("return_sequences") else (4, d * kwargs["units"])
     dy = rng.standard_normal(out_shape).astype(dtype)
-    (y0, dx0, g0), (y1, dx1, g1) = _layer_both_ways(monkeypatch, cls, kwargs, x, dy)
+    (y0, dx0, g0), (y1, dx1, g1) = _layer_both_ways(rules_then_kernels, cls, kwargs, x, dy)
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(dx1, dx0)
     assert g0.keys() == g1.keys()

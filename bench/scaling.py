@@ -88,7 +88,8 @@ def curves_of(points: list[dict], axis: str, clock: str) -> list[dict]:
     out = []
     for net, _ in AXES[axis][1]:
         for impl in IMPLS:
-            rows = sorted((p for p in points if p["net"] == net and p["impl"] == impl), key=lambda p: p["size"])
+            mine = (p for p in points if p["axis"] == axis and p["net"] == net and p["impl"] == impl)
+            rows = sorted(mine, key=lambda p: p["size"])
             if not rows:
                 continue
             sizes = [p["size"] for p in rows]
@@ -149,34 +150,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per point")
     parser.add_argument("--clock", choices=tuple(EPOCH_FIELD), help="default: cpu with one thread, else wall")
+    parser.add_argument("--report", type=Path, help="redraw a saved run's tables and pictures; measure nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        axes = [a for a in AXES if any(p["axis"] == a for p in saved["points"])]
+        text = render(saved["points"], saved["meta"], axes)
+        args.report.with_suffix(".md").write_text(text)
+        print(text)
+        return
     args.clock = args.clock or ("cpu" if args.threads == 1 else "wall")
     load_start = os.getloadavg()
     points = [p for axis in args.axes for p in run_axis(axis, args.threads, args.steps)]
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_name(), "threads": args.threads, "steps": args.steps,
-        "clock": args.clock,
-        "load_start": load_start, "load": os.getloadavg(),
+        "clock": args.clock, "load_start": load_start, "load": os.getloadavg(),
     }  # fmt: skip
+    stamp = time.strftime("%Y%m%d-%H%M%S") + "-scaling"
+    write_json(RESULTS / f"{stamp}.json", {"meta": meta, "points": points})
+    text = render(points, meta, args.axes)
+    (RESULTS / f"{stamp}.md").write_text(text)
+    print(text)
+
+
+def render(points: list[dict], meta: dict, axes: list[str]) -> str:
+    """The tables (returned) and one PNG per axis (written to bench/results/scaling-<axis>.png)."""
     RESULTS.mkdir(exist_ok=True)
     text = [
         f"## Scaling, {meta['date']}",
         "",
-        f"{meta['cpu']}; {args.threads} thread(s) each; {args.steps} timed steps per point ({args.clock} time), "
-        "each point a fresh "
-        f"process; host load {load_start[0]:.1f} at the start, {meta['load'][0]:.1f} at the end. Exponents: "
-        "least squares on log-log axes over the upper half of the sizes.",
+        f"{meta['cpu']}; {meta['threads']} thread(s) each; {meta['steps']} timed steps per point ({meta['clock']} "
+        f"time), each point a fresh process; host load {meta['load_start'][0]:.1f} at the start, "
+        f"{meta['load'][0]:.1f} at the end. Exponents: least squares on log-log axes over the upper half of the sizes.",
         "",
     ]
-    for axis in args.axes:
-        curves = curves_of(points, axis, args.clock)
+    for axis in axes:
+        curves = curves_of(points, axis, meta["clock"])
         plot(axis, curves, meta, RESULTS / f"scaling-{axis}.png")
         text.append(table(axis, curves))
-    stamp = time.strftime("%Y%m%d-%H%M%S") + "-scaling"
-    write_json(RESULTS / f"{stamp}.json", {"meta": meta, "points": points})
-    (RESULTS / f"{stamp}.md").write_text("\n".join(text))
-    print("\n".join(text))
-
-
-if __name__ == "__main__":
-    main()
+    return "\n".join(text)

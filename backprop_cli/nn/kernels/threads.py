@@ -56,6 +56,7 @@ def split_rows(kernel, whole: tuple[int, ...] = ()):
         in_parallel([(kernel, piece) for piece in pieces])
         return None
 
+    run.__wrapped__ = kernel  # the compiled kernel itself (its signatures: what has been compiled)
     return run
 
 

@@ -11,6 +11,8 @@ import math
 import numpy as np
 
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.kernels.gelu import A as _GELU_A  # noqa: F401  (the ONNX export writes the same constants)
+from backprop_cli.nn.kernels.gelu import C as _GELU_C  # noqa: F401
 from backprop_cli.nn.kernels.gelu import gelu_backward, gelu_forward
 from backprop_cli.nn.kernels.gelu import warm_up as warm_gelu
 

@@ -9,7 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import FiniteFloat
 from backprop_cli.cli.sections import Block, load_located, print_blocks
+from backprop_cli.limits import LR_RANGE
+
+LR = FiniteFloat(*LR_RANGE)
 
 REPORT_EVERY = 25  # steps between progress lines on stderr
 STOPPED = {
@@ -23,8 +27,8 @@ STOPPED = {
 def lr_find(
     config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.type=sgd")] = None,
-    start: Annotated[float, typer.Option("--start", min=0.0, help="The first learning rate.")] = 1e-7,
-    end: Annotated[float, typer.Option("--end", min=0.0, help="The last learning rate.")] = 10.0,
+    start: Annotated[float, typer.Option("--start", parser=LR, help="The first learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option("--end", parser=LR, help="The last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option("--steps", min=5, max=1_000_000, help="Training steps at most.")] = 200,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Save the loss-vs-lr plot (PNG).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 FORMATS = ("csv", "json", "npy")
 
 
@@ -22,6 +24,7 @@ def predict(
         str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
     ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
     from backprop_cli.errors import UserError
@@ -30,9 +33,11 @@ def predict(
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
-    from backprop_cli.inference import load_trained, predict_rows
+    from backprop_cli.inference import check_predicts_rows, load_trained, predict_rows
 
+    hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
+    check_predicts_rows(trained)  # before stdin is read: a language model is refused at once
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
     src = _read_stdin() if source == "-" else source
     rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)

@@ -48,6 +48,8 @@ def trace(
 
 
 def _notes(r: dict, max_entries: int) -> None:
+    if r["rows_requested"] is not None and r["rows"] < r["rows_requested"]:
+        note(f"--rows {r['rows_requested']}: the training split has only {r['rows']} rows; traced all {r['rows']}")
     if r["rows_capped"]:
         note(f"traced the first {r['rows']} rows of the configured batch of {r['batch_size']}; --rows R to change")
     if r["summarised"]:
@@ -65,7 +67,7 @@ def show(t: dict | None, p: int) -> str:
 
     if t is None:
         return "not computed"
-    fmt = lambda v: f"{v:.{p}g}"  # noqa: E731
+    fmt = lambda v: f"{v + 0.0:.{p}g}"  # noqa: E731  (+ 0.0: a -0.0, e.g. relu's dz, prints as 0)
     if "values" in t:
         a = np.asarray(t["values"], dtype=np.float64)
         return np.array2string(

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from backprop_cli.limits import LR_RANGE
 from backprop_cli.optim.schedules import Schedule
 
 DEFAULT_STEPS = 200
@@ -32,7 +33,9 @@ class RangeSchedule(Schedule):
         self.start, self.end, self.steps = start, end, steps
 
     def lr_at(self, step: int, epoch: int) -> float:
-        return self.start * (self.end / self.start) ** (step / max(self.steps - 1, 1))
+        # in logs: end / start itself may overflow (1e300 / 1e-300), the rate between them never does
+        fraction = step / max(self.steps - 1, 1)
+        return math.exp(math.log(self.start) + (math.log(self.end) - math.log(self.start)) * fraction)
 
     def explain(self) -> str:
         return f"lr = {self.start:g}·({self.end:g}/{self.start:g})^(s/{max(self.steps - 1, 1)})"
@@ -67,11 +70,13 @@ def lr_range_test(
     from backprop_cli.train.setup import build_parts
     from backprop_cli.train.signals import stop_on_signals
 
-    if not 0 < start < end:
+    low, high = LR_RANGE
+    if not low <= start < end <= high:  # NaN fails too
         from backprop_cli.errors import ConfigError
 
         raise ConfigError(
-            f"--start {start:g} must be > 0 and below --end {end:g}", fix="for example --start 1e-7 --end 10"
+            f"--start {start:g} must be > 0 and below --end {end:g} (both from {low:g} to {high:g})",
+            fix="for example --start 1e-7 --end 10",
         )
     parts = parts or build_parts(config)
     trainer = parts.trainer

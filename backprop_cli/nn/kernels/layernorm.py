@@ -21,8 +21,10 @@ from backprop_cli.optim.fused import compiled, disabled
 
 
 def as_3d(a: np.ndarray) -> np.ndarray:
-    """(N, C, L) as it is; (N, C) as the view (N, C, 1)."""
-    return a if a.ndim == 3 else a[:, :, None]
+    """(N, C, L) C-ordered, copied if it is not (a transformer's dy arrives as (N, L, C) memory, which the
+    loops below would read across); (N, C) as the view (N, C, 1). One memory layout: numba compiles each
+    kernel once a dtype, not once per layout as well."""
+    return np.ascontiguousarray(a if a.ndim == 3 else a[:, :, None])
 
 
 def kernels() -> dict:

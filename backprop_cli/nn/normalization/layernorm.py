@@ -34,7 +34,7 @@ class LayerNorm(Layer):
         self._kern = None
         if kern and x.dtype == self.params["gamma"].dtype:  # one example at a time (kernels/layernorm.py)
             x3 = layernorm_kernels.as_3d(x)
-            y, self._xhat = np.empty_like(x3), np.empty_like(x3)
+            y, self._xhat = np.empty(x3.shape, x.dtype), np.empty(x3.shape, x.dtype)
             self._inv_std = np.empty((x3.shape[0], x3.shape[2]), dtype=x.dtype)  # (N, L)
             gamma, beta, eps = self.params["gamma"], self.params["beta"], x.dtype.type(self.eps)
             kern["layernorm"](x3, gamma, beta, eps, y, self._xhat, self._inv_std)

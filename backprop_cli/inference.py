@@ -224,6 +224,8 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
     else:
+        if data.target_scaler is not None:  # the loss is the trained one; mse/mae/r2 below are in the data's units
+            result["loss_of"] = "standardized targets"
         result.update(
             regression_report(
                 _original_units(data.target_scaler, y), _original_units(data.target_scaler, trained.loss.link(pred))

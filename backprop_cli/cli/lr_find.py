@@ -38,9 +38,10 @@ def lr_find(
     from backprop_cli.teach.lr_find import lr_range_test, save_lr_plot
 
     if output is not None:
-        from backprop_cli.plot.curves import image_format
+        from backprop_cli.plot.curves import _matplotlib, image_format
 
-        image_format(output)  # a bad -o fails now, not after the test
+        image_format(output)  # a bad -o, or no matplotlib to draw it, fails now, not after the test
+        _matplotlib()
     cfg, result = load_located(
         config, set_, lambda c: lr_range_test(c, start=start, end=end, steps=steps, progress=_report)
     )
@@ -64,7 +65,7 @@ def _report(result, smoothed: float) -> None:
 def _lines(s: dict) -> list[str]:
     lines = [f"{len(s['lrs'])} steps, lr from {s['start']:g} to {s['end']:g}: {STOPPED[s['stopped']]}"]
     if s["suggested"] is None:
-        lines.append("no suggestion: too few steps to see the loss fall (raise --steps, or --end)")
+        lines.append(f"no suggestion: {s['no_suggestion'] or 'the loss never fell past its first steps'}")
     else:
         lines.append(f"suggested lr   {s['suggested']:.2g}   (where the smoothed loss falls fastest)")
         lines.append(f"minimum / 10   {s['min_over_10']:.2g}   (the rate of the lowest smoothed loss, divided by 10)")

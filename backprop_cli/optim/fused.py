@@ -1,5 +1,5 @@
-"""Fused update kernels: one pass over the flat buffers instead of NumPy's ten or more; and the one
-place that compiles kernels (numba), for these and for nn/conv_kernels.py.
+"""Fused update kernels: one pass over the flat buffers instead of NumPy's ten or more, compiled by numba
+through backprop_cli/jit.py (the one place that compiles kernels, for these and for nn/kernels/).
 
 NumPy's Adam makes 12 passes over every parameter (each ufunc reads and writes whole arrays) and
 momentum SGD 4; a loop compiled by numba makes one: Adam runs 3-4x faster on a 535k-parameter MLP
@@ -17,41 +17,11 @@ change when numba is installed or removed (tests/optim/test_fused.py holds them 
 
 from __future__ import annotations
 
-import os
-import threading
-
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
+
 MIN_SIZE = 1 << 17  # elements: below this, the one-off compile (~0.5 s, cached) does not pay
-_groups: dict[str, dict] = {}  # group -> {name: compiled function}; {} when numba is unavailable
-_lock = threading.Lock()  # the optimizer's threads ask at once on the first step: compile once
-
-
-def disabled() -> bool:
-    """`BACKPROP_NO_NUMBA=1`: the NumPy rules everywhere (the fallback, and before/after measurements)."""
-    return bool(os.environ.get("BACKPROP_NO_NUMBA"))
-
-
-def compiled(group: str, build) -> dict:
-    """The kernels of `group`, {name: function}, from build(jit) on first use; {} without numba.
-
-    numba compiles each function lazily, on its first call with new argument types (or loads it
-    from the disk cache); warm the kernels before a timed loop by calling them once on tiny arrays.
-    """
-    kernels = _groups.get(group)
-    if kernels is None:
-        with _lock:
-            kernels = _groups.get(group)
-            if kernels is None:
-                try:
-                    from numba import njit
-                except ImportError:
-                    kernels = {}
-                else:
-                    # error_model="numpy": no ZeroDivisionError check, so loops vectorize (vsqrtps, vdivps)
-                    kernels = build(njit(nogil=True, cache=True, error_model="numpy"))
-                _groups[group] = kernels
-    return kernels
 
 
 def _optimizer_kernels(jit) -> dict:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
 from backprop_cli.nn.kernels.threads import split_rows
-from backprop_cli.optim.fused import compiled, disabled
 
 _split: dict = {}  # name -> the compiled kernel over the channels on the kernel threads (kernels/threads.py)
 

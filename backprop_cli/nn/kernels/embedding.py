@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.optim.fused import compiled, disabled
+from backprop_cli.jit import compiled, disabled
 
 
 def scatter_add_rule(dW: np.ndarray, ids: np.ndarray, dy: np.ndarray) -> None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
 from backprop_cli.nn.kernels.threads import split_rows
-from backprop_cli.optim.fused import compiled, disabled
 
 # x p(x²) / q(x²): p's coefficients of x¹, x³, ..., x¹³ and q's of x⁰, x², x⁴, x⁶, rounded to float32
 P = np.array(

@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
 from backprop_cli.nn.kernels.fast_math import tanh_function
 from backprop_cli.nn.kernels.threads import split_rows
-from backprop_cli.optim.fused import compiled, disabled
 
 C, A = math.sqrt(2.0 / math.pi), 0.044715
 K = 3.0 * A  # the backward's 3a, as one constant (the rule's 3.0 * A * x * x multiplies it first)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
 from backprop_cli.nn.kernels.threads import split_rows
-from backprop_cli.optim.fused import compiled, disabled
 
 
 def as_3d(a: np.ndarray) -> np.ndarray:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.jit import compiled, disabled
 from backprop_cli.nn.kernels.fast_math import tanh_function
 from backprop_cli.nn.kernels.fast_math import warm_up as warm_tanh
-from backprop_cli.optim.fused import compiled, disabled
 
 # ---- the steps: a tanh pass between the arithmetic (kernels or rules) ------------------------------
 

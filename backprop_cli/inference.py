@@ -112,7 +112,8 @@ def load_trained(path: str | Path, weights: str | None = None) -> Trained:
         scalers_of(data_meta)  # damaged statistics are refused here, not met halfway through predict
         dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
-        plan = plan_network(config["model"]["layers"], _facts(data_meta), dtype=dtype, resolved=True, meaning=False)
+        plan = plan_network(config["model"]["layers"], _facts(data_meta), dtype=dtype, resolved=True, meaning=False,
+                            memory=False)  # fmt: skip
         if plan.n_params > sum(t.size for t in checkpoint.tensors.values()):
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
         model = plan.build(np.random.default_rng(0))

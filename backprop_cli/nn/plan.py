@@ -122,17 +122,20 @@ def plan_network(
     key_path: str = "model.layers",
     meaning: bool = True,
     batch: int | None = None,
+    memory: bool = True,
 ) -> Plan:
     """The plan of `layer_specs` (dicts or validated specs) for data with `facts`: every check, in order:
     each layer's shapes, the size against memory (a training step of `batch` examples too, when given), the
     output against `loss` (when given), the meaning.
-    `resolved=True`: the specs are a checkpoint's dumped, validated config (read, not validated again)."""
+    `resolved=True`: the specs are a checkpoint's dumped, validated config (read, not validated again).
+    `memory=False`: no size check (a checkpoint's reader bounds the size by the tensors in its file first)."""
     specs = with_vocab_size([spec_of(s, f"{key_path}.{i}", resolved) for i, s in enumerate(layer_specs)],
                             facts.vocab_size)  # fmt: skip
     steps = list(_walk(specs, tuple(facts.input_shape), key_path))
     top = [s for s in steps if s.key.count(".") == key_path.count(".") + 1]
     plan = Plan(specs, facts, steps, top[-1].output_shape, sum(s.n_params for s in top), np.dtype(dtype), loss)
-    check_fits(plan, batch)
+    if memory:
+        check_fits(plan, batch)
     if loss is not None:
         check_output(specs, plan.output_shape, loss, facts, key_path)
     if meaning:

@@ -143,10 +143,8 @@ def running_lines(running: list[dict[str, Any]], metric: str) -> list[str]:
             for r in running]  # fmt: skip
 
 
-def headline(row: dict[str, Any] | None, metric: str) -> str:
+def headline(row: dict[str, Any], metric: str) -> str:
     """`best: optimizer.lr=0.3 model.layers.0.units=16 val_loss=0.059 (trial 5)`: the answer in one line."""
-    if row is None or row.get(metric) is None:
-        return f"best: none (no trial produced {metric})"
     return f"best: {_params(row)} {metric}={_value(row, metric)} (trial {row['trial']})"
 
 
@@ -239,7 +237,8 @@ def print_ranked(rows: list[dict[str, Any]], metric: str) -> None:
     for row in rows:
         if row.get("error"):
             console.print(_text(f"trial {row['trial']}: {row['error']}"))
-    console.print(_text(headline(rows[0] if rows else None, metric)), soft_wrap=True)
+    if rows and rows[0].get(metric) is not None:  # else the error that follows says no trial produced it
+        console.print(_text(headline(rows[0], metric)), soft_wrap=True)
 
 
 def print_cv(report: dict[str, Any]) -> None:

@@ -207,18 +207,24 @@ def _original_units(target_scaler, y: np.ndarray) -> np.ndarray:
     return y if target_scaler is None else target_scaler.inverse_transform(y)
 
 
-def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None, source: str, proba: bool) -> dict:
-    """Predictions for raw feature rows: labels (or class probabilities), or values in original units."""
-    from backprop_cli.data import prepare_features
-    from backprop_cli.data.meta import scalers_of
+def predict_rows(trained: Trained, rows, proba: bool) -> dict:
+    """Predictions for raw feature rows (a FeatureRows): labels (or class probabilities), or values in original
+    units; "warnings" lists what the model could not read as in training (levels it never saw)."""
+    from backprop_cli.data.meta import prepare_table, scalers_of
 
-    x = prepare_features(x_raw, trained.data_meta, trained.dtype, columns=columns, source=source)
+    warnings = []
+    if rows.table is not None:  # a table's typed columns: the saved recipe, then the scaler
+        x, warnings = prepare_table(rows.table, trained.data_meta, trained.dtype)
+    else:
+        from backprop_cli.data import prepare_features
+
+        x = prepare_features(rows.x, trained.data_meta, trained.dtype, columns=rows.columns, source=rows.source)
     out = trained.loss.link(predict_raw(trained.model, x))
     if trained.classification:
         names = [str(n) for n in trained.data_meta["class_names"]]
         labels = [names[i] for i in np.argmax(out, axis=1)]  # link gives (N, K) probabilities, K >= 2
-        return {"labels": labels, "probabilities": out if proba else None, "class_names": names}
+        return {"labels": labels, "probabilities": out if proba else None, "class_names": names, "warnings": warnings}
     _, target_scaler = scalers_of(trained.data_meta)
     values = _original_units(target_scaler, out)
     names = trained.data_meta.get("target_names") or [f"y{i}" for i in range(values.shape[1])]
-    return {"values": values, "target_names": names}
+    return {"values": values, "target_names": names, "warnings": warnings}

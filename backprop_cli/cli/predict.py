@@ -32,11 +32,18 @@ def predict(
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
 
+    from backprop_cli.data.meta import recipe_of
+
     trained = load_trained(checkpoint)
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
+    recipe = recipe_of(trained.data_meta)
     src = _read_stdin() if source == "-" else source
-    rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)
-    result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
+    rows = read_feature_rows(
+        src, source="<stdin>" if source == "-" else None, wanted=names, typed=recipe.types if recipe else None
+    )
+    result = predict_rows(trained, rows, proba)
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
         _write(result, fmt, proba)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
+from backprop_cli.config.columns import ColumnSpec, MissingDefaults, column_shorthand, compact_columns
+from backprop_cli.config.missing import NA_VALUES
 from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.nn.specs import LayerSpec, Spec
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
@@ -52,11 +54,30 @@ class DataConfig(Spec):
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
+    columns: dict[str, ColumnSpec] | None = Field(None, max_length=100_000)  # typed table columns (config/columns.py)
+    missing: MissingDefaults = MissingDefaults()  # strategies of the columns whose own `missing` is not given
+    na_values: list[str] = Field(list(NA_VALUES), max_length=100)  # cells that mean "missing"
+    weight_column: str | None = None  # a table column of row weights (non-negative, finite): not a feature
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value):
+        return column_shorthand(value)
+
+    @field_serializer("columns")
+    def _compact_columns(self, columns):
+        return compact_columns(columns)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.dataset is None) == (self.path is None):
             raise ValueError("give exactly one of `dataset` (a built-in) or `path` (your own file)")
+        return self
+
+    @model_validator(mode="after")
+    def _tables_only(self) -> DataConfig:
+        if self.dataset is not None and (self.columns is not None or self.weight_column is not None):
+            raise ValueError("`columns` and `weight_column` describe your own table (data.path), not a built-in dataset")
         return self
 
     @model_validator(mode="after")

@@ -1,7 +1,7 @@
 """The user's own data: `data.path` (.csv, .npz or .npy), `data.target`, `data.features`, `data.test_path`.
 
 CSV: a header names the columns; the target is `data.target` (default: the last column), the
-features are `data.features` (default: every other column). NPZ: x_train/y_train[/x_test/y_test]
+features are `data.features` (default: every other column), typed (data/tablefile.py). NPZ: x_train/y_train[/x_test/y_test]
 or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels (file units
 0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads sequences first
 (conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
@@ -14,20 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.data.arrays import load_npy, load_npz, peek_npy, peek_npz
-from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
-from backprop_cli.data.labels import Target, encode_target, encode_with
+from backprop_cli.data.labels import Target, encode_like, encode_target
+from backprop_cli.data.tablefile import load_csv_table
 from backprop_cli.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-def load_user_files(cfg, sequences: bool = False) -> RawData:
-    """RawData from `cfg.path` (and `cfg.test_path`), by suffix; `sequences`: 3-D arrays are (N, C, L)."""
+def load_user_files(cfg, sequences: bool = False, known_targets: bool = False, types=None) -> RawData:
+    """RawData from `cfg.path` (and `cfg.test_path`), by suffix; `sequences`: 3-D arrays are (N, C, L).
+    A table's features stay typed cells until the training split is known (data/tablefile.py);
+    `known_targets`: a table row without a target is an error (eval), not left out (training); `types`: a
+    saved model's typed columns."""
     suffix = Path(cfg.path).suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _load_csv(cfg)
+        return load_csv_table(cfg, known_targets, types)
     if suffix in (".npz", ".npy"):
         return _load_arrays(cfg, suffix, sequences)
     raise DataError(
@@ -35,104 +38,6 @@ def load_user_files(cfg, sequences: bool = False) -> RawData:
         where=cfg.path,
         fix="give a .csv (with a header), an .npz or an .npy file",
     )
-
-
-def _load_csv(cfg) -> RawData:
-    train = read_table(read_text(Path(cfg.path), cfg.path), cfg.path)
-    target = _pick_target(train, cfg.target)
-    features = _pick_features(train, cfg.features, target)
-    x = numeric_block(train, [train.column_index(f) for f in features])
-    tgt = encode_target(_target_values(train, target), cfg.task, _line_of(train), cfg.path, target)
-    raw = RawData(
-        x,
-        tgt.y,
-        tgt.task,
-        cfg.path,
-        class_names=tgt.class_names,
-        feature_names=features,
-        target_names=[target],
-        notes=[tgt.note] if tgt.note else [],
-    )
-    if cfg.test_path:
-        raw.x_test, raw.y_test = _csv_test_split(cfg.test_path, features, target, tgt)
-    return raw
-
-
-def _csv_test_split(path: str, features: list[str], target: str, tgt: Target) -> tuple[np.ndarray, np.ndarray]:
-    test = read_table(read_text(Path(path), path), path)
-    missing = [c for c in [*features, target] if not test.has_column(c)]
-    if missing:
-        raise DataError(
-            f"lacks the column `{missing[0]}` of the training file",
-            where=path,
-            fix=did_you_mean(missing[0], test.columns),
-        )
-    x = numeric_block(test, [test.column_index(f) for f in features])
-    return x, _encode_like(_target_values(test, target), tgt, _line_of(test), path, target)
-
-
-def _pick_target(table: CsvTable, target: str | None) -> str:
-    if target is None:
-        if len(table.columns) < 2:
-            raise DataError("has one column: nothing is left for features", where=table.source)
-        return table.columns[-1]
-    if not table.has_column(target):
-        raise DataError(
-            f"has no column `{target}` (data.target); its columns: {', '.join(table.columns)}",
-            where=table.source,
-            fix=did_you_mean(target, table.columns),
-        )
-    return target
-
-
-def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> list[str]:
-    if features is None:
-        rest = [c for c in table.columns if c != target]
-        if not rest:
-            raise DataError(
-                f"has only the target column `{target}`: nothing is left for features",
-                where=table.source,
-                fix="add the feature columns to the file",
-            )
-        return rest
-    for name in features:
-        if not table.has_column(name):
-            raise DataError(
-                f"has no column `{name}` (data.features)", where=table.source, fix=did_you_mean(name, table.columns)
-            )
-    if target in features:
-        raise DataError(
-            f"the target `{target}` is also listed in data.features",
-            where=table.source,
-            fix="remove it from data.features",
-        )
-    if len(set(features)) != len(features) or not features:
-        raise DataError("data.features must list distinct columns, at least one", where=table.source)
-    return list(features)
-
-
-def _target_values(table: CsvTable, target: str) -> np.ndarray:
-    j = table.column_index(target)
-    for row, line in zip(table.cells, table.lines):
-        if not row[j]:
-            raise DataError(
-                f"line {line}: the target `{target}` is empty", where=table.source, fix="fill in or drop that row"
-            )
-    return np.array([row[j] for row in table.cells], dtype=str)  # labels stay text (labels.encode_target)
-
-
-def _line_of(table: CsvTable):
-    return lambda i: f"line {table.lines[i]}"
-
-
-def _encode_like(values: np.ndarray, tgt: Target, locate, where: str, name: str) -> np.ndarray:
-    """A test set's targets, encoded as the training targets were."""
-    if tgt.task == "classification":
-        return encode_with(values, tgt.class_names, locate, where)
-    y = encode_target(values, "regression", locate, where, name).y
-    if y.shape[1] != tgt.y.shape[1]:
-        raise DataError(f"has {y.shape[1]} target columns, the training data {tgt.y.shape[1]}", where=where)
-    return y
 
 
 def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]:
@@ -154,6 +59,13 @@ def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]
 
 
 def _check_array_keys(cfg, suffix: str) -> None:
+    for key in ("columns", "weight_column"):
+        if getattr(cfg, key) is not None:
+            raise DataError(
+                f"data.{key} types the columns of a table (CSV, Parquet); an array file has none",
+                where=f"data.{key}",
+                fix="remove it",
+            )
     if cfg.features is not None:
         raise DataError(
             "data.features picks CSV columns; an array file has none",
@@ -191,7 +103,7 @@ def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
     test = _array_test_split(cfg, arrays)
     if test is not None:
         raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x, sequences=sequences)
-        raw.y_test = _encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
+        raw.y_test = encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
     return raw
 
 

@@ -2,14 +2,17 @@
 
 - a built-in dataset that is downloaded (mnist, fashion_mnist): its table (shape, classes); nothing is read;
 - a generated or bundled one: generated/read as train does (cheap), and kept for train to reuse;
-- the user's CSV: read whole, as train reads it (header, target and feature columns, every cell), and kept;
+- the user's CSV: read whole, as train reads it (header, target and typed feature columns, every cell), and
+  kept; its input width is that of its columns encoded by the recipe fitted on the training split;
 - the user's .npz/.npy: the feature array's shape from its header (never read), and the labels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from backprop_cli.data.builtin import check_options, lookup
 from backprop_cli.data.dataset import RawData
@@ -52,4 +55,13 @@ def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
 def _from_raw(raw: RawData, cfg, seed: int) -> DataFacts:
     split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
     n_classes = len(raw.class_names) if raw.class_names else None
-    return DataFacts(raw.input_shape, raw.task, n_classes, cfg.validation_split > 0, raw, raw.y_train.shape[1:])
+    input_shape = raw.input_shape if raw.cells is None else _encoded_shape(raw, cfg, seed)
+    return DataFacts(input_shape, raw.task, n_classes, cfg.validation_split > 0, raw, raw.y_train.shape[1:])
+
+
+def _encoded_shape(raw: RawData, cfg, seed: int) -> tuple[int, ...]:
+    """A table's input shape: its columns encoded by the recipe fitted on the training split, as train does
+    (on a copy: train encodes `raw` itself)."""
+    from backprop_cli.data.loading import load_data
+
+    return load_data(cfg, seed, np.float64, raw=replace(raw, notes=list(raw.notes))).input_shape

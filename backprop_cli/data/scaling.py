@@ -42,6 +42,12 @@ class Scaler:
         spread = np.where(spread >= np.finfo(np.float32).tiny, spread, float(base_scale))
         return cls(kind, offset.reshape(shape), spread.reshape(shape))
 
+    def leaving(self, untouched: np.ndarray) -> Scaler:
+        """The same scaler but the features flagged in `untouched` (F,) pass as they are (offset 0, scale 1)."""
+        offset, scale = self.offset.copy(), self.scale.copy()
+        offset[untouched], scale[untouched] = 0.0, 1.0
+        return Scaler(self.kind, offset, scale)
+
     def transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:
         """A new C-contiguous array in dtype; the arithmetic runs in dtype (no float64 detour)."""
         dtype = np.dtype(dtype)

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop_cli.config.schema import Config
+from backprop_cli.config.columns import resolve_columns
+from backprop_cli.config.schema import Config, DataConfig
+from backprop_cli.config.validation import validate
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
@@ -39,6 +41,12 @@ class Preflight:
     facts: DataFacts
     n_params: int
     data: Dataset | None = None  # the data split, scaled and cast as training takes it, when it was read whole
+    config: Config | None = None  # the config as it runs: a table's columns typed as they were read
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user is told about a table: its columns' types, rows left out, levels to look at."""
+        return self.data.notes if self.data is not None and self.data.recipe is not None else []
 
 
 def preflight(config: Config) -> Preflight:
@@ -57,7 +65,17 @@ def preflight(config: Config) -> Preflight:
     if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
         sequences = reads_sequences(config.model.layers)
         data = load_data(config.data, config.seed, np.dtype(config.training.dtype), sequences=sequences, raw=facts.raw)
-    return Preflight(facts, n_params, data)
+    return Preflight(facts, n_params, data, with_typed_columns(config, data))
+
+
+def with_typed_columns(config: Config, data: Dataset | None) -> Config:
+    """`config` with data.columns naming every column of a table as it was read (inferred ones included)."""
+    if data is None or data.recipe is None:
+        return config
+    found = {t.name: t.to_spec() for t in data.recipe.types}
+    columns = resolve_columns(config.data.columns, config.data.missing, found)
+    typed = validate(DataConfig, {**config.data.model_dump(mode="json"), "columns": columns}, prefix="data")
+    return config.model_copy(update={"data": typed})
 
 
 def _probe_text(config: Config) -> tuple[DataFacts, int]:

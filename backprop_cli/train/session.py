@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class RunOptions:
     threads: int | None = None
     extra_callbacks: list[Callback] = field(default_factory=list)
     download_progress: object = None  # (filename, bytes_done, bytes_total) -> None, for a missing dataset
+    notice: Callable[[str], None] | None = None  # a line for the user (a table's typed columns), said once
 
 
 @dataclass
@@ -72,6 +74,11 @@ def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint |
             remove_stale_temps(files.checkpoints)
             atomic_write_text(files.config, config_to_yaml(config))
             checked = preflight(config)  # what `config validate` checks, in the same order
+            if checked.config is not config:  # a table's columns as inferred: the run says what it did
+                config = checked.config
+                atomic_write_text(files.config, config_to_yaml(config))
+            for line in checked.notes if options.notice else ():
+                options.notice(line)
             parts = build_parts(
                 config, data=checked.data, download_progress=options.download_progress, raw=checked.facts.raw
             )
@@ -89,7 +96,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     run_id = resume.run_id if resume is not None and resume.run_id else files.root.name
     meta = {
         "config": config.model_dump(mode="json"),
-        "data": dataset_meta(parts.data),
+        "data": dataset_meta(parts.data, config.data.na_values),
         "threads": options.threads,
         "run_id": run_id,  # resume refuses a checkpoint copied in from another run
     }

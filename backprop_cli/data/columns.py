@@ -7,8 +7,9 @@ any other text a category. The target and the weight column are not features.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
@@ -41,25 +42,30 @@ class ColumnType:
 
 @dataclass
 class TableCells:
-    """Feature columns as arrays: numbers float64 (NaN where missing), categories object arrays (None where
-    missing); `lines` are the rows' line numbers in `source`, for messages."""
+    """Feature columns as arrays: the number columns as one float64 block (N, k) (NaN where missing), in the
+    order of `types`; each category an object array (None where missing); `lines`: each row's line number."""
 
     types: list[ColumnType]
-    values: dict[str, np.ndarray]
+    numbers: np.ndarray  # (N, k): the number columns, k of them
+    categories: dict[str, np.ndarray]
     lines: np.ndarray
     source: str
-    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lines)
 
+    @functools.cached_property
+    def number_index(self) -> dict[str, int]:
+        return {t.name: k for k, t in enumerate(t for t in self.types if t.type == "number")}
+
     def take(self, rows: np.ndarray) -> TableCells:
-        values = {name: v[rows] for name, v in self.values.items()}
-        return TableCells(self.types, values, self.lines[rows], self.source)
+        categories = {name: v[rows] for name, v in self.categories.items()}
+        return TableCells(self.types, self.numbers[rows], categories, self.lines[rows], self.source)
 
     def missing(self, name: str) -> np.ndarray:
-        v = self.values[name]
-        return np.isnan(v) if v.dtype.kind == "f" else np.equal(v, None)
+        if name in self.categories:
+            return np.equal(self.categories[name], None)
+        return np.isnan(self.numbers[:, self.number_index[name]])
 
 
 def plan_columns(table: CsvTable, cfg, skip: set[str]) -> list[ColumnType]:
@@ -76,13 +82,15 @@ def plan_columns(table: CsvTable, cfg, skip: set[str]) -> list[ColumnType]:
     names = cfg.features if cfg.features is not None else [c for c in table.columns if c not in skip]
     na = set(cfg.na_values)
     all_numbers = _parse_block(table, [table.column_index(n) for n in names]) is not None  # the common case, fast
+    inferred = {kind: resolved_column(_Inferred(kind), cfg.missing) for kind in ("number", "category")}
     planned = []
     for name in names:
         spec = given.get(name)
         if spec is not None and spec.type == "ignore":
             continue
         kind = spec.type if spec is not None else "number" if all_numbers else _infer(table, name, na)
-        planned.append(_resolve(name, kind, spec, cfg.missing))
+        keys = inferred[kind] if spec is None else resolved_column(spec, cfg.missing)
+        planned.append(ColumnType(name, **{"indicator": False, **keys}))
     if not planned:
         raise DataError("every column but the target is ignored: nothing is left for features", where=table.source)
     return planned
@@ -97,26 +105,6 @@ def _infer(table: CsvTable, name: str, na: set[str]) -> str:
     return "number"
 
 
-def _resolve(name: str, kind: str, spec, defaults) -> ColumnType:
-    keys = resolved_column(spec or _Inferred(kind), defaults)
-    return ColumnType(name, **{"indicator": False, **keys})
-
-
-def require_columns(table: CsvTable, names: list[str]) -> None:
-    """Every one of `names` is a column of `table` (whose header may hold more, in any order)."""
-    if table.columns is None:
-        raise DataError(
-            "has no header, and this model reads typed columns by name",
-            where=table.source,
-            fix=f"add a header line naming the columns ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})",
-        )
-    for name in names:
-        if not table.has_column(name):
-            raise DataError(
-                f"has no column `{name}`, which the model needs", where=table.source, fix=did_you_mean(name, table.columns)
-            )
-
-
 @dataclass(frozen=True)
 class _Inferred:
     """What an inferred column's spec would be: its type, every other key at its default."""
@@ -127,6 +115,23 @@ class _Inferred:
     indicator: bool = False
     encode: str = "onehot"
     dim: int | None = None
+
+
+def require_columns(table: CsvTable, names: list[str]) -> None:
+    """Every one of `names` is a column of `table` (whose header may hold more, in any order)."""
+    if table.columns is None and table.assumed is None:
+        raise DataError(
+            "has no header, and this model reads typed columns by name",
+            where=table.source,
+            fix=f"add a header line naming the columns ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})",
+        )
+    for name in names:
+        if not table.has_column(name):
+            raise DataError(
+                f"has no column `{name}`, which the model needs",
+                where=table.source,
+                fix=did_you_mean(name, table.columns or []),
+            )
 
 
 def describe_plan(types: list[ColumnType], ignored: int) -> str:
@@ -140,23 +145,26 @@ def read_cells(table: CsvTable, types: list[ColumnType], na_values) -> TableCell
     """The planned columns of `table` as typed arrays; a number column's text or non-finite cell is a
     DataError naming its line and column."""
     na = set(na_values)
-    numeric = [t.name for t in types if t.type == "number"]
-    block = _parse_block(table, [table.column_index(n) for n in numeric]) if numeric else None
-    values = {}
+    numeric = [table.column_index(t.name) for t in types if t.type == "number"]
+    block = _parse_block(table, numeric)
+    if block is None:  # a blank or NA somewhere: column by column
+        block = np.empty((len(table.cells), len(numeric)), dtype=np.float64)
+        for k, j in enumerate(numeric):
+            block[:, k] = _numbers(table, j, [row[j] for row in table.cells], na)
+    else:  # parsed at once: only the NaN and inf cells need a look
+        _check_non_finite(table, numeric, block, na)
+    categories = {}
     for t in types:
-        j = table.column_index(t.name)
-        if block is not None and t.type == "number":  # parsed at once: only NaN cells need a look
-            values[t.name] = _checked(table, j, block[:, numeric.index(t.name)], na)
-            continue
-        cells = [row[j] for row in table.cells]
-        values[t.name] = _numbers(table, j, cells, na) if t.type == "number" else _levels(cells, na)
-    return TableCells(types, values, np.asarray(table.lines, dtype=np.int64), table.source)
+        if t.type == "category":
+            j = table.column_index(t.name)
+            categories[t.name] = _levels([row[j] for row in table.cells], na)
+    return TableCells(types, block, categories, np.asarray(table.lines, dtype=np.int64), table.source)
 
 
 def _parse_block(table: CsvTable, columns: list[int]) -> np.ndarray | None:
     """The columns as float64 (N, k) when every cell parses as a number (NaN and inf included), else None."""
     if not columns:
-        return None
+        return np.empty((len(table.cells), 0), dtype=np.float64)
     pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     try:
         return np.array([pick(row) for row in table.cells], dtype=np.float64).reshape(len(table.cells), -1)
@@ -164,12 +172,12 @@ def _parse_block(table: CsvTable, columns: list[int]) -> np.ndarray | None:
         return None
 
 
-def _checked(table: CsvTable, j: int, column: np.ndarray, na: set[str]) -> np.ndarray:
-    """A parsed column: `NaN` spelled as a missing value stays NaN (missing), other non-finite cells are errors."""
-    for i in np.flatnonzero(~np.isfinite(column)):
+def _check_non_finite(table: CsvTable, columns: list[int], block: np.ndarray, na: set[str]) -> None:
+    """A parsed block: `NaN` spelled as a missing value stays NaN (missing), other non-finite cells are errors."""
+    for i, k in np.argwhere(~np.isfinite(block)):
+        j = columns[k]
         if table.cells[i][j] not in na:
             _bad_cell(table, int(i), j, "is not a finite number", "fix or remove that row (numbers must be finite)")
-    return column
 
 
 def _numbers(table: CsvTable, j: int, cells: list[str], na: set[str]) -> np.ndarray:

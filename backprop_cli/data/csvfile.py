@@ -27,10 +27,12 @@ class CsvTable:
     columns: list[str] | None  # the header's names; None when the text has no header
     cells: list[list[str]]  # data rows only
     lines: list[int]  # the line number of each data row (header = line 1)
+    assumed: list[str] | None = None  # a headerless table's columns named by position (a model's own names)
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:
-        return {name: j for j, name in enumerate(self.columns or [])}  # names are distinct (_check_header)
+        names = self.columns or self.assumed or []
+        return {name: j for j, name in enumerate(names)}  # names are distinct (_check_header)
 
     def has_column(self, name: str) -> bool:
         return name in self._index

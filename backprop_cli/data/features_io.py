@@ -59,7 +59,7 @@ def _typed(table: CsvTable, typed: list) -> FeatureRows:
         names = [t.name for t in typed]
         if any(t.type == "category" for t in typed) or len(table.cells[0]) != len(names):
             require_columns(table, names)  # its message: a header is needed
-        table.columns = names
+        table.assumed = names  # by position; messages keep saying "column 2", as the file has no names
     return FeatureRows(None, table.columns, table.source, table)
 
 

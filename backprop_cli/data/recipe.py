@@ -13,6 +13,8 @@ statistics) in the checkpoint's metadata: nothing is pickled.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +56,14 @@ class TableRecipe:
     @classmethod
     def fit(cls, cells: TableCells) -> TableRecipe:
         """Fill values and levels from the training rows `cells`."""
-        return cls([_fit_column(t, cells.values[t.name], cells.source) for t in cells.types])
+        stats = _number_statistics(cells.numbers)
+        columns = []
+        for t in cells.types:
+            if t.type == "number":
+                columns.append(_fit_number(t, stats[t.missing][cells.number_index[t.name]], cells))
+            else:
+                columns.append(_fit_category(t, cells.categories[t.name]))
+        return cls(columns)
 
     @property
     def feature_names(self) -> list[str]:
@@ -66,18 +75,33 @@ class TableRecipe:
 
     def unscaled(self) -> np.ndarray:
         """(F,) bool: the encoded columns that the scaler leaves as they are (one-hot and indicator columns)."""
-        flags = [[c.type.type == "category" or k > 0 for k in range(c.width)] for c in self.columns]
-        return np.array([f for column in flags for f in column], dtype=bool)
+        widths = np.array([c.width for c in self.columns])
+        untouched = np.ones(widths.sum(), dtype=bool)
+        starts = np.cumsum(widths) - widths
+        numbers = [k for k, c in enumerate(self.columns) if c.type.type == "number"]
+        untouched[starts[numbers]] = False  # a number column itself is scaled; its indicator after it is not
+        return untouched
 
     def encode(self, cells: TableCells) -> tuple[np.ndarray, dict[str, int]]:
         """The model's raw input (N, F) and, per column, how many rows held a level unseen in training."""
-        blocks, unseen = [], {}
-        for c in self.columns:
-            block, n_unseen = _encode_column(c, cells, cells.values[c.type.name])
-            blocks.append(block)
-            if n_unseen:
-                unseen[c.type.name] = n_unseen
-        return np.concatenate(blocks, axis=1), unseen
+        _refuse_dropped(self.columns, cells)
+        out = np.empty((len(cells), sum(c.width for c in self.columns)), dtype=np.float64)
+        starts = np.cumsum([0] + [c.width for c in self.columns])[:-1]
+        numbers = [(k, c) for k, c in enumerate(self.columns) if c.type.type == "number"]
+        if numbers:  # every number column at once: a table may have 30,000 of them
+            source = [cells.number_index[c.type.name] for _, c in numbers]
+            at = starts[[k for k, _ in numbers]]
+            block = cells.numbers[:, source]
+            missing = np.isnan(block)
+            out[:, at] = np.where(missing, np.array([c.fill for _, c in numbers]), block)
+            flagged = [i for i, (_, c) in enumerate(numbers) if c.type.indicator]
+            out[:, at[flagged] + 1] = missing[:, flagged]  # `<name>_missing`, right after its column
+        unseen = {}
+        for k, c in enumerate(self.columns):
+            if c.type.type == "category":
+                out[:, starts[k] : starts[k] + c.width], n = _one_hot(c, cells.categories[c.type.name])
+                unseen.update({c.type.name: n} if n else {})
+        return out, unseen
 
     def require_plain_numbers(self, cells: TableCells) -> None:
         """For a model saved before typed columns: its inputs were numbers, none missing."""
@@ -131,17 +155,32 @@ def _column_from(entry: dict) -> FittedColumn:
     return FittedColumn(t, fill, levels)
 
 
-def _fit_column(t: ColumnType, values: np.ndarray, source: str) -> FittedColumn:
-    if t.type == "number":
-        present = values[~np.isnan(values)]
-        if t.missing in ("mean", "median") and not len(present):
-            raise DataError(
-                f"column `{t.name}` has no value in the training rows, so its {t.missing} is undefined",
-                where=source,
-                fix=f"mark it `{t.name}: ignore` under data.columns, or give it missing: constant",
-            )
-        fill = {"mean": np.mean, "median": np.median}.get(t.missing, lambda _: t.fill_value or 0.0)(present)
-        return FittedColumn(t, float(fill))
+def _number_statistics(numbers: np.ndarray) -> dict[str, list[float]]:
+    """Per column of the (N, k) block, over its present values: mean and median (NaN when none is present);
+    the fill value of the other strategies is the column's own (NaN here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: NaN, named by _fit_number
+        stats = {"mean": np.nanmean(numbers, axis=0), "median": np.nanmedian(numbers, axis=0)}
+    for name in stats:  # NaN means no value; a statistic that overflows (1e308s) is inf, refused when scaling
+        stats[name][np.isnan(stats[name]) & (~np.isnan(numbers)).any(axis=0)] = math.inf
+    nothing = [math.nan] * numbers.shape[1]
+    return {"constant": nothing, "drop_rows": nothing, **{k: v.tolist() for k, v in stats.items()}}
+
+
+def _fit_number(t: ColumnType, statistic: float, cells: TableCells) -> FittedColumn:
+    """`statistic`: the column's mean or median for those strategies."""
+    if t.missing not in ("mean", "median"):  # constant, or drop_rows (whose rows are gone: nothing is filled)
+        return FittedColumn(t, float(t.fill_value or 0.0))
+    if math.isnan(statistic):
+        raise DataError(
+            f"column `{t.name}` has no value in the training rows, so its {t.missing} is undefined",
+            where=cells.source,
+            fix=f"mark it `{t.name}: ignore` under data.columns, or give it missing: constant",
+        )
+    return FittedColumn(t, statistic)
+
+
+def _fit_category(t: ColumnType, values: np.ndarray) -> FittedColumn:
     missing = np.equal(values, None)
     present = values[~missing]
     fill = _category_fill(t, present)
@@ -160,22 +199,26 @@ def _category_fill(t: ColumnType, present: np.ndarray):
     return MISSING_LEVEL  # missing_level, and drop_rows (whose training rows have no missing value)
 
 
-def _encode_column(c: FittedColumn, cells: TableCells, values: np.ndarray) -> tuple[np.ndarray, int]:
-    missing = cells.missing(c.type.name)
-    if missing.any() and c.type.missing == "drop_rows":
-        i = int(np.argmax(missing))
-        raise DataError(
-            f"line {cells.lines[i]}, column `{c.type.name}`: the value is missing, and the model was trained "
-            "with missing: drop_rows for it, so it has no value to put there",
-            where=cells.source,
-            fix="fill that cell, or retrain with another missing strategy for the column",
-        )
-    if c.type.type == "number":
-        filled = np.where(missing, c.fill, values)
-        return np.stack([filled, missing.astype(np.float64)][: c.width], axis=1), 0
+def _refuse_dropped(columns: list[FittedColumn], cells: TableCells) -> None:
+    """A missing value where training dropped such rows: the model has nothing to put there."""
+    for c in columns:
+        missing = cells.missing(c.type.name) if c.type.missing == "drop_rows" else None
+        if missing is not None and missing.any():
+            i = int(np.argmax(missing))
+            raise DataError(
+                f"line {cells.lines[i]}, column `{c.type.name}`: the value is missing, and the model was trained "
+                "with missing: drop_rows for it, so it has no value to put there",
+                where=cells.source,
+                fix="fill that cell, or retrain with another missing strategy for the column",
+            )
+
+
+def _one_hot(c: FittedColumn, values: np.ndarray) -> tuple[np.ndarray, int]:
+    """(N, levels) 0/1 with a missing value filled first; a level training never had is an all-zero row."""
     index = {level: k for k, level in enumerate(c.levels)}
+    missing = np.equal(values, None)
     filled = np.where(missing, c.fill, values) if c.fill is not MISSING_LEVEL else values
-    codes = np.array([index.get(v, -1) for v in filled], dtype=np.int64)  # -1: a level training never had
+    codes = np.array([index.get(v, -1) for v in filled], dtype=np.int64)
     block = np.zeros((len(codes), len(c.levels)), dtype=np.float64)
     seen = codes >= 0
     block[np.flatnonzero(seen), codes[seen]] = 1.0

@@ -57,7 +57,7 @@ def table_raw(table: CsvTable, cfg, known_targets: bool, read_test, types: list[
     raw.cells, raw.w_train = cells, weights
     if cfg.test_path:
         test = read_test(cfg.test_path)
-        require_columns(test, [*(t.name for t in types), target, *([weight] if weight else [])])
+        _require_training_columns(test, [*(t.name for t in types), target, *([weight] if weight else [])])
         raw.test_cells, test_labels, raw.w_test, test_notes = _rows(test, types, cfg, target, weight, known_targets)
         raw.y_test = encode_like(test_labels, tgt, _line_of(raw.test_cells), cfg.test_path, target)
         raw.notes += [f"{cfg.test_path}: {note}" for note in test_notes]
@@ -68,12 +68,11 @@ def _rows(table: CsvTable, types, cfg, target: str, weight: str | None, known_ta
     """The typed cells, the target cells, the weights of the rows that are kept, and notes on the rest."""
     cells = read_cells(table, types, cfg.na_values)
     labels = _column(table, target)
-    blank = np.isin(labels, list(cfg.na_values))
+    blank = labels == ""  # only a blank: `NA` or `?` may be a class's name (labels keep their spelling)
     if blank.any() and known_targets:
         i = int(np.argmax(blank))
         raise DataError(
-            f"line {table.lines[i]}: the target `{target}` is missing (`{labels[i]}`); eval scores rows whose "
-            "target is known",
+            f"line {table.lines[i]}: the target `{target}` is empty; eval scores rows whose target is known",
             where=table.source,
             fix="fill in or drop that row (predict takes rows without a target)",
         )
@@ -164,6 +163,16 @@ def _check_features(table: CsvTable, features: list[str] | None, target: str, we
         raise DataError(f"{which} is also listed in data.features", where=table.source, fix="remove it from there")
     if len(set(features)) != len(features) or not features:
         raise DataError("data.features must list distinct columns, at least one", where=table.source)
+
+
+def _require_training_columns(table: CsvTable, names: list[str]) -> None:
+    missing = [c for c in names if not table.has_column(c)]
+    if missing:
+        raise DataError(
+            f"lacks the column `{missing[0]}` of the training file",
+            where=table.source,
+            fix=did_you_mean(missing[0], table.columns),
+        )
 
 
 def _line_of(cells: TableCells):

@@ -167,6 +167,7 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         "scored": label,
         "n": int(len(x)),
         "loss": mean_loss(trained.loss, pred, y),
+        "warnings": data.warnings,  # levels the model never saw in training, each row all-zero in that column
     }
     if trained.data_meta.get("text"):  # a language model: per-character figures, exact match on sums
         from backprop_cli.lm import language_report

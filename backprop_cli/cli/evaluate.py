@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,6 +34,8 @@ def evaluate(
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
     trained = load_trained(checkpoint)
     result = evaluate_split(trained, split, data or [])
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if as_json:
         print(dumps(result))
     else:

@@ -84,24 +84,24 @@ def load_data(
         task=raw.task, n_classes=len(raw.class_names) if raw.class_names else None,
         class_names=raw.class_names, input_shape=raw.input_shape, feature_names=raw.feature_names,
         scaler=scaler, target_scaler=target_scaler, source=raw.source, target_names=raw.target_names,
-        notes=raw.notes, recipe=recipe, w_train=None if w is None else w[train],
+        notes=raw.notes, warnings=raw.warnings, recipe=recipe, w_train=None if w is None else w[train],
         w_val=None if w is None or not has_val else w[val], w_test=raw.w_test,
     )  # fmt: skip
 
 
 def encode_table(raw: RawData, train: np.ndarray, meta: dict | None) -> TableRecipe:
     """A table's typed cells -> raw.x_train / raw.x_test, with the recipe fitted on the `train` rows (or
-    the model's own, from `meta`); levels unseen in training and ID-like columns go into raw.notes."""
+    the model's own, from `meta`); levels unseen in training and ID-like columns go into raw.warnings."""
     recipe = recipe_of(meta) if meta is not None else None
     if recipe is None:
         recipe = TableRecipe.fit(raw.cells.take(train))
         if meta is not None:  # a model saved before typed columns read numbers only, none missing
             recipe.require_plain_numbers(raw.cells)
     raw.x_train, unseen = recipe.encode(raw.cells)
-    raw.notes += unseen_note(unseen, raw.source) + (recipe.warnings(len(train)) if meta is None else [])
+    raw.warnings += unseen_note(unseen, raw.source) + (recipe.warnings(len(train)) if meta is None else [])
     if raw.test_cells is not None:
         raw.x_test, unseen = recipe.encode(raw.test_cells)
-        raw.notes += unseen_note(unseen, raw.test_cells.source)
+        raw.warnings += unseen_note(unseen, raw.test_cells.source)
     raw.feature_names = recipe.feature_names
     raw.cells = raw.test_cells = None  # encoded: the cells are not needed any more
     return recipe

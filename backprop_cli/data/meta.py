@@ -52,8 +52,8 @@ def unseen_note(unseen: dict[str, int], source: str) -> list[str]:
     """One warning for the levels a model never saw in training (each such row is all-zero in its column)."""
     if not unseen:
         return []
-    counts = ", ".join(f"`{name}` {n}" for name, n in unseen.items())
-    return [f"{source}: levels unseen in training, encoded as all-zero ({counts} rows)"]
+    counts = ", ".join(f"`{name}` {plural(n, 'row')}" for name, n in unseen.items())
+    return [f"{source}: levels unseen in training, encoded as all-zero ({counts})"]
 
 
 def prepare_table(table, meta: dict, dtype=np.float32) -> tuple[np.ndarray, list[str]]:

@@ -46,7 +46,9 @@ class Preflight:
     @property
     def notes(self) -> list[str]:
         """What the user is told about a table: its columns' types, rows left out, levels to look at."""
-        return self.data.notes if self.data is not None and self.data.recipe is not None else []
+        if self.data is None or self.data.recipe is None:
+            return []
+        return self.data.notes + [f"warning: {w}" for w in self.data.warnings]
 
 
 def preflight(config: Config) -> Preflight:

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
+from backprop_cli.inference import load_trained
+
 from tests.reliability.helpers import (
     BACKPROP,
     assert_same_run,
@@ -86,3 +88,17 @@ def test_a_table_run_killed_while_saving_resumes_bit_identical(loans_run, loans_
     result = resume(run)
     assert result.returncode == 0, result.stderr
     assert_same_run(loans_run, run)
+
+
+def test_npz_export_writes_the_recipe_as_named_arrays_and_a_json_of_levels(loans_run, loans_dir):
+    exported = in_process("export", loans_run, "--format", "npz", "-o", loans_dir / "loans.npz")
+    assert exported.returncode == 0, exported.stderr
+    npz = np.load(loans_dir / "loans.npz", allow_pickle=False)
+    recipe = json.loads(str(npz["columns.json"]))
+    by_name = {c["spec"]["name"]: c for c in recipe["columns"]}
+    cities = sorted({row["city"] for row in csv.DictReader(io.StringIO((loans_dir / "loans.csv").read_text()))})
+    assert npz["columns.city.levels"].tolist() == by_name["city"]["levels"] == cities  # no blank city in training
+    assert by_name["job"]["levels"][-1] is None and npz["columns.job.levels"][-1] == ""  # job has blanks
+    saved = load_trained(loans_run).data_meta  # the checkpoint's own recipe: the export says the same
+    assert recipe == {**saved["columns"], "na_values": saved["na_values"]}
+    assert float(npz["columns.income.fill"]) == by_name["income"]["fill"] and by_name["income"]["fill"] > 10_000

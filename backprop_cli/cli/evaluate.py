@@ -23,6 +23,10 @@ def evaluate(
             "--data", metavar="KEY=VALUE", help="Change a data key: path=other.csv (a new file is scored whole)"
         ),
     ] = None,
+    top_k: Annotated[
+        Optional[int],
+        typer.Option("--top-k", metavar="K", min=1, help="k of top_k_accuracy (default 5 when there are more classes)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
@@ -33,7 +37,7 @@ def evaluate(
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
     trained = load_trained(checkpoint)
-    result = evaluate_split(trained, split, data or [])
+    result = evaluate_split(trained, split, data or [], top_k)
     for warning in result.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     if as_json:
@@ -46,15 +50,24 @@ def _print_report(result: dict) -> None:
     from rich.table import Table
 
     from backprop_cli.cli.output import short_number, stdout_console
+    from backprop_cli.metric_names import SKEWED
 
     console = stdout_console()
     scored = result["scored"] if result["split"] == "all" else f"{result['split']} split"
     console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {scored}, n={result['n']}")
     summary = Table(show_header=False, box=None)
-    for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
-        if key in result:
+    shown = ("loss", "accuracy", "macro_f1", *SKEWED, "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match")
+    for key in shown:
+        if result.get(key) is not None:
             summary.add_row(key, short_number(result[key]))
     console.print(summary)
+    cut = result.get("suggested_threshold")
+    if cut:  # two classes: the cut on the second class's probability that maximises balanced accuracy
+        console.print(
+            f"suggested threshold (validation split): predict --threshold {cut['threshold']:.4g} "
+            f"gives balanced accuracy {cut['balanced_accuracy']:.4f} there",
+            highlight=False,
+        )
     for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
         console.print(f"  wrong: {example}", markup=False, highlight=False)
     if "per_class" in result:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -22,12 +22,20 @@ def predict(
         str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
     ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--threshold", metavar="T", help="Two classes: the second when its probability is above T (default 0.5)."
+        ),
+    ] = None,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
     from backprop_cli.errors import UserError
 
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # NaN fails this too
+        raise UserError(f"{threshold} is not a probability", where="--threshold", fix="give a value in [0, 1]")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
@@ -41,7 +49,7 @@ def predict(
     rows = read_feature_rows(
         src, source="<stdin>" if source == "-" else None, wanted=names, typed=recipe.types if recipe else None
     )
-    result = predict_rows(trained, rows, proba)
+    result = predict_rows(trained, rows, proba, threshold)
     for warning in result["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
@@ -10,7 +10,7 @@ from backprop_cli.config.columns import ColumnSpec, MissingDefaults, column_shor
 from backprop_cli.config.missing import NA_VALUES
 from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.nn.specs import LayerSpec, Spec
-from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
+from backprop_cli.optim.specs import PLATEAU_MONITORS, AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 
 # The built-in datasets (data/builtin.py holds the same table; a test keeps them equal).
 DATASET_NAMES = (
@@ -30,7 +30,7 @@ DATASET_NAMES = (
     "frequencies",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
-MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+MONITORS = PLATEAU_MONITORS  # early stopping watches what the plateau schedule may watch
 
 
 class DataConfig(Spec):
@@ -92,6 +92,16 @@ class DataConfig(Spec):
 class LossConfig(Spec):
     type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
+    # cross_entropy, binary_cross_entropy: each class's factor in the loss; balanced: n / (K * count_k)
+    class_weights: Literal["balanced"] | dict[str, Annotated[float, Field(gt=0, le=1e6)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights_of_classes(self) -> LossConfig:
+        if self.class_weights is not None and self.type not in ("cross_entropy", "binary_cross_entropy"):
+            raise ValueError(f"class_weights weigh classes: {self.type} is a regression loss")
+        if isinstance(self.class_weights, dict) and not self.class_weights:
+            raise ValueError("class_weights maps class names to factors; give at least one, or `balanced`")
+        return self
 
 
 class ModelConfig(Spec):
@@ -107,7 +117,7 @@ class RegularizationConfig(Spec):
 
 class EarlyStoppingConfig(Spec):
     monitor: Literal[MONITORS] = "val_loss"  # type: ignore[valid-type]
-    mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies, min for losses
+    mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies and AUCs, min for losses
     patience: int = Field(5, ge=0, le=1_000_000)
     min_delta: float = Field(0.0, ge=0, le=1e6)
     restore_best: bool = True

@@ -28,9 +28,20 @@ def shown_config(config: Config) -> dict:
             data["data"].pop(key, None)
     if data["data"].get("data_dir") is None:
         data["data"].pop("data_dir")
+    if data["data"]["dataset"] is not None:  # the table keys do not apply to a built-in dataset
+        for key in ("columns", "missing", "na_values", "weight_column"):
+            data["data"].pop(key, None)
+    elif data["data"].get("columns") is None:
+        data["data"].pop("columns", None)
+    if data["data"].get("weight_column") is None:
+        data["data"].pop("weight_column", None)
     data["model"]["layers"] = [_layer(layer, default_init) for layer in data["model"]["layers"]]
+    if data["loss"].get("class_weights") is None:
+        data["loss"].pop("class_weights", None)
     if data["loss"]["type"] != "huber":
-        data["loss"] = data["loss"]["type"]
+        data["loss"].pop("delta")
+        if len(data["loss"]) == 1:
+            data["loss"] = data["loss"]["type"]
     for section, key in (("training", "threads"), ("diagnostics", "monitor_every_n_steps")):
         if data[section].get(key) is None:
             data[section].pop(key)

@@ -41,6 +41,11 @@ def dataset_meta(ds, na_values=NA_VALUES) -> dict:
     }
 
 
+def with_class_weights(meta: dict, loss) -> dict:
+    """The meta with the loss's class factors (derived from the training split: eval weighs its loss by them)."""
+    return meta if loss.class_weights is None else {**meta, "class_weights": loss.class_weights.tolist()}
+
+
 def recipe_of(meta: dict | None) -> TableRecipe | None:
     """The typed columns a model reads (a table's recipe), or None when its inputs are plain numbers."""
     if not meta or not meta.get("columns"):

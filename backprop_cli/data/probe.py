@@ -29,6 +29,7 @@ class DataFacts:
     has_validation: bool
     raw: RawData | None = None  # the data as read, when it was read whole (train goes on from it)
     label_shape: tuple[int, ...] = ()  # one example's target: () a class, (L,) one per step, (T,) regression
+    class_names: list[str] | None = None  # as the data spells them, when known without reading it all
 
 
 def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
@@ -48,7 +49,8 @@ def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
         names = target.class_names
         split_indices(target.y, cfg.validation_split, target.task, data_rng(seed, "split"), cfg.path)
         n_classes = len(names) if names else None
-        return DataFacts(input_shape, target.task, n_classes, cfg.validation_split > 0, None, target.y.shape[1:])
+        has_val = cfg.validation_split > 0
+        return DataFacts(input_shape, target.task, n_classes, has_val, None, target.y.shape[1:], names)
     return _from_raw(load_user_files(cfg, sequences), cfg, seed)  # an unsupported suffix: its message
 
 
@@ -56,7 +58,8 @@ def _from_raw(raw: RawData, cfg, seed: int) -> DataFacts:
     split_indices(raw.y_train, cfg.validation_split, raw.task, data_rng(seed, "split"), raw.source)
     n_classes = len(raw.class_names) if raw.class_names else None
     input_shape = raw.input_shape if raw.cells is None else _encoded_shape(raw, cfg, seed)
-    return DataFacts(input_shape, raw.task, n_classes, cfg.validation_split > 0, raw, raw.y_train.shape[1:])
+    has_val = cfg.validation_split > 0
+    return DataFacts(input_shape, raw.task, n_classes, has_val, raw, raw.y_train.shape[1:], raw.class_names)
 
 
 def _encoded_shape(raw: RawData, cfg, seed: int) -> tuple[int, ...]:

@@ -35,13 +35,44 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Loss:
-    """Base: a batch-mean loss and its gradient with respect to the model's output."""
+    """Base: a batch-mean loss and its gradient with respect to the model's output.
+
+    Weighted (class weights of a classification loss, row weights of a table's weight column), each row n
+    counts w_n times: L = Σ w_n ℓ_n / Σ w_n, and its gradient is w_n dℓ_n / Σ w_n. `batch_weight` is the
+    Σ w_n of the last forward (N unweighted), for the weighted mean over many batches.
+    """
 
     name = "loss"
     expects = "values"
+    class_weights: np.ndarray | None = None  # (K,) each class's factor; set from the data (train/setup.py)
+    row_weighted = False  # the data has row weights (a table's weight column): said by explain()
+    batch_weight = 0.0
 
-    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+    @property
+    def weighted(self) -> bool:
+        return self.class_weights is not None or self.row_weighted
+
+    def _weight_source(self) -> str:
+        """What wₙ is, for explain(): the class's factor, the row's weight, or both."""
+        parts = [f"w[tₙ] with w = [{', '.join(f'{w:.4g}' for w in self.class_weights)}] by class index"] * (
+            self.class_weights is not None
+        ) + ["the row's weight (data.weight_column)"] * self.row_weighted
+        return " · ".join(parts)
+
+    def forward(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """`weights`: (N,) non-negative row weights, or None."""
         raise NotImplementedError
+
+    def _row_scale(self, labels: np.ndarray | None, weights: np.ndarray | None, n: int, dtype) -> np.ndarray | None:
+        """s_n = w_n N / Σ w (mean 1), so that mean(s ℓ) = Σ w ℓ / Σ w; None when unweighted (every w_n = 1).
+        w_n = class_weights[label_n] · weights[n]."""
+        w = None if self.class_weights is None or labels is None else self.class_weights[labels]
+        if weights is not None:
+            w = weights if w is None else w * weights
+        self.batch_weight = float(n) if w is None else float(np.sum(w))
+        if w is None:
+            return None
+        return (w * (n / self.batch_weight) if self.batch_weight > 0 else np.zeros(n)).astype(dtype, copy=False)
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError
@@ -85,7 +116,7 @@ class SoftmaxCrossEntropy(Loss):
     name = "cross_entropy"
     expects = "logits"
 
-    def forward(self, pred, target):
+    def forward(self, pred, target, weights=None):
         if pred.ndim == 3:
             return self._forward_steps(pred, target)
         # array methods, not np.max/np.sum/np.mean: the same arithmetic without their Python-level
@@ -97,17 +128,28 @@ class SoftmaxCrossEntropy(Loss):
         e /= sum_e  # e is ours: the probabilities, which is all the gradient needs (with the labels)
         self._p, self._labels = e, labels
         self._rows = np.arange(z.shape[0])
-        return float((np.log(sum_e[:, 0]) - z[self._rows, labels]).mean())
+        self._s = self._row_scale(labels, weights, len(labels), pred.dtype)
+        per_row = np.log(sum_e[:, 0]) - z[self._rows, labels]
+        return float((per_row if self._s is None else self._s * per_row).mean())
 
     def backward(self):
         if self._p.ndim == 3:
             return self._backward_steps()
         dz = self._p.copy()
         dz[self._rows, self._labels] -= 1.0
-        dz *= 1.0 / dz.shape[0]
+        if self._s is None:
+            dz *= 1.0 / dz.shape[0]
+        else:  # dz = w_n (p - onehot) / Σw
+            dz *= (self._s * (1.0 / dz.shape[0]))[:, None]
         return dz
 
     def explain(self):
+        if self.weighted:
+            return {
+                "forward": ["p = softmax(z) per row   (z: the logits, the model's output)",
+                            f"L = −Σₙ wₙ log p[n, tₙ] / Σₙ wₙ   (wₙ = {self._weight_source()})"],
+                "backward": ["dz = w_y (p − onehot(t)) / Σw   (each row's gradient times its weight)"],
+            }  # fmt: skip
         return {
             "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", "L = −(1/N) Σₙ log p[n, tₙ]"],
             "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
@@ -117,6 +159,7 @@ class SoftmaxCrossEntropy(Loss):
     def _forward_steps(self, pred, target):
         """L = mean over the N·L tokens of logsumexp_k(z[n, :, t]) - z[n, label, t]."""
         labels = np.asarray(target).astype(np.intp, copy=False).reshape(pred.shape[0], 1, pred.shape[2])
+        self.batch_weight = float(pred.shape[0])  # every step of every sequence counts once (no weights here)
         z = pred - pred.max(axis=1, keepdims=True)  # (N, K, L): each step's max is 0
         e = np.exp(z)
         sum_e = e.sum(axis=1, keepdims=True)  # (N, 1, L)
@@ -186,18 +229,29 @@ class BinaryCrossEntropyWithLogits(Loss):
     name = "binary_cross_entropy"
     expects = "logits"
 
-    def forward(self, pred, target):
+    def forward(self, pred, target, weights=None):
         t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
         self._z, self._t = pred, t
-        return float(np.mean(np.logaddexp(0.0, pred) - t * pred))
+        labels = np.asarray(target).reshape(-1).astype(np.intp, copy=False)
+        self._s = self._row_scale(labels, weights, len(labels), pred.dtype)
+        per_row = np.logaddexp(0.0, pred) - t * pred
+        return float(np.mean(per_row if self._s is None else self._s[:, None] * per_row))
 
     def backward(self):
         dz = _sigmoid(self._z)
         dz -= self._t
-        dz *= 1.0 / dz.shape[0]
+        if self._s is None:
+            dz *= 1.0 / dz.shape[0]
+        else:  # dz = w_n (σ(z) - t) / Σw
+            dz *= (self._s * (1.0 / dz.shape[0]))[:, None]
         return dz
 
     def explain(self):
+        if self.weighted:
+            return {
+                "forward": [f"L = Σₙ wₙ [log(1 + e^zₙ) − tₙ·zₙ] / Σₙ wₙ   (wₙ = {self._weight_source()})"],
+                "backward": ["dz = w_y (σ(z) − t) / Σw   (each row's gradient times its weight)"],
+            }  # fmt: skip
         return {
             "forward": ["L = (1/N) Σₙ [log(1 + e^zₙ) − tₙ·zₙ]   (= −t log σ(z) − (1 − t) log(1 − σ(z)))"],
             "backward": ["dz = (σ(z) − t) / N"],
@@ -252,9 +306,14 @@ class _Regression(Loss):
             f"set the last dense layer's units to {n_targets}",
         )
 
-    def _residual(self, pred, target):
+    def _residual(self, pred, target, weights=None):
         t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
+        self._s = self._row_scale(None, weights, len(pred), pred.dtype)
         return pred - t  # (N, T)
+
+    def _weighted(self, elementwise: np.ndarray) -> np.ndarray:
+        """Each row's elements times its s_n (row weights of a table's weight column)."""
+        return elementwise if self._s is None else elementwise * self._s[:, None]
 
 
 class MSE(_Regression):
@@ -262,12 +321,12 @@ class MSE(_Regression):
 
     name = "mse"
 
-    def forward(self, pred, target):
-        self._r = self._residual(pred, target)
-        return float(np.mean(self._r * self._r))
+    def forward(self, pred, target, weights=None):
+        self._r = self._residual(pred, target, weights)
+        return float(np.mean(self._weighted(self._r * self._r)))
 
     def backward(self):
-        return self._r * (2.0 / self._r.size)
+        return self._weighted(self._r * (2.0 / self._r.size))
 
     def explain(self):
         return {
@@ -281,12 +340,12 @@ class MAE(_Regression):
 
     name = "mae"
 
-    def forward(self, pred, target):
-        self._r = self._residual(pred, target)
-        return float(np.mean(np.abs(self._r)))
+    def forward(self, pred, target, weights=None):
+        self._r = self._residual(pred, target, weights)
+        return float(np.mean(self._weighted(np.abs(self._r))))
 
     def backward(self):
-        return np.sign(self._r) * (1.0 / self._r.size)
+        return self._weighted(np.sign(self._r) * (1.0 / self._r.size))
 
     def explain(self):
         return {"forward": ["r = pred − t", "L = (1/(N·T)) Σ |r|"], "backward": ["dpred = sign(r) / (N·T)"]}
@@ -300,15 +359,15 @@ class Huber(_Regression):
     def __init__(self, delta: float = 1.0):
         self.delta = float(delta)
 
-    def forward(self, pred, target):
-        self._r = r = self._residual(pred, target)
+    def forward(self, pred, target, weights=None):
+        self._r = r = self._residual(pred, target, weights)
         a = np.abs(r)
         quadratic = np.minimum(a, self.delta)  # the part of |r| inside the quadratic zone
         # 0.5 q^2 + delta (|r| - q) equals both branches of the definition
-        return float(np.mean(0.5 * quadratic * quadratic + self.delta * (a - quadratic)))
+        return float(np.mean(self._weighted(0.5 * quadratic * quadratic + self.delta * (a - quadratic))))
 
     def backward(self):
-        return np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size)
+        return self._weighted(np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size))
 
     def explain(self):
         d = f"{self.delta:g}"

@@ -6,7 +6,8 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes;
+5. the model: every layer's shapes, its size against memory, its output against the loss and classes, and
+   the classes named by loss.class_weights;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -21,11 +22,14 @@ import numpy as np
 from backprop_cli.config.columns import resolve_columns
 from backprop_cli.config.schema import Config, DataConfig
 from backprop_cli.config.validation import validate
+from backprop_cli.data.class_weights import check_class_names
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.errors import ConfigError
+from backprop_cli.metric_names import SKEWED
+from backprop_cli.train.skewed import TOP_K_DEFAULT
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
@@ -63,6 +67,7 @@ def preflight(config: Config) -> Preflight:
     n_params = check_model_fits(config, facts.input_shape, vocab_size)
     _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
+    check_class_names(config.loss.class_weights, facts.class_names)
     data = None
     if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
         sequences = reads_sequences(config.model.layers)
@@ -109,11 +114,17 @@ def check_monitors(config: Config, facts: DataFacts) -> None:
     """An accuracy needs classes; a val_* metric needs a validation split: otherwise it is never measured."""
     for key, metric in monitors(config):
         kind = metric.removeprefix("val_").removeprefix("train_")
-        if kind == "accuracy" and facts.task != "classification":
+        if (kind == "accuracy" or kind in SKEWED) and facts.task != "classification":
             raise ConfigError(
-                f"is {metric}, but this is a {facts.task} run: it has no accuracy",
+                f"is {metric}, but this is a {facts.task} run: it has no {kind}",
                 where=key,
-                fix=f"monitor {metric.replace('accuracy', 'loss')}",
+                fix=f"monitor {metric.replace(kind, 'loss')}",
+            )
+        if kind == "top_k_accuracy" and facts.n_classes is not None and facts.n_classes <= TOP_K_DEFAULT:
+            raise ConfigError(
+                f"is {metric}, reported for more than {TOP_K_DEFAULT} classes; the data has {facts.n_classes}",
+                where=key,
+                fix="monitor val_accuracy, or another figure",
             )
         if metric.startswith("val_") and not facts.has_validation:
             raise ConfigError(

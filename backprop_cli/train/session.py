@@ -12,6 +12,7 @@ from pathlib import Path
 from backprop_cli.config.load import config_to_yaml
 from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
+from backprop_cli.data.meta import with_class_weights
 from backprop_cli.errors import DivergedError
 from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps
 from backprop_cli.runs.rundir import RunFiles, RunLock, create_run_dir
@@ -96,7 +97,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     run_id = resume.run_id if resume is not None and resume.run_id else files.root.name
     meta = {
         "config": config.model_dump(mode="json"),
-        "data": dataset_meta(parts.data, config.data.na_values),
+        "data": with_class_weights(dataset_meta(parts.data, config.data.na_values), parts.loss),
         "threads": options.threads,
         "run_id": run_id,  # resume refuses a checkpoint copied in from another run
     }
@@ -155,7 +156,9 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
         if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
             trainer.model.load_state_tensors(checkpointer.best_model_tensors)
         if data.x_test is not None:
-            test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification)
+            test = score_split(
+                trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification, data.w_test
+            )
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)
 
 

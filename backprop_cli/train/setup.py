@@ -10,6 +10,7 @@ import numpy as np
 from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
+from backprop_cli.data.class_weights import class_weight_vector
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.embedding import check_token_ids, with_vocab_size
 from backprop_cli.nn.losses import build_loss
@@ -95,6 +96,13 @@ def check_output_layer(
     loss.check_targets(output_shape, task, label_shape)
 
 
+def weigh(loss, class_weights, data) -> None:
+    """The loss's class factors (loss.class_weights, from the training split) and whether rows carry weights."""
+    if class_weights is not None:
+        loss.class_weights = class_weight_vector(class_weights, data.y_train, data.class_names, data.n_classes)
+    loss.row_weighted = data.w_train is not None
+
+
 def build_parts(config: Config, data=None, download_progress=None, raw=None) -> Parts:
     """Everything a run needs, built from the config (and the data, when already loaded or read as `raw`).
 
@@ -121,7 +129,8 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])
-    loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
+    weigh(loss, config.loss.class_weights, data)
+    loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size, data.w_train)
     reg = config.regularization
     trainer = Trainer(
         model=model,
@@ -136,5 +145,6 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
         x_val=data.x_val,
         y_val=data.y_val,
+        w_val=data.w_val,
     )
     return Parts(config=config, data=data, model=model, loss=loss, trainer=trainer)

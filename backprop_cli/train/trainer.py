@@ -23,6 +23,7 @@ class EpochSums:
     grad_norm: float = 0.0
     steps: int = 0
     labels: int = 0  # classification: labels scored (N per batch, N·L for sequences)
+    weight: float = 0.0  # Σ of the rows' weights in the loss (their count when unweighted): loss is weighted by it
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Trainer:
     regularization: Regularization = field(default_factory=Regularization)
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    w_val: np.ndarray | None = None  # the validation rows' weights (a table's weight column)
 
     def __post_init__(self) -> None:
         self.epoch = 0  # completed epochs
@@ -98,11 +100,12 @@ class Trainer:
     def epoch_finished(self) -> bool:
         return self.batch_in_epoch >= len(self.loader)
 
-    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
-        """forward, loss, backward, penalties, clipping, one optimizer step. Returns the batch loss."""
+    def train_step(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None = None) -> float:
+        """forward, loss, backward, penalties, clipping, one optimizer step. Returns the batch loss.
+        `wb`: the batch's row weights (a table's weight column), or None."""
         self.lr = self.schedule.lr_at(self.step, self.epoch)
         pred = self.model.forward(xb, training=True)
-        loss = self.loss.forward(pred, yb)
+        loss = self.loss.forward(pred, yb, wb)
         self.model.backward(self.loss.backward())
         loss += self._penalize()
         grad_norm = self._clip()
@@ -124,16 +127,17 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "lr": float(self.lr),
-            "train_loss": sums.loss / max(sums.count, 1),
+            "train_loss": sums.loss / sums.weight if sums.weight > 0 else sums.loss / max(sums.count, 1),
             "train_accuracy": sums.correct / max(sums.labels or sums.count, 1) if self.classification else None,
             "val_loss": None,
             "val_accuracy": None,
             "grad_norm": sums.grad_norm / max(sums.steps, 1),
         }
         if self.x_val is not None and len(self.x_val):
-            scores = score_split(self.model, self.loss, self.x_val, self.y_val, self.classification)
+            scores = score_split(self.model, self.loss, self.x_val, self.y_val, self.classification, self.w_val)
             logs["val_loss"] = scores["loss"]
             logs["val_accuracy"] = scores.get("accuracy")
+            logs.update({f"val_{k}": v for k, v in scores.items() if k not in ("loss", "accuracy")})
         logs["epoch_time_s"] = time.perf_counter() - self._epoch_started
         return logs
 
@@ -158,7 +162,8 @@ class Trainer:
     def _accumulate(self, pred: np.ndarray, yb: np.ndarray, loss: float, grad_norm: float) -> None:
         n = len(yb)
         sums = self.sums
-        sums.loss += loss * n
+        sums.loss += loss * self.loss.batch_weight  # Σ w: the epoch's loss is the weighted mean over its rows
+        sums.weight += self.loss.batch_weight
         sums.count += n
         sums.grad_norm += grad_norm
         sums.steps += 1

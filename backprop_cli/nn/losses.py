@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import lookup
+from backprop_cli.errors import ConfigError
 
 WHERE = "model.layers"
 
@@ -266,7 +266,8 @@ class BinaryCrossEntropyWithLogits(Loss):
         _require(
             n_classes is None or n_classes == 2,
             f"binary_cross_entropy is for 2 classes, but the data has {n_classes}",
-            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}, or, if the numbers "
+            "are quantities rather than class labels, set data.task: regression",
         )
         _require(
             shape == (1,),

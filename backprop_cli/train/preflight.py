@@ -31,9 +31,9 @@ from backprop_cli.errors import ConfigError
 from backprop_cli.metric_names import SKEWED
 from backprop_cli.train.skewed import TOP_K_DEFAULT
 from backprop_cli.nn.attention.embedding import with_vocab_size
+from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
-from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.optim.registry import build_schedule
 from backprop_cli.train.setup import check_model_fits, check_output_layer
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from backprop_cli.data.rowfile import LazyRows
+
 
 class BatchLoader:
     """Yields (xb, yb) views of two reused buffers, filled with np.take(..., out=) from an epoch's order.
@@ -42,8 +44,10 @@ class BatchLoader:
         for k in range(start, len(self)):
             idx = order[k * b : (k + 1) * b]
             m = len(idx)
-            # mode="clip": the indices come from a permutation, and "raise" would buffer (allocate)
-            np.take(self.x, idx, axis=0, out=self._xb[:m], mode="clip")
+            if isinstance(self.x, LazyRows):  # a file bigger than memory: these rows are read now
+                self.x.take_into(idx, self._xb[:m])
+            else:  # mode="clip": the indices come from a permutation, and "raise" would buffer (allocate)
+                np.take(self.x, idx, axis=0, out=self._xb[:m], mode="clip")
             np.take(self.y, idx, axis=0, out=self._yb[:m], mode="clip")
             if self.w is not None:
                 self.batch_weights = np.take(self.w, idx, out=self._wb[:m], mode="clip")

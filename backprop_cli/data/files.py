@@ -9,6 +9,7 @@ or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from backprop_cli.data.arrays import load_npy, load_npz, peek_npy, peek_npz
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
 from backprop_cli.data.labels import Target, encode_like, encode_target
+from backprop_cli.data.rowfile import LazyRows, RowFile, lazy_threshold, npy_rows, npz_member_rows
 from backprop_cli.data.tablefile import load_csv_table
 from backprop_cli.errors import DataError
 
@@ -84,12 +86,19 @@ def _check_array_keys(cfg, suffix: str) -> None:
 
 def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
     _check_array_keys(cfg, suffix)
-    arrays = load_npz(Path(cfg.path), cfg.path) if suffix == ".npz" else None
-    if arrays is not None:
+    big = _big_features(cfg, suffix)
+    if big is not None:  # read by index, never whole (data/rowfile.py); the rest of the file is read whole
+        y_name = None if suffix == ".npy" else _npz_names(cfg.path, peek_npz(Path(cfg.path), cfg.path), "train")[1]
+        rest = load_npz(Path(cfg.path), cfg.path, only=[y_name, "x_test", "y_test"]) if y_name else None
+        y = rest.pop(y_name) if rest is not None else load_npy(Path(cfg.target), cfg.target)
+        x, arrays = _lazy_x(big, y, sequences), rest
+    elif suffix == ".npz":
+        arrays = load_npz(Path(cfg.path), cfg.path)
         x, y = _npz_pair(cfg.path, arrays, "train")
     else:
-        x, y = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target)
-    x = _check_x(x, y, cfg.path, sequences=sequences)
+        x, y, arrays = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target), None
+    if big is None:
+        x = _check_x(x, y, cfg.path, sequences=sequences)
     tgt = encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
     raw = RawData(
         x,
@@ -105,6 +114,39 @@ def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
         raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x, sequences=sequences)
         raw.y_test = encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
     return raw
+
+
+def _big_features(cfg, suffix: str) -> RowFile | None:
+    """The training features' RowFile when they are larger than lazy_threshold() (and stored uncompressed)."""
+    if suffix == ".npy":
+        shape, dtype = peek_npy(Path(cfg.path), cfg.path)
+        return npy_rows(Path(cfg.path), cfg.path) if math.prod(shape) * dtype.itemsize > lazy_threshold() else None
+    headers = peek_npz(Path(cfg.path), cfg.path)
+    x_name, _ = _npz_names(cfg.path, headers, "train")
+    shape, dtype = headers[x_name]
+    if math.prod(shape) * dtype.itemsize <= lazy_threshold():
+        return None
+    return npz_member_rows(Path(cfg.path), cfg.path, x_name)  # None when compressed: read whole, as before
+
+
+def _lazy_x(file: RowFile, y: np.ndarray, sequences: bool) -> LazyRows:
+    """The features as LazyRows, checked as _check_x checks an array: shape and dtype from the header, every
+    value finite in one chunked pass."""
+    _check_x_header(file.shape, file.dtype, y, file.source)
+    shape = file.shape
+    example = (1,) if len(shape) == 1 else (1, *shape[1:]) if len(shape) == 3 and not sequences else shape[1:]
+    x = LazyRows(file, example)
+    if file.dtype.kind == "f":
+        for start, rows in x.chunks():
+            bad = ~np.isfinite(rows.reshape(len(rows), -1))
+            if bad.any():
+                i, k = np.argwhere(bad)[0]
+                raise DataError(
+                    f"index {start + i}, feature {k}: value {rows.reshape(len(rows), -1)[i, k]} is not a finite number",
+                    where=file.source,
+                    fix="replace or drop non-finite rows",
+                )
+    return x
 
 
 def _array_test_split(cfg, arrays: dict | None) -> tuple[np.ndarray, np.ndarray] | None:

@@ -13,6 +13,7 @@ from backprop_cli.data.finite import fit_quietly, transform_checked
 from backprop_cli.data.labels import encode_with
 from backprop_cli.data.meta import check_meta, recipe_of, scalers_of, unseen_note
 from backprop_cli.data.recipe import TableRecipe
+from backprop_cli.data.rowfile import LazyRows
 from backprop_cli.data.rng import data_rng
 from backprop_cli.data.splits import fold_indices, split_indices
 from backprop_cli.data.text import is_text
@@ -57,6 +58,7 @@ def load_data(
     if meta is not None:
         _conform_shape(raw, meta)
     x_train, y_train = _take(raw.x_train, train), _take(raw.y_train, train)
+    x_val = _take(raw.x_train, val) if len(val) else None
     if meta is not None:
         scaler, target_scaler = scalers_of(meta)
     else:
@@ -79,7 +81,7 @@ def load_data(
     w = raw.w_train
     return Dataset(
         x_train=xs(x_train, train), y_train=ys(y_train, train),
-        x_val=xs(raw.x_train[val], val) if has_val else None, y_val=ys(raw.y_train[val], val) if has_val else None,
+        x_val=xs(x_val, val) if has_val else None, y_val=ys(raw.y_train[val], val) if has_val else None,
         x_test=xs(raw.x_test, source=test_source), y_test=ys(raw.y_test, source=test_source),
         task=raw.task, n_classes=len(raw.class_names) if raw.class_names else None,
         class_names=raw.class_names, input_shape=raw.input_shape, feature_names=raw.feature_names,
@@ -145,12 +147,15 @@ def _hold_out_fold(raw: RawData, k: int, fold: int, seed: int) -> None:
     if raw.cells is not None:  # a table: its typed cells are split, the recipe is fitted on the rest
         raw.test_cells, raw.cells = rows.take(held), rows.take(rest)
     else:
-        raw.x_test, raw.x_train = rows[held], rows[rest]
+        raw.x_test, raw.x_train = _take(rows, held), _take(rows, rest)
     raw.notes.append(f"cross-validation: fold {fold} of {k} ({len(folds[fold])} rows) is the test split")
 
 
-def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return a if len(idx) == len(a) else a[idx]
+def _take(a, idx: np.ndarray):
+    """Rows idx of an array, or of LazyRows without reading them."""
+    if len(idx) == len(a):  # the indices are sorted and distinct: every row, in order
+        return a
+    return a.subset(idx) if isinstance(a, LazyRows) else a[idx]
 
 
 def _conform_shape(raw: RawData, meta: dict) -> None:

@@ -68,9 +68,10 @@ class TableCells:
         return np.isnan(self.numbers[:, self.number_index[name]])
 
 
-def plan_columns(table: CsvTable, cfg, skip: set[str]) -> list[ColumnType]:
-    """Every feature column's type: as `data.columns` names it, else inferred from the cells. Columns in
-    `skip` (the target, the weight column) and those marked `ignore` are not features."""
+def plan_columns(table: CsvTable, cfg, skip: set[str], kinds: dict[str, str] | None = None) -> list[ColumnType]:
+    """Every feature column's type: as `data.columns` names it, else as the file's own types say (`kinds`,
+    Parquet's), else inferred from the cells. Columns in `skip` (the target, the weight column) and those
+    marked `ignore` are not features."""
     given = cfg.columns or {}
     for name in given:
         if not table.has_column(name):
@@ -88,7 +89,7 @@ def plan_columns(table: CsvTable, cfg, skip: set[str]) -> list[ColumnType]:
         spec = given.get(name)
         if spec is not None and spec.type == "ignore":
             continue
-        kind = spec.type if spec is not None else "number" if all_numbers else _infer(table, name, na)
+        kind = spec.type if spec is not None else (kinds or {}).get(name) or _inferred(table, name, na, all_numbers)
         keys = inferred[kind] if spec is None else resolved_column(spec, cfg.missing)
         planned.append(ColumnType(name, **{"indicator": False, **keys}))
     if not planned:
@@ -96,7 +97,9 @@ def plan_columns(table: CsvTable, cfg, skip: set[str]) -> list[ColumnType]:
     return planned
 
 
-def _infer(table: CsvTable, name: str, na: set[str]) -> str:
+def _inferred(table: CsvTable, name: str, na: set[str], all_numbers: bool) -> str:
+    if all_numbers:
+        return "number"
     j = table.column_index(name)
     for row in table.cells:
         cell = row[j]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.data.arrays import NPY_MAGIC, load_npy, load_npy_bytes
+from backprop_cli.data.arrow import ARROW_SUFFIXES
 from backprop_cli.data.columns import require_columns
 from backprop_cli.data.csvfile import CsvTable, decode_text, numeric_block, read_table, read_text
 from backprop_cli.data.hints import did_you_mean
@@ -44,6 +45,10 @@ def read_feature_rows(
         return _csv(decode_text(src, source), source, wanted, typed)
     path = Path(src)
     source = source or str(src)
+    if path.suffix.lower() in ARROW_SUFFIXES and typed:  # a Parquet table of rows, read by name
+        from backprop_cli.data.arrow import read_arrow_table
+
+        return _typed(read_arrow_table(str(src)), typed)
     if fmt == "npy" or (fmt is None and path.suffix.lower() == ".npy"):
         if typed and any(t.type == "category" for t in typed):
             raise DataError("is an array, and this model reads a table with text columns", where=source,

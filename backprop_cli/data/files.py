@@ -19,7 +19,8 @@ from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
 from backprop_cli.data.labels import Target, encode_like, encode_target
 from backprop_cli.data.rowfile import LazyRows, RowFile, lazy_threshold, npy_rows, npz_member_rows
-from backprop_cli.data.tablefile import load_csv_table
+from backprop_cli.data.arrow import ARROW_SUFFIXES
+from backprop_cli.data.tablefile import load_arrow_table, load_csv_table
 from backprop_cli.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -33,12 +34,14 @@ def load_user_files(cfg, sequences: bool = False, known_targets: bool = False, t
     suffix = Path(cfg.path).suffix.lower()
     if suffix in CSV_SUFFIXES:
         return load_csv_table(cfg, known_targets, types)
+    if suffix in ARROW_SUFFIXES:
+        return load_arrow_table(cfg, known_targets, types)
     if suffix in (".npz", ".npy"):
         return _load_arrays(cfg, suffix, sequences)
     raise DataError(
         f"unsupported file type `{suffix or '(none)'}`",
         where=cfg.path,
-        fix="give a .csv (with a header), an .npz or an .npy file",
+        fix="give a .csv (with a header), a .parquet or .feather table, an .npz or an .npy file",
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop_cli.data.arrow import ARROW_SUFFIXES
 from backprop_cli.data.builtin import check_options, lookup
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.files import CSV_SUFFIXES, load_user_files, probe_arrays
@@ -42,7 +43,7 @@ def probe_data(cfg, seed: int, sequences: bool = False) -> DataFacts:
             n_classes = entry.n_classes
             return DataFacts(entry.input_shape, entry.task, n_classes, cfg.validation_split > 0)
         return _from_raw(entry.load(cfg, seed), cfg, seed)
-    if Path(cfg.path).suffix.lower() in CSV_SUFFIXES:
+    if Path(cfg.path).suffix.lower() in CSV_SUFFIXES + ARROW_SUFFIXES:
         return _from_raw(load_user_files(cfg, sequences), cfg, seed)
     if Path(cfg.path).suffix.lower() in (".npz", ".npy"):
         input_shape, target = probe_arrays(cfg, sequences)

@@ -33,18 +33,28 @@ def load_csv_table(cfg, known_targets: bool = False, types: list[ColumnType] | N
     return table_raw(_csv_reader(cfg.path), cfg, known_targets, _csv_reader, types)
 
 
+def load_arrow_table(cfg, known_targets: bool = False, types: list[ColumnType] | None = None) -> RawData:
+    """As load_csv_table, for Parquet and Feather (data/arrow.py): untyped columns take Arrow's types."""
+    from backprop_cli.data.arrow import arrow_types, read_arrow_table
+
+    return table_raw(read_arrow_table(cfg.path), cfg, known_targets, read_arrow_table, types, arrow_types(cfg.path))
+
+
 def _csv_reader(path: str) -> CsvTable:
     return read_table(read_text(Path(path), path), path)
 
 
-def table_raw(table: CsvTable, cfg, known_targets: bool, read_test, types: list[ColumnType] | None) -> RawData:
+def table_raw(
+    table: CsvTable, cfg, known_targets: bool, read_test, types: list[ColumnType] | None, kinds: dict | None = None
+) -> RawData:
     """A read table as RawData: columns typed, rows without a target or a drop_rows value left out, targets
-    encoded, weights checked; `read_test(path)` reads data.test_path the same way."""
+    encoded, weights checked; `read_test(path)` reads data.test_path the same way; `kinds`: the file's own
+    column types (Parquet's)."""
     target = pick_target(table, cfg.target)
     weight = _pick_weight(table, cfg.weight_column, target)
     if types is None:
         _check_features(table, cfg.features, target, weight)
-        types = plan_columns(table, cfg, {target, weight})
+        types = plan_columns(table, cfg, {target, weight}, kinds)
     else:
         require_columns(table, [t.name for t in types])
     cells, labels, weights, notes = _rows(table, types, cfg, target, weight, known_targets)

@@ -1,4 +1,4 @@
-"""A table as people make them (tests/fixtures/data/tables/loans.csv: text columns, blanks, a rare class),
+"""A table as people make them (configs/loans.csv: text columns, blanks, a rare class),
 trained once from the raw CSV with no `columns:` key, and rows to score that the training never saw."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from tests.reliability.helpers import only_run, train
 
-LOANS = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "tables" / "loans.csv"
+LOANS = Path(__file__).resolve().parents[2] / "configs" / "loans.csv"
 CONFIG = """name: loans
 seed: 0
 data: {path: loans.csv, target: status, validation_split: 0.2}

@@ -39,8 +39,7 @@ def sequences_against_predict(tmp: Path) -> None:
     """configs/adding-lstm, bumps-gru, bumps-conv1d trained one epoch: ONNX against predict on raw rows."""
     import onnxruntime as ort
 
-    from backprop_cli.data import load_data
-    from backprop_cli.data import FeatureRows
+    from backprop_cli.data import FeatureRows, load_data
     from backprop_cli.inference import load_trained, predict_rows
 
     configs = Path(__file__).resolve().parents[1] / "configs"

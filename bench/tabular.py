@@ -60,8 +60,10 @@ def split_table(scratch: Path) -> tuple[Path, Path]:
 def config_yaml(epochs: int, threads: int) -> str:
     return (
         f"name: bench-tabular\nseed: 0\ndata: {{path: train.csv, target: {TARGET}, validation_split: 0}}\n"
-        f"model:\n  layers:\n    - {{type: dense, units: {HIDDEN}, activation: relu}}\n    - {{type: dense, units: 2}}\n"
-        f"optimizer: {{type: adam, lr: {LR}}}\ntraining: {{epochs: {epochs}, batch_size: {BATCH}, threads: {threads}}}\n"
+        f"model:\n  layers:\n    - {{type: dense, units: {HIDDEN}, activation: relu}}\n"
+        "    - {type: dense, units: 2}\n"
+        f"optimizer: {{type: adam, lr: {LR}}}\n"
+        f"training: {{epochs: {epochs}, batch_size: {BATCH}, threads: {threads}}}\n"
         "diagnostics: {monitor: false}\n"
     )
 

@@ -25,7 +25,9 @@ def evaluate(
     ] = None,
     top_k: Annotated[
         Optional[int],
-        typer.Option("--top-k", metavar="K", min=1, help="k of top_k_accuracy (default 5 when there are more classes)."),
+        typer.Option(
+            "--top-k", metavar="K", min=1, help="k of top_k_accuracy (default 5 when there are more classes)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

@@ -38,9 +38,8 @@ def predict(
         raise UserError(f"{threshold} is not a probability", where="--threshold", fix="give a value in [0, 1]")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
-    from backprop_cli.inference import load_trained, predict_rows
-
     from backprop_cli.data.meta import recipe_of
+    from backprop_cli.inference import load_trained, predict_rows
 
     trained = load_trained(checkpoint)
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names

@@ -13,8 +13,9 @@ NA_VALUES = ("", "NA", "NaN", "null", "?")  # cells read as a missing value (dat
 
 
 def resolved_column(spec, defaults) -> dict:
-    """A column's keys (a ColumnSpec, or anything with its attributes) as they take effect: its missing strategy (else the default of its type) and the
-    constant's default value written out. An ignored column is its type alone."""
+    """A column's keys (a ColumnSpec, or anything with its attributes) as they take effect: its missing
+    strategy (else the default of its type) and the constant's default value written out. An ignored column
+    is its type alone."""
     if spec.type == "ignore":
         return {"type": "ignore"}
     missing = spec.missing or getattr(defaults, spec.type)

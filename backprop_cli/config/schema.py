@@ -77,7 +77,9 @@ class DataConfig(Spec):
     @model_validator(mode="after")
     def _tables_only(self) -> DataConfig:
         if self.dataset is not None and (self.columns is not None or self.weight_column is not None):
-            raise ValueError("`columns` and `weight_column` describe your own table (data.path), not a built-in dataset")
+            raise ValueError(
+                "`columns` and `weight_column` describe your own table (data.path), not a built-in dataset"
+            )
         return self
 
     @model_validator(mode="after")

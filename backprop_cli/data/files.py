@@ -1,10 +1,11 @@
 """The user's own data: `data.path` (.csv, .npz or .npy), `data.target`, `data.features`, `data.test_path`.
 
 CSV: a header names the columns; the target is `data.target` (default: the last column), the
-features are `data.features` (default: every other column), typed (data/tablefile.py). NPZ: x_train/y_train[/x_test/y_test]
-or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels (file units
-0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads sequences first
-(conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
+features are `data.features` (default: every other column), typed (data/tablefile.py); Parquet and
+Feather likewise (data/arrow.py). NPZ: x_train/y_train[/x_test/y_test] or x/y; features bigger than
+memory are read by index (data/rowfile.py). NPY: x at `data.path`, y at `data.target`. uint8 arrays are
+8-bit pixels (file units 0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads
+sequences first (conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.data.arrays import load_npy, load_npz, peek_npy, peek_npz
+from backprop_cli.data.arrow import ARROW_SUFFIXES
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
 from backprop_cli.data.labels import Target, encode_like, encode_target
 from backprop_cli.data.rowfile import LazyRows, RowFile, lazy_threshold, npy_rows, npz_member_rows
-from backprop_cli.data.arrow import ARROW_SUFFIXES
 from backprop_cli.data.tablefile import load_arrow_table, load_csv_table
 from backprop_cli.errors import DataError
 

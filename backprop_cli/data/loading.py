@@ -13,8 +13,8 @@ from backprop_cli.data.finite import fit_quietly, transform_checked
 from backprop_cli.data.labels import encode_with
 from backprop_cli.data.meta import check_meta, recipe_of, scalers_of, unseen_note
 from backprop_cli.data.recipe import TableRecipe
-from backprop_cli.data.rowfile import LazyRows
 from backprop_cli.data.rng import data_rng
+from backprop_cli.data.rowfile import LazyRows
 from backprop_cli.data.splits import fold_indices, split_indices
 from backprop_cli.data.text import is_text
 from backprop_cli.errors import DataError

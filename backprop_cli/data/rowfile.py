@@ -3,8 +3,9 @@
 A big feature array is never read whole nor mapped whole (a file larger than the process's address space,
 `ulimit -v`, could not be): `LazyRows` maps the windows of the file that hold the rows a batch asks for
 (np.memmap, mode "r"), gathers those rows into the batch's buffer, scales them there, and unmaps the windows;
-the operating system's page cache keeps what is read often. Statistics and the finiteness check are chunked passes. The shuffle permutes
-indices as for arrays in memory, so the order stays seeded and a resume stays bit-identical.
+the operating system's page cache keeps what is read often. Statistics and the finiteness check are chunked
+passes. The shuffle permutes indices as for arrays in memory, so the order stays seeded and a resume stays
+bit-identical.
 """
 
 from __future__ import annotations

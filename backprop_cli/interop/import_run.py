@@ -66,7 +66,8 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
     files = RunFiles(run_dir)
     atomic_write_text(files.config, config_to_yaml(config))
     trainer = parts.trainer
-    meta = {"config": config.model_dump(mode="json"), "data": with_class_weights(dataset_meta(parts.data, config.data.na_values), parts.loss), "threads": None,
+    data = with_class_weights(dataset_meta(parts.data, config.data.na_values), parts.loss)
+    meta = {"config": config.model_dump(mode="json"), "data": data, "threads": None,
             "kind": "last", "epoch": 0, "step": 0, "metrics": None, "progress": trainer.progress_state(),
             "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights)}  # fmt: skip
     save_checkpoint(files.last, trainer.tensors(), meta)

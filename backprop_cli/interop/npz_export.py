@@ -4,8 +4,9 @@ Members: every model tensor under its checkpoint name (`model.0.W` (in, out) for
 (F, C, k, k) for conv2d, batchnorm `gamma`, `beta`, `running_mean`, `running_var`, nested blocks
 `model.<i>.<j>.<name>`), the input scaling `scaler.offset` / `scaler.scale` (x = (raw - offset) / scale),
 for a table's typed columns the recipe that comes before the scaling (`columns.json` and per column
-`columns.<name>.fill` or `columns.<name>.levels`), and `layers.json`: a 0-d string array holding the JSON description below. Nothing is pickled: read it
-with `np.load(path)` (allow_pickle stays False) and `json.loads(str(npz["layers.json"]))`.
+`columns.<name>.fill` or `columns.<name>.levels`), and `layers.json`: a 0-d string array holding the JSON
+description below. Nothing is pickled: read it with `np.load(path)` (allow_pickle stays False) and
+`json.loads(str(npz["layers.json"]))`.
 """
 
 from __future__ import annotations

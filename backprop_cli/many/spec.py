@@ -26,9 +26,8 @@ from backprop_cli.metric_names import SKEWED, maximised
 from backprop_cli.nn.specs import Spec
 
 # The metrics a run's summary.json holds: per epoch (train_*, val_*) and on the test split (test_*).
-METRICS = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss")) + tuple(
-    f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED  # the figures for skewed classes
-)
+PLAIN = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss"))
+METRICS = PLAIN + tuple(f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED)  # and for skewed classes
 MAX_TRIALS = 10_000
 
 

@@ -129,7 +129,6 @@ class WarmupCosine(Schedule):
         return f"lr = {hi}·(s + 1)/{w} for s < {w}, then a cosine from {hi} to {self.min_lr:g}   (s: the step, from 0)"
 
 
-
 class Plateau(Schedule):
     """lr * factor^k after the k-th time `patience` epochs in a row brought no improvement; never below min_lr.
 

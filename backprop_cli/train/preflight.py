@@ -29,13 +29,13 @@ from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.errors import ConfigError
 from backprop_cli.metric_names import SKEWED
-from backprop_cli.train.skewed import TOP_K_DEFAULT
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
 from backprop_cli.optim.registry import build_schedule
 from backprop_cli.train.setup import check_model_fits, check_output_layer
+from backprop_cli.train.skewed import TOP_K_DEFAULT
 
 FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 

@@ -156,9 +156,7 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
         if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
             trainer.model.load_state_tensors(checkpointer.best_model_tensors)
         if data.x_test is not None:
-            test = score_split(
-                trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification, data.w_test
-            )
+            test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification, data.w_test)
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)
 
 

@@ -61,7 +61,9 @@ def test_a_run_reading_rows_by_index_is_bit_identical_to_one_reading_the_array_w
 
 
 def test_a_run_reading_rows_by_index_resumes_bit_identical_after_a_kill(arrays):
-    killed = train(arrays / "npy.yaml", arrays / "killed", env={**LAZY, **kill_at("half_written", "last.safetensors", 1)})
+    killed = train(
+        arrays / "npy.yaml", arrays / "killed", env={**LAZY, **kill_at("half_written", "last.safetensors", 1)}
+    )
     assert killed.returncode == -9, killed.stderr
     run = only_run(arrays / "killed")
     resumed = resume(run, env=LAZY)

@@ -33,7 +33,9 @@ def arrow_files(loans_dir):
     pq.write_table(table, loans_dir / "loans.parquet", row_group_size=64)  # several row groups
     feather.write_feather(table, loans_dir / "loans.feather")
     for kind in ("parquet", "feather"):
-        (loans_dir / f"{kind}.yaml").write_text((loans_dir / "loans.yaml").read_text().replace("loans.csv", f"loans.{kind}"))
+        (loans_dir / f"{kind}.yaml").write_text(
+            (loans_dir / "loans.yaml").read_text().replace("loans.csv", f"loans.{kind}")
+        )
     return loans_dir
 
 

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from backprop_cli.inference import load_trained
-
 from tests.reliability.helpers import (
     BACKPROP,
     assert_same_run,
@@ -73,7 +72,9 @@ def test_onnx_on_raw_rows_equals_predict(loans_run, loans_dir):
         if node.type == "tensor(string)":
             feeds[node.name] = np.array(cells, dtype=object).reshape(-1, 1)
         else:
-            feeds[node.name] = np.array([float(c) if c not in ("", "NA") else np.nan for c in cells], np.float32)[:, None]
+            feeds[node.name] = np.array([float(c) if c not in ("", "NA") else np.nan for c in cells], np.float32)[
+                :, None
+            ]
     assert sorted(feeds) == ["age", "city", "debt_ratio", "income", "job"]
     (onnx_p,) = session.run(None, feeds)
     predict_p = np.load(io.BytesIO(expected.stdout), allow_pickle=False)

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, child_env, cpu_name, data_dir, later_epochs_median, write_json
+from bench.common import ROOT, cpu_name, data_dir, interleaved, worker_result, write_json
 
 KINDS = ("backprop", "sklearn")
 TARGET, HIDDEN, LR, BATCH = "Attrition", 32, 1e-3, 64
@@ -120,19 +120,8 @@ def run_sklearn(scratch: Path, epochs: int, threads: int) -> dict:
 
 
 def measure(kind: str, epochs: int, threads: int) -> dict:
-    """One fresh process; its result plus peak RSS (MB) from wait4."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-m", "bench.tabular", "--worker", kind, str(out), "--epochs", str(epochs),
-               "--threads", str(threads)]  # fmt: skip
-        proc = subprocess.Popen(cmd, env=child_env(threads), cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if status != 0:
-            raise SystemExit(f"{kind} failed with status {status}")
-        result = json.loads(out.read_text())
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # the worker's; `backprop train` runs as its child
-    result["epoch_s"] = later_epochs_median(result["epoch_times"])
-    return result
+    """One fresh process (peak RSS: the worker's; `backprop train` runs as its child)."""
+    return worker_result("bench.tabular", kind, ["--epochs", str(epochs), "--threads", str(threads)], threads)
 
 
 def table(runs: dict[str, list[dict]]) -> str:
@@ -161,11 +150,7 @@ def main(argv: list[str]) -> None:
             run = run_backprop if kind == "backprop" else run_sklearn
             write_json(out, run(Path(tmp), args.epochs, args.threads))
         return
-    runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
-    for r in range(args.repeats):  # interleaved, the order rotated each repeat
-        for kind in KINDS[r % 2 :] + KINDS[: r % 2]:
-            runs[kind].append(measure(kind, args.epochs, args.threads))
-            print(f"{kind}: {runs[kind][-1]['epoch_s']:.4f} s/epoch", file=sys.stderr)
+    runs = interleaved(KINDS, args.repeats, lambda kind: measure(kind, args.epochs, args.threads))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     load = os.getloadavg()[0]
     text = (

@@ -15,7 +15,7 @@ from operator import itemgetter
 import numpy as np
 
 from backprop_cli.config.missing import resolved_column
-from backprop_cli.data.csvfile import CsvTable
+from backprop_cli.data.csvfile import CsvTable, is_number
 from backprop_cli.data.hints import did_you_mean, plural
 from backprop_cli.errors import ConfigError, DataError
 
@@ -103,7 +103,7 @@ def _inferred(table: CsvTable, name: str, na: set[str], all_numbers: bool) -> st
     j = table.column_index(name)
     for row in table.cells:
         cell = row[j]
-        if cell not in na and not _is_number(cell):
+        if cell not in na and not is_number(cell):
             return "category"
     return "number"
 
@@ -224,9 +224,3 @@ def drop_incomplete_rows(cells: TableCells) -> tuple[np.ndarray, str | None]:
     return np.flatnonzero(keep), f"missing: drop_rows dropped {plural(dropped, 'row')} ({', '.join(dropping)})"
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -90,6 +90,12 @@ def plan_columns(table: CsvTable, cfg, skip: set[str], kinds: dict[str, str] | N
         if spec is not None and spec.type == "ignore":
             continue
         kind = spec.type if spec is not None else (kinds or {}).get(name) or _inferred(table, name, na, all_numbers)
+        if spec is not None and spec.encode == "embedding":
+            raise ConfigError(
+                "encode: embedding is not available yet: categories are one-hot encoded",
+                where=f"data.columns.{name}.encode",
+                fix="remove `encode` and `dim` (one column per level, an unseen level all-zero)",
+            )
         keys = inferred[kind] if spec is None else resolved_column(spec, cfg.missing)
         planned.append(ColumnType(name, **{"indicator": False, **keys}))
     if not planned:

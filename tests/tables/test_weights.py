@@ -116,3 +116,17 @@ def test_early_stopping_monitors_val_roc_auc_as_higher_is_better(rare):
     records = [json.loads(line) for line in (next((rare / "runs-auc").iterdir()) / "metrics.jsonl").open()]
     aucs = [r["val_roc_auc"] for r in records]
     assert summary["best"] == {"val_roc_auc": max(aucs)} and summary["best_epoch"] == 1 + aucs.index(max(aucs))
+
+
+@pytest.mark.parametrize(
+    "column, message",
+    [
+        ("{type: category, encode: embedding}", "data.columns.b: encode: embedding needs `dim`"),
+        ("{type: category, encode: embedding, dim: 4}", "data.columns.b.encode: encode: embedding is not available"),
+        ("{type: number, missing: most_frequent}", "missing: most_frequent does not apply to a number column"),
+        ("{type: number, fill_value: 3}", "fill_value is the value of `missing: constant`"),
+    ],
+)
+def test_a_column_spec_that_cannot_work_is_refused_at_its_key(rare, column, message):
+    (rare / "spec.yaml").write_text(CONFIG.format(loss="", units=2, data=f", columns: {{b: {column}}}"))
+    assert_user_error(in_process("config", "validate", "spec.yaml", cwd=rare), 2, message)

@@ -38,6 +38,10 @@ def train(
     if config is None and resume is None:
         raise UserError("give a config file, or --resume RUN_DIR", fix="backprop train configs/quickstart.yaml")
     overrides = set_ or []
+    if resume is not None:  # a run's name stands for its newest run
+        from backprop_cli.runs.rundir import newest_run_named
+
+        resume = newest_run_named(resume) or resume
     if config is None and overrides:
         config = resume / "config.yaml"
     loaded = load_config(config, overrides) if config is not None else None

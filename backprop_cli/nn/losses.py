@@ -266,8 +266,7 @@ class BinaryCrossEntropyWithLogits(Loss):
         _require(
             n_classes is None or n_classes == 2,
             f"binary_cross_entropy is for 2 classes, but the data has {n_classes}",
-            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}, or, if the numbers "
-            "are quantities rather than class labels, set data.task: regression",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
         )
         _require(
             shape == (1,),
@@ -299,7 +298,8 @@ class _Regression(Loss):
         _require(
             n_classes is None,
             f"{self.name} is a regression loss, but the data has {n_classes} classes",
-            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}, or, if the numbers "
+            "are quantities rather than class labels, set data.task: regression",
         )
         _require(
             n_targets is None or shape[0] == n_targets,

@@ -54,7 +54,7 @@ class DataConfig(Spec):
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
-    columns: dict[str, ColumnSpec] | None = Field(None, max_length=100_000)  # typed table columns (config/columns.py)
+    columns: dict[str, ColumnSpec] | None = Field(None, max_length=100_000)  # name: type or {type, missing, ...}
     missing: MissingDefaults = MissingDefaults()  # strategies of the columns whose own `missing` is not given
     na_values: list[str] = Field(list(NA_VALUES), max_length=100)  # cells that mean "missing"
     weight_column: str | None = None  # a table column of row weights (non-negative, finite): not a feature
@@ -91,11 +91,13 @@ class DataConfig(Spec):
         return self
 
 
+ClassFactor = Annotated[float, Field(gt=0, le=1e6)]
+
+
 class LossConfig(Spec):
     type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]  # `loss: mse` is short for {type: mse}
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
-    # cross_entropy, binary_cross_entropy: each class's factor in the loss; balanced: n / (K * count_k)
-    class_weights: Literal["balanced"] | dict[str, Annotated[float, Field(gt=0, le=1e6)]] | None = None
+    class_weights: Literal["balanced"] | dict[str, ClassFactor] | None = None  # balanced, or {class name: factor}
 
     @model_validator(mode="after")
     def _weights_of_classes(self) -> LossConfig:

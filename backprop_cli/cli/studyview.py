@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from backprop_cli.cli.runs import STATUS_STYLES, _duration, _num, _text
+from backprop_cli.metric_names import SKEWED
 
 TOP = 10  # rows of the live table
 
@@ -127,6 +128,14 @@ def print_ranked(rows: list[dict[str, Any]], metric: str) -> None:
             console.print(_text(f"trial {row['trial']}: {row['error']}"))
 
 
+# the table keeps to accuracy, loss and the test split's AUCs and balanced accuracy (--json has every figure)
+HIDDEN_IN_CV = {f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED} - {
+    "test_roc_auc",
+    "test_pr_auc",
+    "test_balanced_accuracy",
+}
+
+
 def print_cv(report: dict[str, Any]) -> None:
     """One row per fold and the mean ± std of every metric."""
     from pathlib import Path
@@ -134,6 +143,7 @@ def print_cv(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     names = list(report["mean"]) or [k for k in report["folds"][0] if k.startswith(("val_", "train_", "test_"))]
+    names = [n for n in names if n not in HIDDEN_IN_CV]  # the figures for skewed classes: in --json, on test only
     table = Table(title="cross-validation (test = the held-out fold)", title_justify="left")
     for column in ("fold", *names, "status", "epochs", "time", "run"):
         table.add_column(column, justify="left" if column in ("status", "run") else "right")

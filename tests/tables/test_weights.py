@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from backprop_cli.data import load_data
 from backprop_cli.inference import load_trained
 from tests.reliability.helpers import assert_user_error, in_process
 
@@ -130,3 +131,25 @@ def test_early_stopping_monitors_val_roc_auc_as_higher_is_better(rare):
 def test_a_column_spec_that_cannot_work_is_refused_at_its_key(rare, column, message):
     (rare / "spec.yaml").write_text(CONFIG.format(loss="", units=2, data=f", columns: {{b: {column}}}"))
     assert_user_error(in_process("config", "validate", "spec.yaml", cwd=rare), 2, message)
+
+
+def test_trace_shows_the_weighted_gradient_of_the_loss_row_by_row(tmp_path):
+    from backprop_cli.config.load import load_config
+    from backprop_cli.teach.trace import run_trace
+
+    rng = np.random.default_rng(7)
+    write_rare_table(tmp_path / "train.csv", 200, rng, weights=True)
+    write_rare_table(tmp_path / "test.csv", 50, rng, weights=True)
+    text = CONFIG.format(loss="loss: {class_weights: {rare: 4.0}}\n", units=2, data=", weight_column: w")
+    (tmp_path / "t.yaml").write_text(text)
+    config = load_config(tmp_path / "t.yaml").config
+    trace = run_trace(config, steps=1, rows=8, full=True)
+    step = trace["steps"][0]
+    logits = np.array(step["forward"][-1]["y"]["values"])
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = np.array(trace["targets"]["values"])
+    rows = load_data(config.data, config.seed).w_train[:8]  # the weights of the traced rows
+    w = np.where(y == 1, 4.0, 1.0) * rows  # rare is class 1 (classes sorted: common, rare)
+    expected = w[:, None] * (p - np.eye(2)[y]) / w.sum()
+    np.testing.assert_allclose(np.array(step["dL_dpred"]["values"]), expected, rtol=1e-4, atol=1e-7)

@@ -112,8 +112,12 @@ def _run_app():
         from typer._click import exceptions
     except ImportError:  # typer before 0.16 used click itself
         from click import exceptions
+    from backprop_cli.cli.helptext import tidy
+
+    command = typer.main.get_command(app)
+    tidy(command)
     try:
-        return app(standalone_mode=False, prog_name="backprop")
+        return command(standalone_mode=False, prog_name="backprop")
     except exceptions.NoArgsIsHelpError as err:
         print(err.ctx.get_help())
         return 0

@@ -143,4 +143,10 @@ def _print_summary(summary: dict, run_dir) -> None:
     for key, value in (summary.get("test") or {}).items():
         parts.append(f"test_{key}={short_number(value)}")
     parts.append(f"time={summary['wall_time_s']:.1f}s")
-    print(" ".join(parts), file=sys.stderr, flush=True)
+    line = " ".join(parts)
+    if sys.stderr.isatty():  # a terminal breaks between fields, never inside `time=14.5s`
+        import shutil
+        import textwrap
+
+        line = "\n".join(textwrap.wrap(line, shutil.get_terminal_size().columns, break_long_words=False))
+    print(line, file=sys.stderr, flush=True)

@@ -15,8 +15,9 @@ from tests.reliability.helpers import (
     kill_at,
     limit_memory,
     only_run,
-    resume,
+    resume_here,
     train,
+    train_here,
 )
 
 CONFIG = """seed: 0
@@ -54,8 +55,8 @@ def test_rows_read_by_index_are_the_rows_of_the_array_in_the_asked_order(arrays)
 
 @pytest.mark.parametrize("kind", ["npy", "npz"])
 def test_a_run_reading_rows_by_index_is_bit_identical_to_one_reading_the_array_whole(arrays, kind):
-    whole = train(arrays / f"{kind}.yaml", arrays / f"whole-{kind}")
-    lazy = train(arrays / f"{kind}.yaml", arrays / f"lazy-{kind}", env=LAZY)
+    whole = train_here(arrays / f"{kind}.yaml", arrays / f"whole-{kind}")
+    lazy = train_here(arrays / f"{kind}.yaml", arrays / f"lazy-{kind}", env=LAZY)
     assert whole.returncode == 0 and lazy.returncode == 0, whole.stderr + lazy.stderr
     assert_same_run(only_run(arrays / f"whole-{kind}"), only_run(arrays / f"lazy-{kind}"))
 
@@ -66,10 +67,10 @@ def test_a_run_reading_rows_by_index_resumes_bit_identical_after_a_kill(arrays):
     )
     assert killed.returncode == -9, killed.stderr
     run = only_run(arrays / "killed")
-    resumed = resume(run, env=LAZY)
+    resumed = resume_here(run, env=LAZY)
     assert resumed.returncode == 0, resumed.stderr
     reference = arrays / "reference"
-    assert train(arrays / "npy.yaml", reference, env=LAZY).returncode == 0
+    assert train_here(arrays / "npy.yaml", reference, env=LAZY).returncode == 0
     assert_same_run(only_run(reference), run)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.helpers import only_run, train
+from tests.reliability.helpers import only_run, train_here
 
 LOANS = Path(__file__).resolve().parents[2] / "configs" / "loans.csv"
 CONFIG = """name: loans
@@ -51,7 +51,7 @@ def loans_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def loans_run(loans_dir) -> Path:
-    """The trained run (a real process)."""
-    result = train(loans_dir / "loans.yaml", loans_dir / "runs")
+    """The trained run (in this process: the runs that must be processes are in the tests)."""
+    result = train_here(loans_dir / "loans.yaml", loans_dir / "runs")
     assert result.returncode == 0, result.stderr
     return only_run(loans_dir / "runs")

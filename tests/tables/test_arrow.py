@@ -4,10 +4,11 @@ pyarrow, one message with the install line."""
 from __future__ import annotations
 
 import csv
+import sys
 
 import pytest
 
-from tests.reliability.helpers import assert_same_run, assert_user_error, backprop, environment, only_run, train
+from tests.reliability.helpers import assert_same_run, assert_user_error, in_process, only_run, train_here
 
 pa = pytest.importorskip("pyarrow")
 
@@ -41,14 +42,14 @@ def arrow_files(loans_dir):
 
 @pytest.mark.parametrize("kind", ["parquet", "feather"])
 def test_a_parquet_or_feather_table_trains_the_same_run_as_its_csv(arrow_files, loans_run, kind):
-    result = train(arrow_files / f"{kind}.yaml", arrow_files / f"runs-{kind}")
+    result = train_here(arrow_files / f"{kind}.yaml", arrow_files / f"runs-{kind}")
     assert result.returncode == 0, result.stderr
     assert_same_run(loans_run, only_run(arrow_files / f"runs-{kind}"))
 
 
 def test_predict_reads_a_parquet_table_of_rows_as_it_reads_the_csv(arrow_files, loans_run):
-    from_parquet = backprop("predict", loans_run, arrow_files / "loans.parquet", "--proba")
-    from_csv = backprop("predict", loans_run, arrow_files / "loans.csv", "--proba")
+    from_parquet = in_process("predict", loans_run, arrow_files / "loans.parquet", "--proba")
+    from_csv = in_process("predict", loans_run, arrow_files / "loans.csv", "--proba")
     assert from_parquet.returncode == 0, from_parquet.stderr
     assert from_parquet.stdout == from_csv.stdout and len(from_csv.stdout.splitlines()) == 401
 
@@ -62,17 +63,15 @@ def test_arrow_types_decide_number_or_category_not_the_cells(tmp_path):
         "data: {path: t.parquet, target: label, validation_split: 0}\nmodel: {layers: [{type: dense, units: 2}]}\n"
         "training: {epochs: 1}\n"
     )
-    result = backprop("config", "validate", tmp_path / "t.yaml")
+    result = in_process("config", "validate", tmp_path / "t.yaml")
     assert result.returncode == 0 and "columns: 1 number, 1 category, 0 ignored" in result.stderr, result.stderr
 
 
-def test_without_pyarrow_a_parquet_file_is_one_message_with_the_install_line(arrow_files, tmp_path):
-    shadow = tmp_path / "shadow" / "pyarrow"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('pyarrow is not installed here')\n")
-    env = environment(PYTHONPATH=str(tmp_path / "shadow"))
+def test_without_pyarrow_a_parquet_file_is_one_message_with_the_install_line(arrow_files, tmp_path, monkeypatch):
+    for module in ("pyarrow", "pyarrow.parquet", "pyarrow.ipc"):
+        monkeypatch.setitem(sys.modules, module, None)  # `import pyarrow` raises ImportError, as when absent
     for verb in (("config", "validate"), ("train", "--runs-dir", str(tmp_path / "runs"))):
-        result = backprop(*verb, arrow_files / "parquet.yaml", env=env)
+        result = in_process(*verb, arrow_files / "parquet.yaml")
         assert_user_error(
             result, 2, "reading Parquet or Feather needs the `pyarrow` package, which is not installed; "
             "install the optional extra: pip install 'backprop-cli[parquet]'"

@@ -1,5 +1,5 @@
-"""The table recipe: statistics from the training split only, levels sorted, an ID column warned about, rows
-for a typed model need their header."""
+"""The table recipe: every missing strategy as written, statistics from the training split only, levels
+sorted, an ID column warned about, rows for a typed model need their header."""
 
 from __future__ import annotations
 
@@ -53,3 +53,41 @@ def test_rows_for_a_model_with_text_columns_need_their_header(tmp_path):
     rows = read_feature_rows(b"cat,num\nb,5\n", typed=ds.recipe.types)
     x, unseen = ds.recipe.encode(read_cells(rows.table, ds.recipe.types, ["", "NA"]))
     assert x.tolist() == [[5.0, 0.0, 1.0, 0.0, 0.0]] and unseen == {}  # num, cat=a, cat=b, cat=c, cat=(missing)
+
+
+STRATEGIES = """m,k,c,f,l,d,y
+1,5,a,x,p,1,0
+n/a,6,,x,q,2,1
+3,?,b,,,3,0
+5,7,a,y,p,,1
+?,8,NA,y,q,4,0
+2,1,b,x,,5,1
+"""
+
+
+def test_every_missing_strategy_fills_as_written_with_its_own_na_values(tmp_path):
+    columns = {
+        "m": {"type": "number", "missing": "mean", "indicator": True},
+        "k": {"type": "number", "missing": "constant", "fill_value": -1},
+        "c": {"type": "category", "missing": "constant", "fill_value": "other"},
+        "f": {"type": "category", "missing": "most_frequent"},
+        "d": {"type": "number", "missing": "drop_rows"},
+    }  # l: inferred, missing_level by default
+    path = write_csv(tmp_path / "s.csv", STRATEGIES)
+    na_values = ["", "?", "n/a"]  # `NA` is not missing here: it is a level of c
+    cfg = data_cfg(path=path, target="y", validation_split=0, scale="none", columns=columns, na_values=na_values)
+    ds = load_data(cfg, seed=0, dtype=np.float64)
+    assert "missing: drop_rows dropped 1 row (d)" in ds.notes
+    assert ds.feature_names == [
+        "m", "m_missing", "k", "c=NA", "c=a", "c=b", "c=other", "f=x", "f=y", "l=p", "l=q", "l=(missing)", "d"
+    ]  # fmt: skip
+    # m's mean is over the kept rows (1, 3, 2): 2; the row whose d was blank is gone with its m of 5
+    expected = [
+        [1, 0, 5, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1],
+        [2, 1, 6, 0, 0, 0, 1, 1, 0, 0, 1, 0, 2],
+        [3, 0, -1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 3],
+        [2, 1, 8, 1, 0, 0, 0, 0, 1, 0, 1, 0, 4],
+        [2, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 5],
+    ]
+    got = ds.x_train[np.argsort(ds.x_train[:, -1])]  # in the file's order (d counts the rows)
+    assert got.tolist() == expected

@@ -16,6 +16,7 @@ from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import exercise as exercise_cmd
 from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
@@ -75,6 +76,7 @@ app.command(name="lr-find")(lr_find_cmd.lr_find)
 app.command(name="generate")(generate.generate)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
+app.command(name="exercise")(exercise_cmd.exercise)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)
@@ -82,13 +84,14 @@ for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout 
 
 def main() -> None:
     """Run the app; the project's errors become one message on stderr and their exit code."""
-    from backprop_cli.errors import BackpropError
+    from backprop_cli.errors import BackpropError, out_of_memory
 
     fill_closed_std_streams()  # `>&-`, `2>&-`: run without the stream, never write into a file that took its fd
     debug = "--debug" in sys.argv[1:]
     try:
         code = _run_app()
-    except BackpropError as err:
+    except (BackpropError, MemoryError) as caught:  # a MemoryError the pre-flight did not foresee: exit 1, one line
+        err = caught if isinstance(caught, BackpropError) else out_of_memory(caught)
         if debug:
             import traceback
 

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 
 def evaluate(
     checkpoint: Annotated[
@@ -30,12 +32,14 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
     from backprop_cli.errors import UserError
     from backprop_cli.inference import SPLITS, evaluate_split, load_trained
     from backprop_cli.runs.jsonio import dumps
 
+    hand_over_plugins(plugin)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
     trained = load_trained(checkpoint)
@@ -60,8 +64,9 @@ def _print_report(result: dict) -> None:
     summary = Table(show_header=False, box=None)
     shown = ("loss", "accuracy", "macro_f1", *SKEWED, "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match")
     for key in shown:
-        if result.get(key) is not None:
-            summary.add_row(key, short_number(result[key]))
+        if result.get(key) is not None:  # a figure undefined on this split (one class: no AUC) is None
+            name = f"loss (of {result['loss_of']})" if key == "loss" and "loss_of" in result else key
+            summary.add_row(name, short_number(result[key]))
     console.print(summary)
     cut = result.get("suggested_threshold")
     if cut:  # two classes: the cut on the second class's probability that maximises balanced accuracy

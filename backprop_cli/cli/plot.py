@@ -30,10 +30,24 @@ def plot(
             help="Draw only this metric: loss, accuracy, val_loss, lr, layers.dead_fraction, ...",
         ),
     ] = None,
+    view: Annotated[
+        Optional[str],
+        typer.Option("--view", metavar="VIEW", help="A sweep directory's view: parallel (default) or importance."),
+    ] = None,
 ) -> None:
-    """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image."""
+    """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image;
+    a sweep directory: parallel coordinates of its trials (rung curves for successive halving)."""
     from backprop_cli.plot.curves import runs_without_layer_stats, write_plot
     from backprop_cli.runs.listing import open_run
+    from backprop_cli.runs.studydir import study_kind
+
+    if len(runs) == 1 and study_kind(runs[0]) is not None:
+        _plot_study(runs[0], output, view)
+        return
+    if view is not None:
+        from backprop_cli.errors import UserError
+
+        raise UserError(f"--view {view} applies to a sweep directory", where="--view", fix="drop --view for runs")
 
     opened = [open_run(run) for run in runs]
     print(write_plot(opened, output, metric))
@@ -44,3 +58,15 @@ def plot(
     if bare:
         names = ", ".join(run.dir_name for run in bare)
         print(f"note: no per-layer gradient norms in {names}: no gradient-flow panel for it", file=sys.stderr)
+
+
+def _plot_study(directory: Path, output: Path | None, view: str | None) -> None:
+    from backprop_cli.errors import UserError
+    from backprop_cli.plot.study import VIEWS, write_study_plot
+
+    if view is not None and view not in VIEWS:
+        raise UserError(f"unknown view {view!r} for a sweep", where="--view", fix=f"choose one of {', '.join(VIEWS)}")
+    path, notes = write_study_plot(directory, output, view)
+    print(path)
+    for note in notes:
+        print(note, file=sys.stderr)

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 FORMATS = ("csv", "json", "npy")
 
 
@@ -28,6 +30,7 @@ def predict(
             "--threshold", metavar="T", help="Two classes: the second when its probability is above T (default 0.5)."
         ),
     ] = None,
+    plugin: PluginFiles = None,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
     from backprop_cli.errors import UserError
@@ -39,9 +42,11 @@ def predict(
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.data.meta import recipe_of
-    from backprop_cli.inference import load_trained, predict_rows
+    from backprop_cli.inference import check_predicts_rows, load_trained, predict_rows
 
+    hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
+    check_predicts_rows(trained)  # before stdin is read: a language model is refused at once
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
     recipe = recipe_of(trained.data_meta)
     src = _read_stdin() if source == "-" else source

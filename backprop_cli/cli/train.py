@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads, subnormals_flushed
+from backprop_cli.cli.options import PluginFiles, cap_threads, hand_over_plugins, subnormals_flushed
 from backprop_cli.cli.output import short_number
 
 
@@ -30,6 +30,7 @@ def train(
     threads: Annotated[
         Optional[int], typer.Option("--threads", metavar="N", min=1, max=1024, help="BLAS and optimizer threads.")
     ] = None,
+    plugin: PluginFiles = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config.load import load_config
@@ -44,7 +45,8 @@ def train(
         resume = newest_run_named(resume) or resume
     if config is None and overrides:
         config = resume / "config.yaml"
-    loaded = load_config(config, overrides) if config is not None else None
+    hand_over_plugins(plugin)  # a resumed run's plugin code comes only from --plugin, never from its config
+    loaded = load_config(config, overrides, plugins=resume is None) if config is not None else None
     wanted = loaded.config if loaded else None
     threads = cap_threads(threads or (wanted.training.threads if wanted else None))
     try:

@@ -6,8 +6,9 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes, and
-   the classes named by loss.class_weights;
+5. the model: every layer's shapes, its size against memory, its output against the loss and classes, the
+   classes named by loss.class_weights, and the backward of each plugin layer (the user's own code) by a
+   float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -27,6 +28,7 @@ from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
+from backprop_cli.diagnostics.admission import admit_config_plugins
 from backprop_cli.errors import ConfigError
 from backprop_cli.metric_names import SKEWED
 from backprop_cli.nn.attention.embedding import with_vocab_size
@@ -60,14 +62,17 @@ def preflight(config: Config) -> Preflight:
     build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, 1)  # min_lr vs lr
     check_data_files(config.data)
     if is_text(config.data):  # a text is read whole, as train reads it: its vocabulary sizes the model
-        facts, vocab_size = _probe_text(config)
+        facts, vocab_size, rows = _probe_text(config)
     else:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
+        rows = len(facts.raw.x_train) if facts.raw is not None else None
     check_monitors(config, facts)
-    n_params = check_model_fits(config, facts.input_shape, vocab_size)
-    _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
+    n_params = check_model_fits(config, facts.input_shape, vocab_size, rows)
+    layer_specs = with_vocab_size(config.model.layers, vocab_size)
+    _, output_shape = estimate_model(layer_specs, facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
     check_class_names(config.loss.class_weights, facts.class_names)
+    admit_config_plugins(layer_specs, facts.input_shape)
     data = None
     if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
         sequences = reads_sequences(config.model.layers)
@@ -85,10 +90,10 @@ def with_typed_columns(config: Config, data: Dataset | None) -> Config:
     return config.model_copy(update={"data": typed})
 
 
-def _probe_text(config: Config) -> tuple[DataFacts, int]:
+def _probe_text(config: Config) -> tuple[DataFacts, int, int]:
     data = load_text_data(config.data, config.seed, np.dtype(config.training.dtype))
     facts = DataFacts(data.input_shape, data.task, data.n_classes, data.x_val is not None, None, data.y_train.shape[1:])
-    return facts, data.n_classes
+    return facts, data.n_classes, len(data.x_train)
 
 
 def check_data_files(data) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads
+from backprop_cli.cli.options import FiniteFloat, cap_threads
 
 WorkersOption = Annotated[
     Optional[int], typer.Option("--workers", min=1, max=1024, help="Local worker processes (default: the cores).")
@@ -26,11 +26,16 @@ ThreadsOption = Annotated[
 SchedulerFileOption = Annotated[
     Optional[Path], typer.Option("--scheduler-file", help="A Dask scheduler file (`dask scheduler --scheduler-file`).")
 ]
-ConnectTimeoutOption = Annotated[
-    float, typer.Option("--connect-timeout", help="Seconds to wait for the Dask scheduler to answer.")
-]
 CONNECT_TIMEOUT_S = 10.0
 MAX_CONNECT_TIMEOUT_S = 3600.0
+ConnectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        parser=FiniteFloat(0.001, MAX_CONNECT_TIMEOUT_S),
+        help="Seconds to wait for the Dask scheduler to answer.",
+    ),
+]
 
 
 def local_threads(workers: int | None) -> tuple[int, int]:
@@ -66,25 +71,12 @@ def backend(
             from backprop_cli.errors import UserError
 
             raise UserError("give --scheduler or --scheduler-file, not both", where="--scheduler")
-        with _dask_backend(scheduler, scheduler_file, threads or 1, _deadline(connect_timeout)) as chosen:
+        with _dask_backend(scheduler, scheduler_file, threads or 1, connect_timeout) as chosen:
             yield chosen
         return
     workers, per_run = local_threads(workers)
     threads = cap_threads(threads or per_run)
     yield _local_backend(workers, threads)
-
-
-def _deadline(seconds: float) -> float:
-    import math
-
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_CONNECT_TIMEOUT_S):
-        from backprop_cli.errors import UserError
-
-        raise UserError(
-            f"must be a number of seconds above 0 and at most {MAX_CONNECT_TIMEOUT_S:g} (got {seconds:g})",
-            where="--connect-timeout",
-        )
-    return seconds
 
 
 def _local_backend(workers: int, threads: int):

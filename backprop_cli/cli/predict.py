@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+from backprop_cli.cli.options import FiniteFloat, PluginFiles, hand_over_plugins
 
 FORMATS = ("csv", "json", "npy")
+THRESHOLD = FiniteFloat(0.0, 1.0)  # a cut on a probability
 
 
 def predict(
@@ -27,7 +28,10 @@ def predict(
     threshold: Annotated[
         Optional[float],
         typer.Option(
-            "--threshold", metavar="T", help="Two classes: the second when its probability is above T (default 0.5)."
+            "--threshold",
+            metavar="T",
+            parser=THRESHOLD,
+            help="Two classes: the second when its probability is above T (default 0.5).",
         ),
     ] = None,
     plugin: PluginFiles = None,
@@ -37,8 +41,6 @@ def predict(
 
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
-    if threshold is not None and not 0.0 <= threshold <= 1.0:  # NaN fails this too
-        raise UserError(f"{threshold} is not a probability", where="--threshold", fix="give a value in [0, 1]")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
     from backprop_cli.data.meta import recipe_of

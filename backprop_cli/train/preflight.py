@@ -65,7 +65,7 @@ def preflight(config: Config) -> Preflight:
         facts, vocab_size, rows = _probe_text(config)
     else:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
-        rows = len(facts.raw.x_train) if facts.raw is not None else None
+        rows = len(facts.raw.y_train) if facts.raw is not None else None  # a table has cells, not x, yet
     check_monitors(config, facts)
     n_params = check_model_fits(config, facts.input_shape, vocab_size, rows)
     layer_specs = with_vocab_size(config.model.layers, vocab_size)

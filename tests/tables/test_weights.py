@@ -104,7 +104,7 @@ def test_predict_threshold_moves_the_cut_and_eval_suggests_one_from_the_validati
     assert at[0.5] == plain  # the default cut is the argmax's
     assert at[0.05].count("rare") > plain.count("rare")
     bad = in_process("predict", run, rare / "test.csv", "--threshold", "1.5")
-    assert_user_error(bad, 2, "--threshold: 1.5 is not a probability; give a value in [0, 1]")
+    assert_user_error(bad, 2, "--threshold: 1.5 is out of range; give a finite number from 0 to 1")
 
 
 def test_early_stopping_monitors_val_roc_auc_as_higher_is_better(rare):

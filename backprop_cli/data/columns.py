@@ -228,5 +228,3 @@ def drop_incomplete_rows(cells: TableCells) -> tuple[np.ndarray, str | None]:
     if not dropped:
         return np.flatnonzero(keep), None
     return np.flatnonzero(keep), f"missing: drop_rows dropped {plural(dropped, 'row')} ({', '.join(dropping)})"
-
-

@@ -118,7 +118,17 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
         callbacks.append(PlateauFeeder(trainer.schedule))
     es = config.training.early_stopping
     if es is not None:
-        callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+        callbacks.append(
+            EarlyStopping(
+                es.monitor,
+                es.mode,
+                es.patience,
+                es.min_delta,
+                es.baseline,
+                es.start_from_epoch,
+                es.divergence_threshold,
+            )
+        )
     callback_list = CallbackList(callbacks)
     summary_base = {
         "run_dir": str(files.root),
@@ -167,6 +177,8 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
     if trainer.status in ("completed", "early_stopped"):
         if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
             trainer.model.load_state_tensors(checkpointer.best_model_tensors)
+        elif trainer.ema is not None:  # the final weights are the average's
+            trainer.model.load_state_tensors(trainer.kept_weights())
         if data.x_test is not None:
             test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification, data.w_test)
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)

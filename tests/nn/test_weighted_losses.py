@@ -42,10 +42,11 @@ def test_every_loss_with_row_weights_backpropagates_the_gradient_of_its_weighted
     gradients_match(Linear(), pred, rng, loss=RowWeighted(build_loss(name), weights), target=target)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2], ids=["hard labels", "label smoothing 0.2"])
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_class_weights_times_row_weights_backpropagate_exactly(name, rng, gradients_match):
+def test_class_weights_times_row_weights_backpropagate_exactly(name, smoothing, rng, gradients_match):
     pred, target = _pred_and_target(name, rng)
-    loss = build_loss(name)
+    loss = build_loss({"type": name, "label_smoothing": smoothing})
     loss.class_weights = np.array([3.0, 0.5, 1.25][: 3 if name == "cross_entropy" else 2])
     gradients_match(Linear(), pred, rng, loss=RowWeighted(loss, np.array([1.0, 2, 1, 1, 0.5, 1])), target=target)
     gradients_match(Linear(), pred, rng, loss=loss, target=target)  # class weights alone

@@ -32,6 +32,8 @@ def shown_config(config: Config) -> dict:
     data["model"]["layers"] = [_layer(layer, default_init) for layer in data["model"]["layers"]]
     if data["loss"].get("class_weights") is None:
         data["loss"].pop("class_weights", None)
+    if not data["loss"].get("label_smoothing"):  # 0: hard labels, the only choice of the regression losses
+        data["loss"].pop("label_smoothing", None)
     if data["loss"]["type"] != "huber":
         data["loss"].pop("delta")
         if len(data["loss"]) == 1:

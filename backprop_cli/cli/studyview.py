@@ -9,6 +9,7 @@ from typing import Any
 from backprop_cli.cli.output import NARROW
 from backprop_cli.cli.runs import STATUS_STYLES, _duration, _num, _text
 from backprop_cli.many.results import GOOD
+from backprop_cli.metric_names import SKEWED
 
 TOP = 10  # rows of the live table
 
@@ -241,6 +242,14 @@ def print_ranked(rows: list[dict[str, Any]], metric: str) -> None:
         console.print(_text(headline(rows[0], metric)), soft_wrap=True)
 
 
+# the table keeps to accuracy, loss and the test split's AUCs and balanced accuracy (--json has every figure)
+HIDDEN_IN_CV = {f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED} - {
+    "test_roc_auc",
+    "test_pr_auc",
+    "test_balanced_accuracy",
+}
+
+
 def print_cv(report: dict[str, Any]) -> None:
     """One row per fold and the mean ± std of every metric; where that does not fit the terminal, only the
     held-out figures, the run directories below the table, whole. Then the headline: `test_accuracy 0.953 ± 0.034`."""
@@ -248,6 +257,7 @@ def print_cv(report: dict[str, Any]) -> None:
 
     console = _console()
     names = list(report["mean"]) or [k for k in report["folds"][0] if k.startswith(("val_", "train_", "test_"))]
+    names = [n for n in names if n not in HIDDEN_IN_CV]  # the figures for skewed classes: in --json, on test only
     table = _cv_table(report, names, ("status", "epochs", "time", "run"))
     narrow = console.measure(table, options=console.options.update_width(1 << 20)).maximum > console.width
     if narrow:

@@ -6,8 +6,9 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes,
-   and the backward of each plugin layer (the user's own code) by a float64 gradcheck at its shapes;
+5. the model: every layer's shapes, its size against memory, its output against the loss and classes, the
+   classes named by loss.class_weights, and the backward of each plugin layer (the user's own code) by a
+   float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -19,20 +20,25 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop_cli.config.schema import Config
+from backprop_cli.config.columns import resolve_columns
+from backprop_cli.config.schema import Config, DataConfig
+from backprop_cli.config.validation import validate
 from backprop_cli.data.augment import check_augment
+from backprop_cli.data.class_weights import check_class_names
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.diagnostics.admission import admit_config_plugins
 from backprop_cli.errors import ConfigError
+from backprop_cli.metric_names import SKEWED
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
 from backprop_cli.optim.registry import build_schedule
 from backprop_cli.train.setup import check_model_fits, check_output_layer
+from backprop_cli.train.skewed import TOP_K_DEFAULT
 
 FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 
@@ -42,6 +48,14 @@ class Preflight:
     facts: DataFacts
     n_params: int
     data: Dataset | None = None  # the data split, scaled and cast as training takes it, when it was read whole
+    config: Config | None = None  # the config as it runs: a table's columns typed as they were read
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user is told about a table: its columns' types, rows left out, levels to look at."""
+        if self.data is None or self.data.recipe is None:
+            return []
+        return self.data.notes + [f"warning: {w}" for w in self.data.warnings]
 
 
 def preflight(config: Config) -> Preflight:
@@ -52,19 +66,30 @@ def preflight(config: Config) -> Preflight:
         facts, vocab_size, rows = _probe_text(config)
     else:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
-        rows = len(facts.raw.x_train) if facts.raw is not None else None
+        rows = len(facts.raw.y_train) if facts.raw is not None else None  # a table has cells, not x, yet
     check_monitors(config, facts)
     check_augment(config.data.augment, facts.input_shape, token_ids=is_text(config.data))
     n_params = check_model_fits(config, facts.input_shape, vocab_size, rows)
     layer_specs = with_vocab_size(config.model.layers, vocab_size)
     _, output_shape = estimate_model(layer_specs, facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
+    check_class_names(config.loss.class_weights, facts.class_names)
     admit_config_plugins(layer_specs, facts.input_shape)
     data = None
     if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
         sequences = reads_sequences(config.model.layers)
         data = load_data(config.data, config.seed, np.dtype(config.training.dtype), sequences=sequences, raw=facts.raw)
-    return Preflight(facts, n_params, data)
+    return Preflight(facts, n_params, data, with_typed_columns(config, data))
+
+
+def with_typed_columns(config: Config, data: Dataset | None) -> Config:
+    """`config` with data.columns naming every column of a table as it was read (inferred ones included)."""
+    if data is None or data.recipe is None:
+        return config
+    found = {t.name: t.to_spec() for t in data.recipe.types}
+    columns = resolve_columns(config.data.columns, config.data.missing, found)
+    typed = validate(DataConfig, {**config.data.model_dump(mode="json"), "columns": columns}, prefix="data")
+    return config.model_copy(update={"data": typed})
 
 
 def _probe_text(config: Config) -> tuple[DataFacts, int, int]:
@@ -96,11 +121,17 @@ def check_monitors(config: Config, facts: DataFacts) -> None:
     """An accuracy needs classes; a val_* metric needs a validation split: otherwise it is never measured."""
     for key, metric in monitors(config):
         kind = metric.removeprefix("val_").removeprefix("train_")
-        if kind == "accuracy" and facts.task != "classification":
+        if (kind == "accuracy" or kind in SKEWED) and facts.task != "classification":
             raise ConfigError(
-                f"is {metric}, but this is a {facts.task} run: it has no accuracy",
+                f"is {metric}, but this is a {facts.task} run: it has no {kind}",
                 where=key,
-                fix=f"monitor {metric.replace('accuracy', 'loss')}",
+                fix=f"monitor {metric.replace(kind, 'loss')}",
+            )
+        if kind == "top_k_accuracy" and facts.n_classes is not None and facts.n_classes <= TOP_K_DEFAULT:
+            raise ConfigError(
+                f"is {metric}, reported for more than {TOP_K_DEFAULT} classes; the data has {facts.n_classes}",
+                where=key,
+                fix="monitor val_accuracy, or another figure",
             )
         if metric.startswith("val_") and not facts.has_validation:
             raise ConfigError(

@@ -10,6 +10,7 @@ from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.augment import Augmenter, background, check_augment
 from backprop_cli.data.batching import BatchLoader
+from backprop_cli.data.class_weights import class_weight_vector
 from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.errors import ConfigError
 from backprop_cli.limits import format_bytes, memory_allowance
@@ -145,6 +146,13 @@ def check_output_layer(
     loss.check_targets(output_shape, task, label_shape)
 
 
+def weigh(loss, class_weights, data) -> None:
+    """The loss's class factors (loss.class_weights, from the training split) and whether rows carry weights."""
+    if class_weights is not None:
+        loss.class_weights = class_weight_vector(class_weights, data.y_train, data.class_names, data.n_classes)
+    loss.row_weighted = data.w_train is not None
+
+
 def build_parts(config: Config, data=None, download_progress=None, raw=None) -> Parts:
     """Everything a run needs, built from the config (and the data, when already loaded or read as `raw`).
 
@@ -172,9 +180,10 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])
+    weigh(loss, config.loss.class_weights, data)
     training = config.training
     # accumulation: the loader draws the rows of k micro-batches at once, the trainer splits them
-    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate)
+    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate, data.w_train)
     reg = config.regularization
     trainer = Trainer(
         model=model,
@@ -189,6 +198,7 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
         x_val=data.x_val,
         y_val=data.y_val,
+        w_val=data.w_val,
         micro_batch=training.batch_size if training.accumulate > 1 else None,
         ema=_weight_average(training.ema, model),
         **_augmentation(config, data),

@@ -10,18 +10,20 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.data.meta import check_meta, is_text_model, scalers_of
-from backprop_cli.errors import CheckpointError, ConfigError, DataError
+from backprop_cli.errors import CheckpointError, ConfigError, DataError, UserError
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.plan import Facts, plan_network
 from backprop_cli.nn.plugin_source import PluginError
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
+    class_figures,
     classification_report,
     mean_loss,
     predict_raw,
     predicted_classes,
     regression_report,
 )
+from backprop_cli.train.skewed import suggested_threshold
 
 SPLITS = ("test", "val", "train")
 DTYPES = ("float32", "float64")
@@ -96,6 +98,17 @@ def _check_meaning(plan, path: Path) -> None:
         ) from None
 
 
+def _class_weights(data_meta: dict) -> np.ndarray | None:
+    """The loss's class factors as training derived them (loss.class_weights), checked."""
+    saved = data_meta.get("class_weights")
+    if saved is None:
+        return None
+    weights = np.array(saved, dtype=np.float64)  # a ValueError or TypeError when it is not numbers
+    if weights.shape != (len(data_meta.get("class_names") or []),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError("its class weights are not one finite factor >= 0 per class")
+    return weights
+
+
 def load_trained(path: str | Path, weights: str | None = None) -> Trained:
     """The model of a checkpoint file, or of a run directory's best (else last) checkpoint.
 
@@ -118,6 +131,7 @@ def load_trained(path: str | Path, weights: str | None = None) -> Trained:
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
         model = plan.build(np.random.default_rng(0))
         loss = build_loss(config["loss"])
+        loss.class_weights = _class_weights(data_meta)
         if data_meta["task"] == "classification":  # one class name per output, or predict indexes past them
             outputs = loss.link(np.zeros((1, *model.output_shape), dtype)).shape[1:]  # (K,), or (K, L) per step
             if outputs[:1] != (len(data_meta["class_names"]),):
@@ -209,8 +223,11 @@ def _new_file(overrides: list[str]) -> bool:
     return any(parse_override(item)[0] == ("path",) for item in overrides)
 
 
-def evaluate_split(trained: Trained, split: str | None = None, data_overrides: list[str] | None = None) -> dict:
-    """Loss and accuracy with per-class figures (classification), or MSE/MAE/R² in original units."""
+def evaluate_split(
+    trained: Trained, split: str | None = None, data_overrides: list[str] | None = None, top_k: int | None = None
+) -> dict:
+    """Loss and accuracy with per-class figures and those for skewed classes (classification; `top_k`: the k of
+    top_k_accuracy, default 5 when there are more classes), or MSE/MAE/R² in original units."""
     from backprop_cli.data import load_data
 
     config = trained.config
@@ -218,7 +235,7 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     data_cfg = data_config_with(config, data_overrides or [], whole_file, is_text_model(trained.data_meta))
     data = load_data(data_cfg, config.seed, trained.dtype, meta=trained.data_meta)
     split = split or next(s for s in SPLITS if _split_arrays(data, s)[0] is not None)
-    x, y = _split_arrays(data, split)
+    x, y, w = _split_arrays(data, split)
     whole = "the whole text of" if is_text_model(trained.data_meta) else "all rows of"
     label = f"{whole} {data_cfg.path}" if whole_file and split == "train" else split
     if x is None:
@@ -234,7 +251,8 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         "split": "all" if label != split else split,
         "scored": label,
         "n": int(len(x)),
-        "loss": mean_loss(trained.loss, pred, y),
+        "loss": mean_loss(trained.loss, pred, y, w),  # weighted as in training (class and row weights)
+        "warnings": data.warnings,  # levels the model never saw in training, each row all-zero in that column
     }
     if is_text_model(trained.data_meta):  # a language model: per-character figures, exact match on sums
         from backprop_cli.lm import language_report
@@ -247,6 +265,10 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     elif trained.classification:
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
+        result.update(class_figures(trained.loss, pred, y, top_k))
+        if len(result["class_names"]) == 2 and data.x_val is not None:
+            val = trained.loss.link(predict_raw(trained.model, data.x_val))[:, 1]
+            result["suggested_threshold"] = suggested_threshold(data.y_val, val)  # of the validation split
     else:
         if data.target_scaler is not None:  # the loss is the trained one; mse/mae/r2 below are in the data's units
             result["loss_of"] = "standardized targets"
@@ -268,28 +290,45 @@ def _additions_exact_match(trained: Trained, data_cfg) -> dict:
 
 
 def _split_arrays(data, split: str):
-    return {"train": (data.x_train, data.y_train), "val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test)}[
-        split
-    ]
+    """(x, y, row weights or None) of a split."""
+    return {
+        "train": (data.x_train, data.y_train, data.w_train),
+        "val": (data.x_val, data.y_val, data.w_val),
+        "test": (data.x_test, data.y_test, data.w_test),
+    }[split]
 
 
 def _original_units(target_scaler, y: np.ndarray) -> np.ndarray:
     return y if target_scaler is None else target_scaler.inverse_transform(y)
 
 
-def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None, source: str, proba: bool) -> dict:
-    """Predictions for raw feature rows: labels (or class probabilities), or values in original units."""
-    from backprop_cli.data import prepare_features
-    from backprop_cli.data.meta import scalers_of
+def predict_rows(trained: Trained, rows, proba: bool, threshold: float | None = None) -> dict:
+    """Predictions for raw feature rows (a FeatureRows): labels (or class probabilities), or values in original
+    units; "warnings" lists what the model could not read as in training (levels it never saw). `threshold`:
+    two classes only: the second class when its probability is above it (default 0.5, as the argmax)."""
+    from backprop_cli.data.meta import prepare_table, scalers_of
 
     check_predicts_rows(trained)
-    x = prepare_features(x_raw, trained.data_meta, trained.dtype, columns=columns, source=source)
+    if threshold is not None and len(trained.data_meta.get("class_names") or []) != 2:
+        raise UserError(
+            "--threshold applies to a model of two classes (a cut on the second class's probability)",
+            where="--threshold",
+            fix="drop it: this model picks the most probable of its classes",
+        )
+    warnings = []
+    if rows.table is not None:  # a table's typed columns: the saved recipe, then the scaler
+        x, warnings = prepare_table(rows.table, trained.data_meta, trained.dtype)
+    else:
+        from backprop_cli.data import prepare_features
+
+        x = prepare_features(rows.x, trained.data_meta, trained.dtype, columns=rows.columns, source=rows.source)
     out = trained.loss.link(predict_raw(trained.model, x))
     if trained.classification:
         names = [str(n) for n in trained.data_meta["class_names"]]
-        labels = [names[i] for i in np.argmax(out, axis=1)]  # link gives (N, K) probabilities, K >= 2
-        return {"labels": labels, "probabilities": out if proba else None, "class_names": names}
+        chosen = np.argmax(out, axis=1) if threshold is None else (out[:, 1] > threshold).astype(np.int64)
+        labels = [names[i] for i in chosen]  # link gives (N, K) probabilities, K >= 2
+        return {"labels": labels, "probabilities": out if proba else None, "class_names": names, "warnings": warnings}
     _, target_scaler = scalers_of(trained.data_meta)
     values = _original_units(target_scaler, out)
     names = trained.data_meta.get("target_names") or [f"y{i}" for i in range(values.shape[1])]
-    return {"values": values, "target_names": names}
+    return {"values": values, "target_names": names, "warnings": warnings}

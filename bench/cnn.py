@@ -1,4 +1,4 @@
-"""Workload 7 (issue 14): a LeNet-style CNN on MNIST, backprop against PyTorch and against its FLOP bound.
+"""Workload 7: a LeNet-style CNN on MNIST, backprop against PyTorch and against its FLOP bound.
 
 conv 5x5x32 pad 2 -> relu -> maxpool 2 -> conv 5x5x64 pad 2 -> relu -> maxpool 2 -> dense 128 relu
 -> dense 10; Adam lr 1e-3 (PyTorch's default betas and eps), batch 128, float32, 2 threads each.

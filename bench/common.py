@@ -94,3 +94,37 @@ def cpu_name() -> str:
         f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; "
         f"{isa}; {os.cpu_count()} logical CPUs)"
     )
+
+
+def worker_result(module: str, kind: str, options: list[str], threads: int) -> dict:
+    """`python -m MODULE --worker KIND OUT OPTIONS...` in a fresh process with the thread environment: its JSON
+    result, with `peak_rss_mb` (the process's ru_maxrss from wait4) and `epoch_s` (the median of epochs 2..E)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", module, "--worker", kind, str(out), *options]
+        proc = subprocess.Popen(cmd, env={**child_env(threads), "BENCH_THREADS": str(threads)}, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status != 0:
+            raise SystemExit(f"{module} {kind} failed with status {status}")
+        result = json.loads(out.read_text())
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["epoch_s"] = later_epochs_median(result["epoch_times"])
+    return result
+
+
+def interleaved(kinds: tuple[str, ...], repeats: int, measure) -> dict[str, list[dict]]:
+    """`measure(kind)` for every kind, `repeats` times: repeat r runs each once in an order rotated by r, so a
+    noisy spell on the host hits every implementation alike."""
+    import sys
+
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for r in range(repeats):
+        shift = r % len(kinds)
+        for kind in kinds[shift:] + kinds[:shift]:
+            runs[kind].append(measure(kind))
+            print(f"{kind}: {runs[kind][-1]['epoch_s']:.4f} s/epoch", file=sys.stderr)
+    return runs

@@ -39,7 +39,7 @@ def sequences_against_predict(tmp: Path) -> None:
     """configs/adding-lstm, bumps-gru, bumps-conv1d trained one epoch: ONNX against predict on raw rows."""
     import onnxruntime as ort
 
-    from backprop_cli.data import load_data
+    from backprop_cli.data import FeatureRows, load_data
     from backprop_cli.inference import load_trained, predict_rows
 
     configs = Path(__file__).resolve().parents[1] / "configs"
@@ -55,7 +55,7 @@ def sequences_against_predict(tmp: Path) -> None:
         out = ort.InferenceSession(exported, providers=["CPUExecutionProvider"]).run(
             None, {"input": x.astype(np.float32)}
         )[0]
-        expected = predict_rows(trained, x, None, name, proba=True)
+        expected = predict_rows(trained, FeatureRows(x, None, name), proba=True)
         if "labels" in expected:  # logits out: compare the labels, and the softmax of the logits
             z = np.exp(out - out.max(axis=1, keepdims=True))
             diff = np.abs(z / z.sum(axis=1, keepdims=True) - expected["probabilities"]).max()

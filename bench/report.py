@@ -1,4 +1,4 @@
-"""From raw measurements to medians, ratios, the targets of issue 6, and the markdown table."""
+"""From raw measurements to medians, ratios, the MLP's and the CNN's targets, and the markdown table."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def targets(s: dict) -> list[dict]:
-    """Issue 6's targets, each with the figure measured in this run (None: not measured)."""
+    """The MLP's targets, each with the figure measured in this run (None: not measured)."""
     ours = _epoch(s, "mlp-adam", "backprop-cli")
     w1 = s["mlp"].get("mlp-adam", {})
     bound = s["gemm"]["bound_s"] if s["gemm"] else None
@@ -134,7 +134,7 @@ def targets(s: dict) -> list[dict]:
 
 
 def targets_14(s: dict) -> list[dict]:
-    """Issue 14's targets: (what, measured, must, aim); lower is better but for accuracy (negative limits)."""
+    """The CNN's targets: (what, measured, must, aim); lower is better but for accuracy (negative limits)."""
     cnn_rows = s["mlp"].get(cnn.KEY, {})
     ours, torch = cnn_rows.get("backprop-cli"), cnn_rows.get("torch")
     bound = s["cnn_gemm"]["bound_s"] if s["cnn_gemm"] else None
@@ -395,8 +395,8 @@ def markdown(s: dict, meta: dict) -> str:
         "Targets: CNN, char LSTM, GRU and transformer against PyTorch (2 threads each)",
         s.get("targets_two_threads", []),
     )
-    lines += _targets_table("Targets (issue 14)", s.get("targets_14", []))
-    lines += ["### Targets (issue 6)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += _targets_table("Targets (the CNN)", s.get("targets_14", []))
+    lines += ["### Targets (the MLP)", "", "| target | measured | met |", "|---|---|---|"]
     for t in s["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
         lines.append(f"| {t['target']} | {_f(t['value'], '{:.3f}')} | {met} |")

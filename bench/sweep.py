@@ -1,6 +1,6 @@
 """`python -m bench.sweep [--repeats N] [--epochs E]`: a 12-trial sweep of the MNIST MLP on 2 local workers
 (1 BLAS thread each) against the same trials run one after another (1 worker, 2 BLAS threads): the
-same 2 cores either way. Reports each wall time and their ratio (the issue's aim: <= 0.6); the two
+same 2 cores either way. Reports each wall time and their ratio (the aim: <= 0.6); the two
 modes alternate within a repeat, so that a noisy host hits both alike. Writes bench/results/<stamp>-sweep.*.
 """
 

@@ -17,16 +17,12 @@ the process's ru_maxrss from wait4, imports and data included.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.common import ROOT, child_env, cpu_name, later_epochs_median, write_json
+from bench.common import ROOT, cpu_name, interleaved, worker_result, write_json
 
 KINDS = ("backprop", "torch")
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by the harness for its workers
@@ -88,18 +84,7 @@ def run_torch(epochs: int) -> dict:
 
 def measure(kind: str, epochs: int, threads: int) -> dict:
     """One fresh process; its result plus peak RSS (MB) from wait4."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-m", "bench.transformer", "--worker", kind, str(out), "--epochs", str(epochs)]
-        env = {**child_env(threads), "BENCH_THREADS": str(threads)}
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if status != 0:
-            raise SystemExit(f"{kind} failed with status {status}")
-        result = json.loads(out.read_text())
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    result["epoch_s"] = later_epochs_median(result["epoch_times"])
-    return result
+    return worker_result("bench.transformer", kind, ["--epochs", str(epochs)], threads)
 
 
 def table(runs: dict[str, list[dict]]) -> str:
@@ -130,11 +115,7 @@ def main(argv: list[str]) -> None:
         kind, out = args.worker
         write_json(out, run_backprop(args.epochs) if kind == "backprop" else run_torch(args.epochs))
         return
-    runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
-    for r in range(args.repeats):  # interleaved, the order rotated each repeat
-        for kind in KINDS[r % 2 :] + KINDS[: r % 2]:
-            runs[kind].append(measure(kind, args.epochs, args.threads))
-            print(f"{kind}: {runs[kind][-1]['epoch_s']:.2f} s/epoch", file=sys.stderr)
+    runs = interleaved(KINDS, args.repeats, lambda kind: measure(kind, args.epochs, args.threads))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = (
         f"# Transformer workload, {stamp}\n\n{cpu_name()}; {args.threads} thread(s) each; {args.epochs} epochs, "

@@ -45,6 +45,8 @@ def validate(config: ConfigArg, set_: SetOption = None) -> None:
         checked = preflight(cfg)
     except ConfigError as err:
         raise loaded.locate(err) from None
+    for line in checked.notes:  # a table's typed columns, as train reads them
+        print(f"{config}: {line}", file=sys.stderr)
     print(
         f"{config}: valid ({len(cfg.model.layers)} layers, {checked.n_params:,} parameters, "
         f"loss {cfg.loss.type}, optimizer {cfg.optimizer.type})",

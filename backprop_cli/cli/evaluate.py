@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,6 +25,12 @@ def evaluate(
             "--data", metavar="KEY=VALUE", help="Change a data key: path=other.csv (a new file is scored whole)"
         ),
     ] = None,
+    top_k: Annotated[
+        Optional[int],
+        typer.Option(
+            "--top-k", metavar="K", min=1, help="k of top_k_accuracy (default 5 when there are more classes)."
+        ),
+    ] = None,
     weights: Annotated[
         Optional[str],
         typer.Option(
@@ -44,7 +51,9 @@ def evaluate(
     if weights is not None and weights not in ("raw", "ema"):
         raise UserError(f"unknown weights {weights!r}", where="--weights", fix="choose raw or ema")
     trained = load_trained(checkpoint, weights)
-    result = evaluate_split(trained, split, data or [])
+    result = evaluate_split(trained, split, data or [], top_k)
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if as_json:
         print(dumps(result))
     else:
@@ -55,17 +64,26 @@ def _print_report(result: dict) -> None:
     from rich.table import Table
 
     from backprop_cli.cli.output import short_number, stdout_console
+    from backprop_cli.metric_names import SKEWED
 
     console = stdout_console()
     scored = result["scored"] if result["split"] == "all" else f"{result['split']} split"
     averaged = ", weight average (EMA)" if result.get("weights") == "ema" else ""
     console.print(f"{result['checkpoint']} (epoch {result['epoch']}{averaged}), {scored}, n={result['n']}")
     summary = Table(show_header=False, box=None)
-    for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
-        if key in result:
+    shown = ("loss", "accuracy", "macro_f1", *SKEWED, "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match")
+    for key in shown:
+        if result.get(key) is not None:  # a figure undefined on this split (one class: no AUC) is None
             name = f"loss (of {result['loss_of']})" if key == "loss" and "loss_of" in result else key
             summary.add_row(name, short_number(result[key]))
     console.print(summary)
+    cut = result.get("suggested_threshold")
+    if cut:  # two classes: the cut on the second class's probability that maximises balanced accuracy
+        console.print(
+            f"suggested threshold (validation split): predict --threshold {cut['threshold']:.4g} "
+            f"gives balanced accuracy {cut['balanced_accuracy']:.4f} there",
+            highlight=False,
+        )
     for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
         console.print(f"  wrong: {example}", markup=False, highlight=False)
     if "per_class" in result:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+from backprop_cli.cli.options import FiniteFloat, PluginFiles, hand_over_plugins
 
 FORMATS = ("csv", "json", "npy")
+THRESHOLD = FiniteFloat(0.0, 1.0)  # a cut on a probability
 
 
 def predict(
@@ -24,6 +25,15 @@ def predict(
         str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
     ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--threshold",
+            metavar="T",
+            parser=THRESHOLD,
+            help="Two classes: the second when its probability is above T (default 0.5).",
+        ),
+    ] = None,
     plugin: PluginFiles = None,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
@@ -33,15 +43,21 @@ def predict(
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
+    from backprop_cli.data.meta import recipe_of
     from backprop_cli.inference import check_predicts_rows, load_trained, predict_rows
 
     hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
     check_predicts_rows(trained)  # before stdin is read: a language model is refused at once
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
+    recipe = recipe_of(trained.data_meta)
     src = _read_stdin() if source == "-" else source
-    rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)
-    result = predict_rows(trained, rows.x, rows.columns, rows.source, proba)
+    rows = read_feature_rows(
+        src, source="<stdin>" if source == "-" else None, wanted=names, typed=recipe.types if recipe else None
+    )
+    result = predict_rows(trained, rows, proba, threshold)
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     with writing_stdout():  # a full device: exit 1 with a message; a closed pipe: exit 141, quietly
         _write(result, fmt, proba)
 

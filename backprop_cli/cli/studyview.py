@@ -9,6 +9,7 @@ from typing import Any
 from backprop_cli.cli.output import NARROW
 from backprop_cli.cli.runs import STATUS_STYLES, _duration, _num, _text
 from backprop_cli.many.results import GOOD
+from backprop_cli.metric_names import SKEWED
 
 TOP = 10  # rows of the live table
 
@@ -143,10 +144,8 @@ def running_lines(running: list[dict[str, Any]], metric: str) -> list[str]:
             for r in running]  # fmt: skip
 
 
-def headline(row: dict[str, Any] | None, metric: str) -> str:
+def headline(row: dict[str, Any], metric: str) -> str:
     """`best: optimizer.lr=0.3 model.layers.0.units=16 val_loss=0.059 (trial 5)`: the answer in one line."""
-    if row is None or row.get(metric) is None:
-        return f"best: none (no trial produced {metric})"
     return f"best: {_params(row)} {metric}={_value(row, metric)} (trial {row['trial']})"
 
 
@@ -239,7 +238,16 @@ def print_ranked(rows: list[dict[str, Any]], metric: str) -> None:
     for row in rows:
         if row.get("error"):
             console.print(_text(f"trial {row['trial']}: {row['error']}"))
-    console.print(_text(headline(rows[0] if rows else None, metric)), soft_wrap=True)
+    if rows and rows[0].get(metric) is not None:  # else the error that follows says no trial produced it
+        console.print(_text(headline(rows[0], metric)), soft_wrap=True)
+
+
+# the table keeps to accuracy, loss and the test split's AUCs and balanced accuracy (--json has every figure)
+HIDDEN_IN_CV = {f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED} - {
+    "test_roc_auc",
+    "test_pr_auc",
+    "test_balanced_accuracy",
+}
 
 
 def print_cv(report: dict[str, Any]) -> None:
@@ -249,6 +257,7 @@ def print_cv(report: dict[str, Any]) -> None:
 
     console = _console()
     names = list(report["mean"]) or [k for k in report["folds"][0] if k.startswith(("val_", "train_", "test_"))]
+    names = [n for n in names if n not in HIDDEN_IN_CV]  # the figures for skewed classes: in --json, on test only
     table = _cv_table(report, names, ("status", "epochs", "time", "run"))
     narrow = console.measure(table, options=console.options.update_width(1 << 20)).maximum > console.width
     if narrow:

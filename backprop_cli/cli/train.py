@@ -83,6 +83,7 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
         threads=threads,
         extra_callbacks=[make_progress(quiet)],
         download_progress=_DownloadNotice(),
+        notice=None if quiet else lambda line: print(line, file=sys.stderr, flush=True),
     )
     try:
         result = run_training(config, options, point)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
+from backprop_cli.config.columns import ColumnSpec, MissingDefaults, column_shorthand, compact_columns
+from backprop_cli.config.missing import NA_VALUES
 from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.config.spec import Spec
 from backprop_cli.data.augment import AugmentSpec
 from backprop_cli.nn.registry import layer_spec_union
-from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
+from backprop_cli.optim.specs import PLATEAU_MONITORS, AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 
 LayerSpec = layer_spec_union()
 
@@ -32,7 +34,7 @@ DATASET_NAMES = (
     "frequencies",
 )
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
-MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+MONITORS = PLATEAU_MONITORS  # early stopping watches what the plateau schedule may watch
 
 
 class DataConfig(Spec):
@@ -56,12 +58,33 @@ class DataConfig(Spec):
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
+    columns: dict[str, ColumnSpec] | None = Field(None, max_length=100_000)  # name: type or {type, missing, ...}
+    missing: MissingDefaults = MissingDefaults()  # strategies of the columns whose own `missing` is not given
+    na_values: list[str] = Field(list(NA_VALUES), max_length=100)  # cells that mean "missing"
+    weight_column: str | None = None  # a table column of row weights (non-negative, finite): not a feature
     augment: list[AugmentSpec] | None = Field(None, max_length=20)  # training batches only (data/augment.py)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value):
+        return column_shorthand(value)
+
+    @field_serializer("columns")
+    def _compact_columns(self, columns):
+        return compact_columns(columns)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.dataset is None) == (self.path is None):
             raise ValueError("give exactly one of `dataset` (a built-in) or `path` (your own file)")
+        return self
+
+    @model_validator(mode="after")
+    def _tables_only(self) -> DataConfig:
+        if self.dataset is not None and (self.columns is not None or self.weight_column is not None):
+            raise ValueError(
+                "`columns` and `weight_column` describe your own table (data.path), not a built-in dataset"
+            )
         return self
 
     @model_validator(mode="after")
@@ -73,13 +96,21 @@ class DataConfig(Spec):
         return self
 
 
+ClassFactor = Annotated[float, Field(gt=0, le=1e6)]
+
+
 class LossConfig(Spec):
     type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]  # `loss: mse` is short for {type: mse}
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
+    class_weights: Literal["balanced"] | dict[str, ClassFactor] | None = None  # balanced, or {class name: factor}
     label_smoothing: float = Field(0.0, ge=0, lt=1)  # the cross-entropies: targets (1 − ε)·onehot + ε/K
 
     @model_validator(mode="after")
-    def _smoothing_needs_classes(self) -> LossConfig:
+    def _class_keys_need_classes(self) -> LossConfig:
+        if self.class_weights is not None and self.type not in ("cross_entropy", "binary_cross_entropy"):
+            raise ValueError(f"class_weights weigh classes: {self.type} is a regression loss")
+        if isinstance(self.class_weights, dict) and not self.class_weights:
+            raise ValueError("class_weights maps class names to factors; give at least one, or `balanced`")
         if self.label_smoothing and self.type not in ("cross_entropy", "binary_cross_entropy"):
             raise ValueError(
                 f"label_smoothing applies to class labels; {self.type} is a regression loss: remove label_smoothing, "
@@ -101,7 +132,7 @@ class RegularizationConfig(Spec):
 
 class EarlyStoppingConfig(Spec):
     monitor: Literal[MONITORS] = "val_loss"  # type: ignore[valid-type]  # the metric that decides
-    mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies, min for losses
+    mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies and AUCs, min for losses
     patience: int = Field(5, ge=0, le=1_000_000)  # epochs without improvement before stopping
     min_delta: float = Field(0.0, ge=0, le=1e6)  # a smaller gain is no improvement
     restore_best: bool = True  # end with the best epoch's weights, not the last

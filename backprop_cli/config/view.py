@@ -26,9 +26,18 @@ def shown_config(config: Config) -> dict:
         data["data"].pop("scale_target", None)
     if data["data"].get("format") == "auto" and "path" not in data["data"]:  # the format of a file's text
         data["data"].pop("format")
+    if "dataset" in data["data"]:  # the table keys do not apply to a built-in dataset
+        for key in ("missing", "na_values"):
+            data["data"].pop(key, None)
     data["model"]["layers"] = [_layer(layer, default_init) for layer in data["model"]["layers"]]
+    if data["loss"].get("class_weights") is None:
+        data["loss"].pop("class_weights", None)
+    if not data["loss"].get("label_smoothing"):  # 0: hard labels, the only choice of the regression losses
+        data["loss"].pop("label_smoothing", None)
     if data["loss"]["type"] != "huber":
-        data["loss"] = data["loss"]["type"]
+        data["loss"].pop("delta")
+        if len(data["loss"]) == 1:
+            data["loss"] = data["loss"]["type"]
     for section, key in (("training", "threads"), ("diagnostics", "monitor_every_n_steps")):
         if data[section].get(key) is None:
             data[section].pop(key)

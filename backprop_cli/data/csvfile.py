@@ -27,10 +27,12 @@ class CsvTable:
     columns: list[str] | None  # the header's names; None when the text has no header
     cells: list[list[str]]  # data rows only
     lines: list[int]  # the line number of each data row (header = line 1)
+    assumed: list[str] | None = None  # a headerless table's columns named by position (a model's own names)
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:
-        return {name: j for j, name in enumerate(self.columns or [])}  # names are distinct (_check_header)
+        names = self.columns or self.assumed or []
+        return {name: j for j, name in enumerate(names)}  # names are distinct (_check_header)
 
     def has_column(self, name: str) -> bool:
         return name in self._index
@@ -147,13 +149,13 @@ def looks_like_header(cells: list[str], names: list[str] | None = None) -> bool:
     if names and set(names) <= set(cells):
         return True
     filled = [c for c in cells if c]
-    return 2 * sum(not _is_number(c) for c in filled) > len(filled)
+    return 2 * sum(not is_number(c) for c in filled) > len(filled)
 
 
 def _check_header(names: list[str], source: str, detected: bool = False) -> list[str]:
     """A header's names: each one named once. A required header (training) of numbers only is data: a
     detected one is a header because it holds the model's names, numbers or not."""
-    if not detected and all(_is_number(c) for c in names):
+    if not detected and all(is_number(c) for c in names):
         raise DataError(
             f"line 1 looks like data ({','.join(names[:4])}...), not a header",
             where=source,
@@ -208,7 +210,7 @@ def numeric_block(table: CsvTable, columns: list[int]) -> np.ndarray:
 def _raise_first_bad_cell(table: CsvTable, columns: list[int]) -> None:
     for i, row in enumerate(table.cells):
         for j in columns:
-            if not _is_number(row[j]):
+            if not is_number(row[j]):
                 _raise_cell(table, i, j, "is empty" if not row[j] else "is not a number")
 
 
@@ -223,7 +225,7 @@ def _raise_cell(table: CsvTable, i: int, j: int, problem: str) -> None:
     )
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from backprop_cli.data.scaling import Scaler
+
+if TYPE_CHECKING:
+    from backprop_cli.data.columns import TableCells
+    from backprop_cli.data.recipe import TableRecipe
 
 
 @dataclass
@@ -30,6 +35,12 @@ class RawData:
     target_names: list[str] | None = None
     base_scale: float = 1.0
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the user should look at (levels unseen in training)
+    # a table (data/tablefile.py): x_train and x_test stay None until load_data encodes these typed cells
+    cells: TableCells | None = None
+    test_cells: TableCells | None = None
+    w_train: np.ndarray | None = None  # row weights (data.weight_column), float64 (N,)
+    w_test: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -56,7 +67,12 @@ class Dataset:
     source: str = ""
     target_names: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     text: dict | None = None  # text data (data/text.py): its kind and what eval needs; the vocabulary is class_names
+    recipe: TableRecipe | None = None  # a table's typed columns, fitted on the training split (data/recipe.py)
+    w_train: np.ndarray | None = None  # row weights of each split (data.weight_column), float64 (N,)
+    w_val: np.ndarray | None = None
+    w_test: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:

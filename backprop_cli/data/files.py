@@ -1,138 +1,49 @@
 """The user's own data: `data.path` (.csv, .npz or .npy), `data.target`, `data.features`, `data.test_path`.
 
 CSV: a header names the columns; the target is `data.target` (default: the last column), the
-features are `data.features` (default: every other column). NPZ: x_train/y_train[/x_test/y_test]
-or x/y. NPY: x at `data.path`, y at `data.target`. uint8 arrays are 8-bit pixels (file units
-0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads sequences first
-(conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
+features are `data.features` (default: every other column), typed (data/tablefile.py); Parquet and
+Feather likewise (data/arrow.py). NPZ: x_train/y_train[/x_test/y_test] or x/y; features bigger than
+memory are read by index (data/rowfile.py). NPY: x at `data.path`, y at `data.target`. uint8 arrays are
+8-bit pixels (file units 0..255); (N, H, W) arrays become (N, 1, H, W) images, unless the model reads
+sequences first (conv1d, rnn, ...): then an (N, C, L) array keeps its shape.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from backprop_cli.data.arrays import load_npy, load_npz, peek_npy, peek_npz
-from backprop_cli.data.csvfile import CsvTable, numeric_block, read_table, read_text
+from backprop_cli.data.arrow import ARROW_SUFFIXES
 from backprop_cli.data.dataset import RawData
 from backprop_cli.data.hints import did_you_mean
-from backprop_cli.data.labels import Target, encode_target, encode_with
+from backprop_cli.data.labels import Target, encode_like, encode_target
+from backprop_cli.data.rowfile import LazyRows, RowFile, lazy_threshold, npy_rows, npz_member_rows
+from backprop_cli.data.tablefile import load_arrow_table, load_csv_table
 from backprop_cli.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-def load_user_files(cfg, sequences: bool = False) -> RawData:
-    """RawData from `cfg.path` (and `cfg.test_path`), by suffix; `sequences`: 3-D arrays are (N, C, L)."""
+def load_user_files(cfg, sequences: bool = False, known_targets: bool = False, types=None) -> RawData:
+    """RawData from `cfg.path` (and `cfg.test_path`), by suffix; `sequences`: 3-D arrays are (N, C, L).
+    A table's features stay typed cells until the training split is known (data/tablefile.py);
+    `known_targets`: a table row without a target is an error (eval), not left out (training); `types`: a
+    saved model's typed columns."""
     suffix = Path(cfg.path).suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _load_csv(cfg)
+        return load_csv_table(cfg, known_targets, types)
+    if suffix in ARROW_SUFFIXES:
+        return load_arrow_table(cfg, known_targets, types)
     if suffix in (".npz", ".npy"):
         return _load_arrays(cfg, suffix, sequences)
     raise DataError(
         f"unsupported file type `{suffix or '(none)'}`",
         where=cfg.path,
-        fix="give a .csv (with a header), an .npz or an .npy file",
+        fix="give a .csv (with a header), a .parquet or .feather table, an .npz or an .npy file",
     )
-
-
-def _load_csv(cfg) -> RawData:
-    train = read_table(read_text(Path(cfg.path), cfg.path), cfg.path)
-    target = _pick_target(train, cfg.target)
-    features = _pick_features(train, cfg.features, target)
-    x = numeric_block(train, [train.column_index(f) for f in features])
-    tgt = encode_target(_target_values(train, target), cfg.task, _line_of(train), cfg.path, target)
-    raw = RawData(
-        x,
-        tgt.y,
-        tgt.task,
-        cfg.path,
-        class_names=tgt.class_names,
-        feature_names=features,
-        target_names=[target],
-        notes=[tgt.note] if tgt.note else [],
-    )
-    if cfg.test_path:
-        raw.x_test, raw.y_test = _csv_test_split(cfg.test_path, features, target, tgt)
-    return raw
-
-
-def _csv_test_split(path: str, features: list[str], target: str, tgt: Target) -> tuple[np.ndarray, np.ndarray]:
-    test = read_table(read_text(Path(path), path), path)
-    missing = [c for c in [*features, target] if not test.has_column(c)]
-    if missing:
-        raise DataError(
-            f"lacks the column `{missing[0]}` of the training file",
-            where=path,
-            fix=did_you_mean(missing[0], test.columns),
-        )
-    x = numeric_block(test, [test.column_index(f) for f in features])
-    return x, _encode_like(_target_values(test, target), tgt, _line_of(test), path, target)
-
-
-def _pick_target(table: CsvTable, target: str | None) -> str:
-    if target is None:
-        if len(table.columns) < 2:
-            raise DataError("has one column: nothing is left for features", where=table.source)
-        return table.columns[-1]
-    if not table.has_column(target):
-        raise DataError(
-            f"has no column `{target}` (data.target); its columns: {', '.join(table.columns)}",
-            where=table.source,
-            fix=did_you_mean(target, table.columns),
-        )
-    return target
-
-
-def _pick_features(table: CsvTable, features: list[str] | None, target: str) -> list[str]:
-    if features is None:
-        rest = [c for c in table.columns if c != target]
-        if not rest:
-            raise DataError(
-                f"has only the target column `{target}`: nothing is left for features",
-                where=table.source,
-                fix="add the feature columns to the file",
-            )
-        return rest
-    for name in features:
-        if not table.has_column(name):
-            raise DataError(
-                f"has no column `{name}` (data.features)", where=table.source, fix=did_you_mean(name, table.columns)
-            )
-    if target in features:
-        raise DataError(
-            f"the target `{target}` is also listed in data.features",
-            where=table.source,
-            fix="remove it from data.features",
-        )
-    if len(set(features)) != len(features) or not features:
-        raise DataError("data.features must list distinct columns, at least one", where=table.source)
-    return list(features)
-
-
-def _target_values(table: CsvTable, target: str) -> np.ndarray:
-    j = table.column_index(target)
-    for row, line in zip(table.cells, table.lines):
-        if not row[j]:
-            raise DataError(
-                f"line {line}: the target `{target}` is empty", where=table.source, fix="fill in or drop that row"
-            )
-    return np.array([row[j] for row in table.cells], dtype=str)  # labels stay text (labels.encode_target)
-
-
-def _line_of(table: CsvTable):
-    return lambda i: f"line {table.lines[i]}"
-
-
-def _encode_like(values: np.ndarray, tgt: Target, locate, where: str, name: str) -> np.ndarray:
-    """A test set's targets, encoded as the training targets were."""
-    if tgt.task == "classification":
-        return encode_with(values, tgt.class_names, locate, where)
-    y = encode_target(values, "regression", locate, where, name).y
-    if y.shape[1] != tgt.y.shape[1]:
-        raise DataError(f"has {y.shape[1]} target columns, the training data {tgt.y.shape[1]}", where=where)
-    return y
 
 
 def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]:
@@ -154,6 +65,13 @@ def probe_arrays(cfg, sequences: bool = False) -> tuple[tuple[int, ...], Target]
 
 
 def _check_array_keys(cfg, suffix: str) -> None:
+    for key in ("columns", "weight_column"):
+        if getattr(cfg, key) is not None:
+            raise DataError(
+                f"data.{key} types the columns of a table (CSV, Parquet); an array file has none",
+                where=f"data.{key}",
+                fix="remove it",
+            )
     if cfg.features is not None:
         raise DataError(
             "data.features picks CSV columns; an array file has none",
@@ -172,12 +90,19 @@ def _check_array_keys(cfg, suffix: str) -> None:
 
 def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
     _check_array_keys(cfg, suffix)
-    arrays = load_npz(Path(cfg.path), cfg.path) if suffix == ".npz" else None
-    if arrays is not None:
+    big = _big_features(cfg, suffix)
+    if big is not None:  # read by index, never whole (data/rowfile.py); the rest of the file is read whole
+        y_name = None if suffix == ".npy" else _npz_names(cfg.path, peek_npz(Path(cfg.path), cfg.path), "train")[1]
+        rest = load_npz(Path(cfg.path), cfg.path, only=[y_name, "x_test", "y_test"]) if y_name else None
+        y = rest.pop(y_name) if rest is not None else load_npy(Path(cfg.target), cfg.target)
+        x, arrays = _lazy_x(big, y, sequences), rest
+    elif suffix == ".npz":
+        arrays = load_npz(Path(cfg.path), cfg.path)
         x, y = _npz_pair(cfg.path, arrays, "train")
     else:
-        x, y = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target)
-    x = _check_x(x, y, cfg.path, sequences=sequences)
+        x, y, arrays = load_npy(Path(cfg.path), cfg.path), load_npy(Path(cfg.target), cfg.target), None
+    if big is None:
+        x = _check_x(x, y, cfg.path, sequences=sequences)
     tgt = encode_target(y, cfg.task, lambda i: f"index {i}", cfg.path, "y")
     raw = RawData(
         x,
@@ -191,8 +116,41 @@ def _load_arrays(cfg, suffix: str, sequences: bool = False) -> RawData:
     test = _array_test_split(cfg, arrays)
     if test is not None:
         raw.x_test = _check_x(test[0], test[1], cfg.test_path or cfg.path, like=x, sequences=sequences)
-        raw.y_test = _encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
+        raw.y_test = encode_like(test[1], tgt, lambda i: f"index {i}", cfg.test_path or cfg.path, "y")
     return raw
+
+
+def _big_features(cfg, suffix: str) -> RowFile | None:
+    """The training features' RowFile when they are larger than lazy_threshold() (and stored uncompressed)."""
+    if suffix == ".npy":
+        shape, dtype = peek_npy(Path(cfg.path), cfg.path)
+        return npy_rows(Path(cfg.path), cfg.path) if math.prod(shape) * dtype.itemsize > lazy_threshold() else None
+    headers = peek_npz(Path(cfg.path), cfg.path)
+    x_name, _ = _npz_names(cfg.path, headers, "train")
+    shape, dtype = headers[x_name]
+    if math.prod(shape) * dtype.itemsize <= lazy_threshold():
+        return None
+    return npz_member_rows(Path(cfg.path), cfg.path, x_name)  # None when compressed: read whole, as before
+
+
+def _lazy_x(file: RowFile, y: np.ndarray, sequences: bool) -> LazyRows:
+    """The features as LazyRows, checked as _check_x checks an array: shape and dtype from the header, every
+    value finite in one chunked pass."""
+    _check_x_header(file.shape, file.dtype, y, file.source)
+    shape = file.shape
+    example = (1,) if len(shape) == 1 else (1, *shape[1:]) if len(shape) == 3 and not sequences else shape[1:]
+    x = LazyRows(file, example)
+    if file.dtype.kind == "f":
+        for start, rows in x.chunks():
+            bad = ~np.isfinite(rows.reshape(len(rows), -1))
+            if bad.any():
+                i, k = np.argwhere(bad)[0]
+                raise DataError(
+                    f"index {start + i}, feature {k}: value {rows.reshape(len(rows), -1)[i, k]} is not a finite number",
+                    where=file.source,
+                    fix="replace or drop non-finite rows",
+                )
+    return x
 
 
 def _array_test_split(cfg, arrays: dict | None) -> tuple[np.ndarray, np.ndarray] | None:

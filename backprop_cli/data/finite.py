@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.data.rowfile import LazyRows
 from backprop_cli.data.scaling import Scaler
 from backprop_cli.errors import DataError
 
@@ -34,10 +35,25 @@ def transform_checked(
     rows: the index in the file of each row of x (x may be a split of it); names: the feature names.
     """
     _check_statistics(scaler, x, source, rows, names)
+    if isinstance(x, LazyRows):  # read by index: checked chunk by chunk, scaled batch by batch
+        return _lazy_checked(scaler, x, dtype, source, rows, names)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         out = scaler.transform(x, dtype)
     if out.dtype.kind != "f" or np.isfinite(out).all():  # one pass over the result, no copy of x
         return out
+    _raise_first(out, x, dtype, source, rows, names)
+
+
+def _lazy_checked(scaler: Scaler, x: LazyRows, dtype, source: str, rows, names) -> LazyRows:
+    for start, chunk in x.chunks():
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = scaler.transform(chunk, dtype)
+        if out.dtype.kind == "f" and not np.isfinite(out).all():
+            _raise_first(out, chunk, dtype, source, None if rows is None else rows[start:], names)
+    return x.scaled(scaler, dtype)
+
+
+def _raise_first(out: np.ndarray, x: np.ndarray, dtype, source: str, rows, names) -> None:
     flat = out.reshape(len(out), -1)
     i, k = (int(v) for v in np.argwhere(~np.isfinite(flat))[0])
     value = float(np.asarray(x).reshape(len(x), -1)[i, k])

@@ -84,6 +84,16 @@ def encode_with(values: np.ndarray, class_names: list[str], locate: Locate, wher
     return np.array([lookup[label] for label in labels], dtype=np.int64)
 
 
+def encode_like(values: np.ndarray, tgt: Target, locate: Locate, where: str, name: str) -> np.ndarray:
+    """A test set's targets, encoded as the training targets were."""
+    if tgt.task == "classification":
+        return encode_with(values, tgt.class_names, locate, where)
+    y = encode_target(values, "regression", locate, where, name).y
+    if y.shape[1] != tgt.y.shape[1]:
+        raise DataError(f"has {y.shape[1]} target columns, the training data {tgt.y.shape[1]}", where=where)
+    return y
+
+
 def _decide(values: np.ndarray, requested: str, name: str) -> tuple[str, str | None]:
     if requested != "auto":
         return requested, None

@@ -1,9 +1,10 @@
 """What a checkpoint keeps about its data, and how eval/predict apply it to new rows.
 
 The meta is JSON-able:
-{"format": 1, "source": "iris", "task": "classification", "input_shape": [4],
+{"format": 2, "source": "iris", "task": "classification", "input_shape": [4],
  "feature_names": [...] | null, "class_names": [...] | null, "target_names": [...] | null,
- "scaler": Scaler.to_dict(), "target_scaler": Scaler.to_dict() | null}
+ "scaler": Scaler.to_dict(), "target_scaler": Scaler.to_dict() | null,
+ "columns": TableRecipe.to_dict(), "na_values": [...]}   (the last two for a table's typed columns only)
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import math
 
 import numpy as np
 
+from backprop_cli.config.missing import NA_VALUES
+from backprop_cli.data.columns import read_cells, require_columns
 from backprop_cli.data.finite import transform_checked
 from backprop_cli.data.hints import did_you_mean, plural
+from backprop_cli.data.recipe import TableRecipe
 from backprop_cli.data.scaling import Scaler
 from backprop_cli.errors import CheckpointError, DataError
 
-META_FORMAT = 1
+META_FORMAT = 2  # 2: a table's typed columns ("columns": the recipe, "na_values")
 
 
-def dataset_meta(ds) -> dict:
-    """The data half of a checkpoint's metadata (ds: a Dataset)."""
+def dataset_meta(ds, na_values=NA_VALUES) -> dict:
+    """The data half of a checkpoint's metadata (ds: a Dataset; na_values: the cells that meant "missing")."""
     return {
         "format": META_FORMAT,
         "source": ds.source,
@@ -33,7 +37,40 @@ def dataset_meta(ds) -> dict:
         "scaler": ds.scaler.to_dict(),
         "target_scaler": ds.target_scaler.to_dict() if ds.target_scaler is not None else None,
         **({"text": ds.text} if getattr(ds, "text", None) else {}),  # a language model's data (data/text.py)
+        **({"columns": ds.recipe.to_dict(), "na_values": list(na_values)} if ds.recipe is not None else {}),
     }
+
+
+def with_class_weights(meta: dict, loss) -> dict:
+    """The meta with the loss's class factors (derived from the training split: eval weighs its loss by them)."""
+    return meta if loss.class_weights is None else {**meta, "class_weights": loss.class_weights.tolist()}
+
+
+def recipe_of(meta: dict | None) -> TableRecipe | None:
+    """The typed columns a model reads (a table's recipe), or None when its inputs are plain numbers."""
+    if not meta or not meta.get("columns"):
+        return None
+    return TableRecipe.from_dict(meta["columns"])
+
+
+def unseen_note(unseen: dict[str, int], source: str) -> list[str]:
+    """One warning for the levels a model never saw in training (each such row is all-zero in its column)."""
+    if not unseen:
+        return []
+    counts = ", ".join(f"`{name}` {plural(n, 'row')}" for name, n in unseen.items())
+    return [f"{source}: levels unseen in training, encoded as all-zero ({counts})"]
+
+
+def prepare_table(table, meta: dict, dtype=np.float32) -> tuple[np.ndarray, list[str]]:
+    """Raw rows of a table (a CsvTable with a header, columns in any order) -> model inputs, as in training,
+    and the warnings (levels unseen in training)."""
+    recipe = recipe_of(meta)
+    require_columns(table, [t.name for t in recipe.types])
+    x, unseen = recipe.encode(read_cells(table, recipe.types, meta.get("na_values", NA_VALUES)))
+    scaler, _ = scalers_of(meta)
+    return transform_checked(scaler, x, dtype, table.source, names=meta.get("feature_names")), unseen_note(
+        unseen, table.source
+    )
 
 
 def is_text_model(meta: dict) -> bool:

@@ -33,14 +33,20 @@ class Scaler:
         if kind == "standard":
             offset, spread = _mean_std(x, axes)
         elif kind == "minmax":
-            offset = np.min(x, axis=axes).astype(np.float64)
-            spread = np.max(x, axis=axes).astype(np.float64) - offset
+            offset, top = _min_max(x, axes)
+            spread = top - offset
         else:
             raise ValueError(f"unknown scaling {kind!r}; expected one of {KINDS}")
         # a spread below float32's smallest normal is 0 once cast to the training dtype (x / 0 = inf):
         # such a feature is constant at the precision a model sees, so it is left as it is, like std 0
         spread = np.where(spread >= np.finfo(np.float32).tiny, spread, float(base_scale))
         return cls(kind, offset.reshape(shape), spread.reshape(shape))
+
+    def leaving(self, untouched: np.ndarray) -> Scaler:
+        """The same scaler but the features flagged in `untouched` (F,) pass as they are (offset 0, scale 1)."""
+        offset, scale = self.offset.copy(), self.scale.copy()
+        offset[untouched], scale[untouched] = 0.0, 1.0
+        return Scaler(self.kind, offset, scale)
 
     def transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:
         """A new C-contiguous array in dtype; the arithmetic runs in dtype (no float64 detour)."""
@@ -96,8 +102,9 @@ def _stat_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _mean_std(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Two passes over row chunks in float64: exact enough, and never a float64 copy of all of x."""
-    rows = max(1, _CHUNK_ELEMENTS // max(1, math.prod(x.shape[1:])))
+    """Two passes over row chunks in float64: exact enough, never a float64 copy of all of x (x may be LazyRows,
+    read from its file chunk by chunk)."""
+    rows = _chunk_rows(x)
     count = x.size // max(1, math.prod(x.shape[a] for a in range(1, x.ndim) if a not in axes))
     total = sum(np.sum(x[i : i + rows], axis=axes, dtype=np.float64) for i in range(0, len(x), rows))
     mean = total / count
@@ -106,6 +113,18 @@ def _mean_std(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndar
         np.sum(np.square(x[i : i + rows] - keep, dtype=np.float64), axis=axes) for i in range(0, len(x), rows)
     )
     return mean, np.sqrt(squares / count)
+
+
+def _min_max(x, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (or per-channel) minimum and maximum over row chunks, in float64."""
+    rows = _chunk_rows(x)
+    lows = [np.min(x[i : i + rows], axis=axes) for i in range(0, len(x), rows)]
+    highs = [np.max(x[i : i + rows], axis=axes) for i in range(0, len(x), rows)]
+    return np.min(lows, axis=0).astype(np.float64), np.max(highs, axis=0).astype(np.float64)
+
+
+def _chunk_rows(x) -> int:
+    return max(1, _CHUNK_ELEMENTS // max(1, math.prod(x.shape[1:])))
 
 
 def _keepdims(stat: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:

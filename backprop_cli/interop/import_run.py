@@ -17,6 +17,7 @@ import safetensors.numpy
 from backprop_cli.config.load import config_to_yaml
 from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
+from backprop_cli.data.meta import with_class_weights
 from backprop_cli.errors import CheckpointError, RunDirError, UserError
 from backprop_cli.interop.torch_map import map_state_dict, refuse_pickles
 from backprop_cli.runs.atomic import atomic_write_text
@@ -70,7 +71,8 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
     atomic_write_text(files.config, config_to_yaml(config))
     save_plugin_sources(run_dir, config)
     trainer = parts.trainer
-    meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": None,
+    data = with_class_weights(dataset_meta(parts.data, config.data.na_values), parts.loss)
+    meta = {"config": config.model_dump(mode="json"), "data": data, "threads": None,
             "kind": "last", "epoch": 0, "step": 0, "metrics": None, "progress": trainer.progress_state(),
             "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights),
             "plugins": plugin_records(config)}  # fmt: skip

@@ -3,8 +3,10 @@
 Members: every model tensor under its checkpoint name (`model.0.W` (in, out) for dense, `model.2.W`
 (F, C, k, k) for conv2d, batchnorm `gamma`, `beta`, `running_mean`, `running_var`, nested blocks
 `model.<i>.<j>.<name>`), the input scaling `scaler.offset` / `scaler.scale` (x = (raw - offset) / scale),
-and `layers.json`: a 0-d string array holding the JSON description below. Nothing is pickled: read it
-with `np.load(path)` (allow_pickle stays False) and `json.loads(str(npz["layers.json"]))`.
+for a table's typed columns the recipe that comes before the scaling (`columns.json` and per column
+`columns.<name>.fill` or `columns.<name>.levels`), and `layers.json`: a 0-d string array holding the JSON
+description below. Nothing is pickled: read it with `np.load(path)` (allow_pickle stays False) and
+`json.loads(str(npz["layers.json"]))`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import numpy as np
 
 from backprop_cli import __version__
-from backprop_cli.data.meta import scalers_of
+from backprop_cli.data.meta import recipe_of, scalers_of
 from backprop_cli.nn.model import describe
 from backprop_cli.nn.registry import layer_name
 
@@ -66,6 +68,19 @@ def layer_list(trained) -> dict:
     }
 
 
+def _recipe_arrays(recipe, na_values: list[str]) -> dict[str, np.ndarray]:
+    """A table's recipe: `columns.json` (each column's type, strategy, fill value and levels, null the level of
+    missing values; the cells read as missing), and per column `columns.<name>.fill` (a number's fill value)
+    or `columns.<name>.levels` (a category's levels as text, in one-hot order; "" for the missing level)."""
+    arrays = {"columns.json": np.array(json.dumps({**recipe.to_dict(), "na_values": na_values}, indent=1))}
+    for c in recipe.columns:
+        if c.type.type == "number":
+            arrays[f"columns.{c.type.name}.fill"] = np.array(c.fill, dtype=np.float64)
+        else:
+            arrays[f"columns.{c.type.name}.levels"] = np.array(["" if lv is None else lv for lv in c.levels], dtype=str)
+    return arrays
+
+
 def export_npz(trained) -> bytes:
     """The bytes of the .npz file (written atomically by the caller)."""
     arrays = {f"model.{name}": np.ascontiguousarray(t) for name, t in trained.model.state_tensors().items()}
@@ -73,6 +88,9 @@ def export_npz(trained) -> bytes:
     arrays["scaler.offset"], arrays["scaler.scale"] = scaler.offset, scaler.scale
     if target_scaler is not None:
         arrays["target_scaler.offset"], arrays["target_scaler.scale"] = target_scaler.offset, target_scaler.scale
+    recipe = recipe_of(trained.data_meta)
+    if recipe is not None:  # a table: the typed columns first, as predict applies them
+        arrays.update(_recipe_arrays(recipe, trained.data_meta.get("na_values", [])))
     arrays["layers.json"] = np.array(json.dumps(layer_list(trained), indent=1))
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)

@@ -1,6 +1,7 @@
 """`backprop export --format onnx`: a trained network as one ONNX model, from raw rows to predictions.
 
-Graph: input (N, *input_shape) float32 rows in the training files' units -> the saved input scaling
+Graph: input (N, *input_shape) float32 rows in the training files' units (a table: one input per column,
+and the saved recipe of its typed columns first, interop/onnx_table.py) -> the saved input scaling
 (Sub offset, Div scale: the first nodes) -> every layer in inference form (onnx_layers.EXPORTERS) ->
 the head: `logits` (classification, default), `probabilities` (--proba: the loss's link, softmax or
 sigmoid), or `values` (regression, in the target's original units). The batch dimension is "N".
@@ -12,10 +13,11 @@ from __future__ import annotations
 import json
 
 from backprop_cli import __version__
-from backprop_cli.data.meta import scalers_of
+from backprop_cli.data.meta import recipe_of, scalers_of
 from backprop_cli.errors import UserError
 from backprop_cli.interop.onnx_graph import OPSET, Graph, to_proto
 from backprop_cli.interop.onnx_layers import export_layer
+from backprop_cli.interop.onnx_table import ML_DOMAIN, ML_OPSET, table_front
 
 IR_VERSION = 8  # the IR of opset 17: runtimes of that age and newer load it
 ONNX_FIX = "install the optional extra: pip install 'backprop-cli[onnx]'"
@@ -30,9 +32,9 @@ def require_onnx():
     return onnx
 
 
-def _scaled_input(g: Graph, scaler) -> str:
+def _scaled_input(g: Graph, scaler, raw: str) -> str:
     """x_model = (x_raw - offset) / scale, in the order and operations of Scaler.transform."""
-    x = g.op("Sub", ["input", g.const("scaler.offset", scaler.offset)], "scaled.centered")
+    x = g.op("Sub", [raw, g.const("scaler.offset", scaler.offset)], "scaled.centered")
     return g.op("Div", [x, g.const("scaler.scale", scaler.scale)], "scaled")
 
 
@@ -68,6 +70,7 @@ def onnx_metadata(trained, output: str) -> dict[str, str]:
         "target_names": json.dumps(meta.get("target_names")),
         "input_shape": json.dumps(meta["input_shape"]),
         "input_units": "raw rows in the training files' units; the saved scaling is the graph's first nodes",
+        **({"columns": json.dumps(meta["columns"])} if meta.get("columns") else {}),
         "config": json.dumps(trained.resolved_config, sort_keys=True),
         "epoch": str(trained.epoch),
     }
@@ -79,15 +82,22 @@ def export_onnx(trained, proba: bool = False):
     from onnx import helper
 
     g = Graph()
-    g.fresh("input")
+    recipe = recipe_of(trained.data_meta)
+    if recipe is not None:  # a table: one input per column, the recipe's nodes first (interop/onnx_table.py)
+        raw, columns = table_front(g, recipe, trained.data_meta.get("na_values", []))
+        inputs = [(name, ["N", 1], kind) for name, kind in columns]
+    else:
+        raw = g.fresh("input")
+        inputs = [("input", ["N", *trained.data_meta["input_shape"]])]
     scaler, _ = scalers_of(trained.data_meta)
-    y, shape = _scaled_input(g, scaler), tuple(trained.data_meta["input_shape"])
+    y, shape = _scaled_input(g, scaler, raw), tuple(trained.data_meta["input_shape"])
     for i, layer in enumerate(trained.model.layers):
         y, shape = export_layer(g, layer, y, f"model.{i}", shape)
     out = _head(g, trained, y, proba)
     out_shape = (2,) if out == "probabilities" and trained.loss.name == "binary_cross_entropy" else shape
-    graph = to_proto(g, "backprop", [("input", ["N", *trained.data_meta["input_shape"]])], [(out, ["N", *out_shape])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="backprop")
+    graph = to_proto(g, "backprop", inputs, [(out, ["N", *out_shape])])
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(ML_DOMAIN, ML_OPSET)] if recipe else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="backprop")
     model.producer_version, model.ir_version = __version__, IR_VERSION
     model.doc_string = f"backprop model from {trained.path} (epoch {trained.epoch}); output: {out}"
     helper.set_model_props(model, onnx_metadata(trained, out))

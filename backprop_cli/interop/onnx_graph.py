@@ -58,19 +58,22 @@ class Graph:
         return out
 
 
-def to_proto(graph: Graph, name: str, inputs: list[tuple[str, list]], outputs: list[tuple[str, list]]):
-    """The onnx GraphProto; input/output shapes as lists whose str entries are dynamic dims ("N")."""
+def to_proto(graph: Graph, name: str, inputs: list[tuple], outputs: list[tuple]):
+    """The onnx GraphProto; inputs/outputs as (name, shape) or (name, shape, "float" | "string"), shapes as
+    lists whose str entries are dynamic dims ("N")."""
     from onnx import TensorProto, helper, numpy_helper
 
-    def value_info(vname: str, shape: list):
-        return helper.make_tensor_value_info(vname, TensorProto.FLOAT, shape)
+    kinds = {"float": TensorProto.FLOAT, "string": TensorProto.STRING}
+
+    def value_info(vname: str, shape: list, kind: str = "float"):
+        return helper.make_tensor_value_info(vname, kinds[kind], shape)
 
     nodes = [helper.make_node(n.op, n.inputs, n.outputs, name=n.name, **n.attrs) for n in graph.nodes]
     initializers = [numpy_helper.from_array(a, name=k) for k, a in graph.constants.items()]
     return helper.make_graph(
         nodes,
         name,
-        [value_info(n, s) for n, s in inputs],
-        [value_info(n, s) for n, s in outputs],
+        [value_info(*entry) for entry in inputs],
+        [value_info(*entry) for entry in outputs],
         initializer=initializers,
     )

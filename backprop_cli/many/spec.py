@@ -6,7 +6,7 @@ parameters:
   optimizer.lr: [0.001, 0.01, 0.1]   # dotted keys, as --set takes them -> values
   model.layers.0.units: {distribution: int_uniform, low: 8, high: 64}   # random and tpe only
 metric: val_accuracy                 # any metric in summary.json
-mode: max                            # max | min (auto: max for accuracies, min for losses)
+mode: max                            # max | min (auto: max for accuracies and AUCs, min for losses)
 cv: 5                                # optional: rank by the mean over K cross-validation folds
 repeats: 3                           # optional: each configuration with seeds s, s+1, s+2, ranked by the mean
 schedule: {type: successive_halving, min_epochs: 1, max_epochs: 27, reduction_factor: 3}   # optional
@@ -25,9 +25,11 @@ from backprop_cli.config.spec import Spec
 from backprop_cli.config.validation import validate
 from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
 from backprop_cli.errors import ConfigError
+from backprop_cli.metric_names import SKEWED, maximised
 
 # The metrics a run's summary.json holds: per epoch (train_*, val_*) and on the test split (test_*).
-METRICS = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss"))
+PLAIN = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss"))
+METRICS = PLAIN + tuple(f"{split}_{kind}" for split in ("val", "test") for kind in SKEWED)  # and for skewed classes
 MAX_TRIALS = 10_000
 
 
@@ -96,7 +98,7 @@ class SweepSpec(Spec):
     def resolved_mode(self) -> str:
         if self.mode != "auto":
             return self.mode
-        return "max" if self.metric.endswith("accuracy") else "min"
+        return "max" if maximised(self.metric) else "min"
 
 
 class LoadedSweep:

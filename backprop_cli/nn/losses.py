@@ -35,14 +35,45 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Loss:
-    """Base: a batch-mean loss and its gradient with respect to the model's output."""
+    """Base: a batch-mean loss and its gradient with respect to the model's output.
+
+    Weighted (class weights of a classification loss, row weights of a table's weight column), each row n
+    counts w_n times: L = Σ w_n ℓ_n / Σ w_n, and its gradient is w_n dℓ_n / Σ w_n. `batch_weight` is the
+    Σ w_n of the last forward (N unweighted), for the weighted mean over many batches.
+    """
 
     name = "loss"
     expects = "values"
-    options: tuple[str, ...] = ()  # the config keys (beside type) this loss is built with
+    options: tuple[str, ...] = ()  # the config keys (beside type, class_weights) this loss is built with
+    class_weights: np.ndarray | None = None  # (K,) each class's factor; set from the data (train/setup.py)
+    row_weighted = False  # the data has row weights (a table's weight column): said by explain()
+    batch_weight = 0.0
 
-    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+    @property
+    def weighted(self) -> bool:
+        return self.class_weights is not None or self.row_weighted
+
+    def _weight_source(self) -> str:
+        """What wₙ is, for explain(): the class's factor, the row's weight, or both."""
+        parts = [f"w[tₙ] with w = [{', '.join(f'{w:.4g}' for w in self.class_weights)}] by class index"] * (
+            self.class_weights is not None
+        ) + ["the row's weight (data.weight_column)"] * self.row_weighted
+        return " · ".join(parts)
+
+    def forward(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """`weights`: (N,) non-negative row weights, or None."""
         raise NotImplementedError
+
+    def _row_scale(self, labels: np.ndarray | None, weights: np.ndarray | None, n: int, dtype) -> np.ndarray | None:
+        """s_n = w_n N / Σ w (mean 1), so that mean(s ℓ) = Σ w ℓ / Σ w; None when unweighted (every w_n = 1).
+        w_n = class_weights[label_n] · weights[n]."""
+        w = None if self.class_weights is None or labels is None else self.class_weights[labels]
+        if weights is not None:
+            w = weights if w is None else w * weights
+        self.batch_weight = float(n) if w is None else float(np.sum(w))
+        if w is None:
+            return None
+        return (w * (n / self.batch_weight) if self.batch_weight > 0 else np.zeros(n)).astype(dtype, copy=False)
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError
@@ -90,7 +121,7 @@ class SoftmaxCrossEntropy(Loss):
     def __init__(self, label_smoothing: float = 0.0):
         self.label_smoothing = float(label_smoothing)
 
-    def forward(self, pred, target):
+    def forward(self, pred, target, weights=None):
         if pred.ndim == 3:
             return self._forward_steps(pred, target)
         # array methods, not np.max/np.sum/np.mean: the same arithmetic without their Python-level
@@ -103,7 +134,9 @@ class SoftmaxCrossEntropy(Loss):
         self._p, self._labels = e, labels
         self._rows = np.arange(z.shape[0])
         nll = np.log(sum_e[:, 0]) - z[self._rows, labels]  # (N,): −log p[n, tₙ]
-        return float(self._smoothed(nll, np.log(sum_e) - z, axis=1).mean())
+        per_row = self._smoothed(nll, np.log(sum_e) - z, axis=1)
+        self._s = self._row_scale(labels, weights, len(labels), pred.dtype)
+        return float((per_row if self._s is None else self._s * per_row).mean())
 
     def _smoothed(self, nll: np.ndarray, neg_log_p: np.ndarray, axis: int) -> np.ndarray:
         """−Σₖ qₖ log pₖ with q = (1 − ε)·onehot + ε/K: the labels' term and ε times the mean over classes."""
@@ -120,11 +153,22 @@ class SoftmaxCrossEntropy(Loss):
         if eps:
             dz -= eps / dz.shape[1]  # the ε/K every class gets
         dz[self._rows, self._labels] -= 1.0 - eps
-        dz *= 1.0 / dz.shape[0]
+        if self._s is None:
+            dz *= 1.0 / dz.shape[0]
+        else:  # dz = w_n (p - q) / Σw
+            dz *= (self._s * (1.0 / dz.shape[0]))[:, None]
         return dz
 
     def explain(self):
         eps = self.label_smoothing
+        smoothing = [f"q = {1 - eps:g}·onehot(t) + {eps:g}/K   (label smoothing ε = {eps:g}, K classes)"] if eps else []
+        if self.weighted:
+            term, target = ("Σₖ q[n, k] log p[n, k]", "q") if eps else ("log p[n, tₙ]", "onehot(t)")
+            return {
+                "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", *smoothing,
+                            f"L = −Σₙ wₙ {term} / Σₙ wₙ   (wₙ = {self._weight_source()})"],
+                "backward": [f"dz = w_y (p − {target}) / Σw   (each row's gradient times its weight)"],
+            }  # fmt: skip
         if not eps:
             return {
                 "forward": [
@@ -146,6 +190,7 @@ class SoftmaxCrossEntropy(Loss):
     def _forward_steps(self, pred, target):
         """L = mean over the N·L tokens of logsumexp_k(z[n, :, t]) - z[n, label, t]."""
         labels = np.asarray(target).astype(np.intp, copy=False).reshape(pred.shape[0], 1, pred.shape[2])
+        self.batch_weight = float(pred.shape[0])  # every step of every sequence counts once (no weights here)
         z = pred - pred.max(axis=1, keepdims=True)  # (N, K, L): each step's max is 0
         e = np.exp(z)
         sum_e = e.sum(axis=1, keepdims=True)  # (N, 1, L)
@@ -223,22 +268,33 @@ class BinaryCrossEntropyWithLogits(Loss):
     def __init__(self, label_smoothing: float = 0.0):
         self.label_smoothing = float(label_smoothing)
 
-    def forward(self, pred, target):
+    def forward(self, pred, target, weights=None):
         t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
         if self.label_smoothing:  # K = 2 classes: t -> (1 − ε) t + ε/2, Keras' rule
             t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         self._z, self._t = pred, t
-        return float(np.mean(np.logaddexp(0.0, pred) - t * pred))
+        labels = np.asarray(target).reshape(-1).astype(np.intp, copy=False)
+        self._s = self._row_scale(labels, weights, len(labels), pred.dtype)
+        per_row = np.logaddexp(0.0, pred) - t * pred
+        return float(np.mean(per_row if self._s is None else self._s[:, None] * per_row))
 
     def backward(self):
         dz = _sigmoid(self._z)
         dz -= self._t
-        dz *= 1.0 / dz.shape[0]
+        if self._s is None:
+            dz *= 1.0 / dz.shape[0]
+        else:  # dz = w_n (σ(z) - t) / Σw
+            dz *= (self._s * (1.0 / dz.shape[0]))[:, None]
         return dz
 
     def explain(self):
         eps = self.label_smoothing
         smoothing = [f"t ← {1 - eps:g}·t + {eps / 2:g}   (label smoothing ε = {eps:g})"] if eps else []
+        if self.weighted:
+            return {
+                "forward": [*smoothing, f"L = Σₙ wₙ [log(1 + e^zₙ) − tₙ·zₙ] / Σₙ wₙ   (wₙ = {self._weight_source()})"],
+                "backward": ["dz = w_y (σ(z) − t) / Σw   (each row's gradient times its weight)"],
+            }  # fmt: skip
         return {
             "forward": [*smoothing, "L = (1/N) Σₙ [log(1 + e^zₙ) − tₙ·zₙ]   (= −t log σ(z) − (1 − t) log(1 − σ(z)))"],
             "backward": ["dz = (σ(z) − t) / N"],
@@ -294,9 +350,14 @@ class _Regression(Loss):
             f"set the last dense layer's units to {n_targets}",
         )
 
-    def _residual(self, pred, target):
+    def _residual(self, pred, target, weights=None):
         t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
+        self._s = self._row_scale(None, weights, len(pred), pred.dtype)
         return pred - t  # (N, T)
+
+    def _weighted(self, elementwise: np.ndarray) -> np.ndarray:
+        """Each row's elements times its s_n (row weights of a table's weight column)."""
+        return elementwise if self._s is None else elementwise * self._s[:, None]
 
 
 class MSE(_Regression):
@@ -304,12 +365,12 @@ class MSE(_Regression):
 
     name = "mse"
 
-    def forward(self, pred, target):
-        self._r = self._residual(pred, target)
-        return float(np.mean(self._r * self._r))
+    def forward(self, pred, target, weights=None):
+        self._r = self._residual(pred, target, weights)
+        return float(np.mean(self._weighted(self._r * self._r)))
 
     def backward(self):
-        return self._r * (2.0 / self._r.size)
+        return self._weighted(self._r * (2.0 / self._r.size))
 
     def explain(self):
         return {
@@ -323,12 +384,12 @@ class MAE(_Regression):
 
     name = "mae"
 
-    def forward(self, pred, target):
-        self._r = self._residual(pred, target)
-        return float(np.mean(np.abs(self._r)))
+    def forward(self, pred, target, weights=None):
+        self._r = self._residual(pred, target, weights)
+        return float(np.mean(self._weighted(np.abs(self._r))))
 
     def backward(self):
-        return np.sign(self._r) * (1.0 / self._r.size)
+        return self._weighted(np.sign(self._r) * (1.0 / self._r.size))
 
     def explain(self):
         return {"forward": ["r = pred − t", "L = (1/(N·T)) Σ |r|"], "backward": ["dpred = sign(r) / (N·T)"]}
@@ -343,15 +404,15 @@ class Huber(_Regression):
     def __init__(self, delta: float = 1.0):
         self.delta = float(delta)
 
-    def forward(self, pred, target):
-        self._r = r = self._residual(pred, target)
+    def forward(self, pred, target, weights=None):
+        self._r = r = self._residual(pred, target, weights)
         a = np.abs(r)
         quadratic = np.minimum(a, self.delta)  # the part of |r| inside the quadratic zone
         # 0.5 q^2 + delta (|r| - q) equals both branches of the definition
-        return float(np.mean(0.5 * quadratic * quadratic + self.delta * (a - quadratic)))
+        return float(np.mean(self._weighted(0.5 * quadratic * quadratic + self.delta * (a - quadratic))))
 
     def backward(self):
-        return np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size)
+        return self._weighted(np.clip(self._r, -self.delta, self.delta) * (1.0 / self._r.size))
 
     def explain(self):
         d = f"{self.delta:g}"

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from backprop_cli.errors import CheckpointError, ConfigError
+from backprop_cli.metric_names import maximised
 
 
 class Schedule:
@@ -168,9 +169,6 @@ class OneCycle(Schedule):
         return f"lr = one cycle: {lo} → {hi} by step {self.peak:g}, then → {end} at step {last}, half a cosine each"
 
 
-MAX_MODE_MONITORS = ("val_accuracy", "train_accuracy")  # higher is better; every other monitor is a loss
-
-
 class Plateau(Schedule):
     """lr * factor^k after the k-th time `patience` epochs in a row brought no improvement; never below min_lr.
 
@@ -195,7 +193,7 @@ class Plateau(Schedule):
         super().__init__(base_lr, epochs, steps_per_epoch, **warmup)
         self.monitor, self.factor, self.patience = monitor, factor, patience
         self.min_delta, self.min_lr = min_delta, _at_most_base(min_lr, base_lr)
-        self.sign = -1.0 if monitor in MAX_MODE_MONITORS else 1.0  # compare sign * value: lower is better
+        self.sign = -1.0 if maximised(monitor) else 1.0  # compare sign * value: lower is better
         self.scale = 1.0  # factor^k
         self.best: float | None = None  # best value seen (as logged), None before the first epoch
         self.wait = 0  # epochs in a row without improvement

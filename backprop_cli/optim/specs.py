@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from backprop_cli.config.spec import Spec
+from backprop_cli.metric_names import SKEWED
 
 LearningRate = Annotated[float, Field(gt=0, le=1e12)]  # huge on purpose: users watch divergence
 Beta = Annotated[float, Field(ge=0, lt=1)]
@@ -112,6 +113,9 @@ class WarmupCosineSpec(CosineSpec):
         return self
 
 
+PLATEAU_MONITORS = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", *(f"val_{kind}" for kind in SKEWED))
+
+
 class OneCycleSpec(Spec):
     """PyTorch's OneCycleLR: up to max_lr over pct_start of the steps, then down, half a cosine each."""
 
@@ -126,7 +130,7 @@ class PlateauSpec(WarmupKeys):
     """lr·factor after each `patience` epochs without improvement of `monitor`, never below min_lr."""
 
     type: Literal["plateau"]
-    monitor: Literal["val_loss", "train_loss", "val_accuracy", "train_accuracy"] = "val_loss"
+    monitor: Literal[PLATEAU_MONITORS] = "val_loss"  # type: ignore[valid-type]
     factor: float = Field(0.1, gt=0, lt=1)
     patience: int = Field(5, ge=0, le=1_000_000)
     min_delta: float = Field(0.0, ge=0, le=1e6)

@@ -98,7 +98,7 @@ def _run(trainer, result: LrFindResult, progress) -> None:
     while True:
         trainer.begin_epoch()
         for xb, yb in trainer.epoch_batches():
-            loss = trainer.train_step(xb, yb)
+            loss = trainer.train_step(xb, yb, trainer.loader.batch_weights)
             if not math.isfinite(loss) or trainer.status == "diverged":
                 result.stopped = "diverged"
                 return

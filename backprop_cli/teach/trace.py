@@ -28,6 +28,7 @@ def run_trace(config, steps: int = 1, rows: int | None = None, full: bool = Fals
     wanted = rows if rows is not None else min(trainer.loader.batch_size, ROWS_CAP)
     r = min(wanted, len(data.x_train))
     x, y = np.ascontiguousarray(data.x_train[:r]), np.ascontiguousarray(data.y_train[:r])
+    w = None if data.w_train is None else np.ascontiguousarray(data.w_train[:r])  # a table's row weights
     model.input_grad = True  # show dL/dx of the first layer too
     tensors = _Summariser(MAX_ENTRIES, full)
     trace = {
@@ -42,7 +43,7 @@ def run_trace(config, steps: int = 1, rows: int | None = None, full: bool = Fals
     }
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a divergence is shown, not warned
         for _ in range(steps):
-            trace["steps"].append(_one_step(trainer, model, x, y, tensors))
+            trace["steps"].append(_one_step(trainer, model, x, y, w, tensors))
             if trainer.status == "diverged":
                 break
     trace["diverged"] = trainer.status == "diverged"
@@ -50,10 +51,10 @@ def run_trace(config, steps: int = 1, rows: int | None = None, full: bool = Fals
     return trace
 
 
-def _one_step(trainer, model, x, y, tensors) -> dict:
+def _one_step(trainer, model, x, y, w, tensors) -> dict:
     before = {name: p.copy() for name, p, _ in model.named_params()}
     with recording(model) as records:
-        loss = trainer.train_step(x, y)
+        loss = trainer.train_step(x, y, w)
     step = {"step": trainer.step, "lr": float(trainer.lr), "loss": float(loss), "forward": [], "backward": []}
     for name, layer in walk_layers(model):
         rec, act = records[name], records.get(f"{name}.act")

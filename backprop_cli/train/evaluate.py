@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.train.skewed import skewed_metrics
+
 EVAL_BATCH = 1024
 
 
@@ -20,22 +22,36 @@ def predicted_classes(pred: np.ndarray) -> np.ndarray:
     return np.argmax(pred, axis=1)
 
 
-def mean_loss(loss, pred: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH) -> float:
-    """The batch-mean loss over the whole split, as the weighted mean of batch means."""
-    total = 0.0
+def mean_loss(
+    loss, pred: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, batch_size: int = EVAL_BATCH
+) -> float:
+    """The loss over the whole split: the mean of batch means weighted by each batch's Σ w (its row count when
+    unweighted), so a weighted loss is the weighted mean over every row."""
+    total, weight = 0.0, 0.0
     for i in range(0, len(pred), batch_size):
         part = slice(i, i + batch_size)
-        total += loss.forward(pred[part], y[part]) * len(pred[part])
-    return total / max(len(pred), 1)
+        total += loss.forward(pred[part], y[part], None if w is None else w[part]) * loss.batch_weight
+        weight += loss.batch_weight
+    return total / weight if weight > 0 else 0.0
 
 
-def score_split(model, loss, x: np.ndarray, y: np.ndarray, classification: bool) -> dict:
-    """Loss and (for classification) accuracy on one split."""
+def score_split(model, loss, x: np.ndarray, y: np.ndarray, classification: bool, w: np.ndarray | None = None) -> dict:
+    """Loss and (for classification) accuracy and the figures for skewed classes on one split (`w`: its rows'
+    weights, or None)."""
     pred = predict_raw(model, x)
-    result = {"loss": mean_loss(loss, pred, y)}
+    result = {"loss": mean_loss(loss, pred, y, w)}
     if classification:
         result["accuracy"] = float(np.mean(predicted_classes(pred) == y))
+        result.update(class_figures(loss, pred, y))
     return result
+
+
+def class_figures(loss, pred: np.ndarray, y: np.ndarray, top_k: int | None = None) -> dict:
+    """roc_auc, pr_auc, balanced_accuracy, log_loss, brier (and top_k_accuracy) from the loss's probabilities;
+    none for a label per step of a sequence."""
+    if pred.ndim != 2 or y.ndim != 1 or not len(y):
+        return {}
+    return skewed_metrics(y, loss.link(pred), top_k)
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+from backprop_cli.metric_names import maximised
+
 
 def resolve_mode(monitor: str, mode: str = "auto") -> str:
-    """Accuracies are maximised, losses minimised."""
+    """Accuracies and areas under curves are maximised; losses, log loss and the Brier score minimised."""
     if mode != "auto":
         return mode
-    return "max" if "accuracy" in monitor else "min"
+    return "max" if maximised(monitor) else "min"
 
 
 class Improvement:

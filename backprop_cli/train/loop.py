@@ -29,7 +29,7 @@ def _epochs(trainer, callbacks: Callback) -> None:
         trainer.begin_epoch()
         callbacks.on_epoch_begin(trainer)
         for xb, yb in trainer.epoch_batches():
-            loss = trainer.train_step(xb, yb)
+            loss = trainer.train_step(xb, yb, trainer.loader.batch_weights)
             callbacks.on_batch_end(trainer, loss)
             if trainer.stop_requested:
                 break

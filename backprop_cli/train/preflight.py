@@ -7,9 +7,9 @@ In order (the first failure is the message both print):
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
 5. the network's plan (nn/plan.py): every layer's shapes, its parameters and one training step's
-   activations against memory, its output against the
-   loss and classes, every layer against the data's meaning; then the backward of each plugin layer (the
-   user's own code) by a float64 gradcheck at its shapes;
+   activations against memory, its output against the loss and classes, every layer against the data's
+   meaning, the classes named by loss.class_weights; then the backward of each plugin layer (the user's own
+   code) by a float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -21,18 +21,23 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop_cli.config.schema import Config
+from backprop_cli.config.columns import resolve_columns
+from backprop_cli.config.schema import Config, DataConfig
+from backprop_cli.config.validation import validate
 from backprop_cli.data.augment import check_augment
+from backprop_cli.data.class_weights import check_class_names
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.diagnostics.admission import admit_config_plugins
 from backprop_cli.errors import ConfigError
+from backprop_cli.metric_names import SKEWED
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.plan import Facts, Plan, plan_network
 from backprop_cli.nn.registry import reads_sequences
 from backprop_cli.optim.registry import build_schedule
+from backprop_cli.train.skewed import TOP_K_DEFAULT
 
 FILE_KEYS = ("path", "test_path")  # and `target` when it names an .npy file
 
@@ -42,6 +47,14 @@ class Preflight:
     facts: DataFacts
     plan: Plan
     data: Dataset | None = None  # the data split, scaled and cast as training takes it, when it was read whole
+    config: Config | None = None  # the config as it runs: a table's columns typed as they were read
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user is told about a table: its columns' types, rows left out, levels to look at."""
+        if self.data is None or self.data.recipe is None:
+            return []
+        return self.data.notes + [f"warning: {w}" for w in self.data.warnings]
 
     @property
     def n_params(self) -> int:
@@ -62,11 +75,22 @@ def preflight(config: Config, probes: dict | None = None) -> Preflight:
     check_monitors(config, facts)
     check_augment(config.data.augment, facts.input_shape, token_ids=text)
     plan = plan_config(config, network_facts(facts, text), rows=_training_rows(facts, data))
+    check_class_names(config.loss.class_weights, facts.class_names)
     admit_config_plugins(plan.layers, facts.input_shape)  # the user's own layers: a proved backward
     if data is None and facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale, cast
         data = load_data(config.data, config.seed, dtype, sequences=sequences, raw=facts.raw)
         probes[key] = facts, data
-    return Preflight(facts, plan, data)
+    return Preflight(facts, plan, data, with_typed_columns(config, data))
+
+
+def with_typed_columns(config: Config, data: Dataset | None) -> Config:
+    """`config` with data.columns naming every column of a table as it was read (inferred ones included)."""
+    if data is None or data.recipe is None:
+        return config
+    found = {t.name: t.to_spec() for t in data.recipe.types}
+    columns = resolve_columns(config.data.columns, config.data.missing, found)
+    typed = validate(DataConfig, {**config.data.model_dump(mode="json"), "columns": columns}, prefix="data")
+    return config.model_copy(update={"data": typed})
 
 
 def _probe(config: Config, sequences: bool, dtype: np.dtype, text: bool) -> tuple[DataFacts, Dataset | None]:
@@ -90,7 +114,7 @@ def _training_rows(facts: DataFacts, data: Dataset | None) -> int | None:
     """The rows training will batch, when they are known before loading."""
     if data is not None:
         return len(data.x_train)
-    return len(facts.raw.x_train) if facts.raw is not None else None
+    return len(facts.raw.y_train) if facts.raw is not None else None  # a table has cells, not x, yet
 
 
 def network_facts(facts: DataFacts, text: bool) -> Facts:
@@ -123,11 +147,17 @@ def check_monitors(config: Config, facts: DataFacts) -> None:
     """An accuracy needs classes; a val_* metric needs a validation split: otherwise it is never measured."""
     for key, metric in monitors(config):
         kind = metric.removeprefix("val_").removeprefix("train_")
-        if kind == "accuracy" and facts.task != "classification":
+        if (kind == "accuracy" or kind in SKEWED) and facts.task != "classification":
             raise ConfigError(
-                f"is {metric}, but this is a {facts.task} run: it has no accuracy",
+                f"is {metric}, but this is a {facts.task} run: it has no {kind}",
                 where=key,
-                fix=f"monitor {metric.replace('accuracy', 'loss')}",
+                fix=f"monitor {metric.replace(kind, 'loss')}",
+            )
+        if kind == "top_k_accuracy" and facts.n_classes is not None and facts.n_classes <= TOP_K_DEFAULT:
+            raise ConfigError(
+                f"is {metric}, reported for more than {TOP_K_DEFAULT} classes; the data has {facts.n_classes}",
+                where=key,
+                fix="monitor val_accuracy, or another figure",
             )
         if metric.startswith("val_") and not facts.has_validation:
             raise ConfigError(

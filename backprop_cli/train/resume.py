@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backprop_cli.config.load import load_config
+from backprop_cli.config.missing import resolved_column
 from backprop_cli.config.schema import Config
 from backprop_cli.errors import CheckpointError, ConfigError, RunDirError
 from backprop_cli.runs.checkpoint import Checkpoint, check_tensors_match, load_checkpoint
@@ -97,7 +98,7 @@ def describe_changes(changes: list[tuple]) -> str:
 
 def _accept_changes(stored: Config, given: Config) -> Config:
     """Only more epochs is a safe change; anything else would make a different run."""
-    unsafe = unsafe_changes(stored.model_dump(mode="json"), given.model_dump(mode="json"))
+    unsafe = unsafe_changes(stored.model_dump(mode="json"), _typed_like(given, stored))
     if unsafe:
         raise ConfigError(
             f"the config differs from the run's:\n{describe_changes(unsafe)}",
@@ -105,6 +106,19 @@ def _accept_changes(stored: Config, given: Config) -> Config:
             fix="only a larger training.epochs may change; start a new run for the rest",
         )
     return stored.model_copy(update={"training": stored.training.model_copy(update={"epochs": given.training.epochs})})
+
+
+def _typed_like(given: Config, stored: Config) -> dict:
+    """`given` as plain data, its table columns as the run wrote them: the run's config.yaml names each column
+    the data typed (config/columns.py); the given config may leave them to inference or write them short."""
+    data = given.model_dump(mode="json")
+    if stored.data.columns is not None:
+        mine = {name: resolved_column(spec, given.data.missing) for name, spec in (given.data.columns or {}).items()}
+        theirs = {name: resolved_column(spec, stored.data.missing) for name, spec in stored.data.columns.items()}
+        written = stored.model_dump(mode="json")["data"]["columns"]
+        changed = {name: data["data"]["columns"][name] for name, spec in mine.items() if theirs.get(name) != spec}
+        data["data"]["columns"] = {**written, **changed}
+    return data
 
 
 def differences(old, new, path: tuple = ()):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from backprop_cli.config.load import config_to_yaml
 from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
+from backprop_cli.data.meta import with_class_weights
 from backprop_cli.errors import DivergedError, out_of_memory
 from backprop_cli.nn.plugin import plugin_specs
 from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps
@@ -39,6 +41,7 @@ class RunOptions:
     threads: int | None = None
     extra_callbacks: list[Callback] = field(default_factory=list)
     download_progress: object = None  # (filename, bytes_done, bytes_total) -> None, for a missing dataset
+    notice: Callable[[str], None] | None = None  # a line for the user (a table's typed columns), said once
 
 
 @dataclass
@@ -80,6 +83,11 @@ def _set_up_and_train(
             atomic_write_text(files.config, config_to_yaml(config))
             save_plugin_sources(run_dir, config)
             checked = checked or preflight(config)  # what `config validate` checks, in the same order
+            if checked.config is not config:  # a table's columns as inferred: the run says what it did
+                config = checked.config
+                atomic_write_text(files.config, config_to_yaml(config))
+            for line in checked.notes if options.notice else ():
+                options.notice(line)
             parts = build_parts(config, checked, download_progress=options.download_progress)
         except BaseException:
             if resume is None:  # nothing ran: leave no empty run behind
@@ -125,7 +133,7 @@ def _callbacks(
     config, trainer = parts.config, parts.trainer
     meta = {
         "config": config.model_dump(mode="json"),
-        "data": dataset_meta(parts.data),
+        "data": with_class_weights(dataset_meta(parts.data, config.data.na_values), parts.loss),
         "threads": options.threads,
         "run_id": run_id,  # resume refuses a checkpoint copied in from another run
         "plugins": plugin_records(config),  # the user's code by file name, class and SHA-256: never run from here
@@ -182,7 +190,7 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
         elif trainer.ema is not None:  # the final weights are the average's
             trainer.model.load_state_tensors(trainer.kept_weights())
         if data.x_test is not None:
-            test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification)
+            test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification, data.w_test)
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)
 
 

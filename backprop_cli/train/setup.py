@@ -10,6 +10,7 @@ from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.augment import Augmenter, background, check_augment
 from backprop_cli.data.batching import BatchLoader
+from backprop_cli.data.class_weights import class_weight_vector
 from backprop_cli.data.rng import augment_generator, generators
 from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.nn.attention.embedding import check_token_ids
@@ -44,6 +45,13 @@ class Parts:
     trainer: Trainer
 
 
+def weigh(loss, class_weights, data) -> None:
+    """The loss's class factors (loss.class_weights, from the training split) and whether rows carry weights."""
+    if class_weights is not None:
+        loss.class_weights = class_weight_vector(class_weights, data.y_train, data.class_names, data.n_classes)
+    loss.row_weighted = data.w_train is not None
+
+
 def build_parts(config: Config, checked: Preflight | None = None, data=None, download_progress=None) -> Parts:
     """Everything a run needs, from the config and its pre-flight (made here unless given): the model is the
     pre-flight's plan built. `data`: already loaded (its facts plan the model, no pre-flight is made).
@@ -67,9 +75,10 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
     admit_plugins(model)  # a user's layer trains only with a proved backward
     check_token_ids(model, data)
     loss = plan.loss
+    weigh(loss, config.loss.class_weights, data)
     training = config.training
     # accumulation: the loader draws the rows of k micro-batches at once, the trainer splits them
-    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate)
+    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate, data.w_train)
     reg = config.regularization
     trainer = Trainer(
         model=model,
@@ -84,6 +93,7 @@ def build_parts(config: Config, checked: Preflight | None = None, data=None, dow
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
         x_val=data.x_val,
         y_val=data.y_val,
+        w_val=data.w_val,
         micro_batch=training.batch_size if training.accumulate > 1 else None,
         ema=_weight_average(training.ema, model),
         **_augmentation(config, data),

@@ -24,6 +24,7 @@ class EpochSums:
     grad_norm: float = 0.0
     steps: int = 0
     labels: int = 0  # classification: labels scored (N per batch, N·L for sequences)
+    weight: float = 0.0  # Σ of the rows' weights in the loss (their count when unweighted): loss is weighted by it
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Trainer:
     regularization: Regularization = field(default_factory=Regularization)
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    w_val: np.ndarray | None = None  # the validation rows' weights (a table's weight column)
     micro_batch: int | None = None  # accumulation: the loader's batch is split into micro-batches of this size
     ema: object | None = None  # a WeightAverage of the flat parameters (optim/ema.py), updated after each step
     augment: object | None = None  # (x, rng) -> x for training batches (data/augment.py)
@@ -104,13 +106,13 @@ class Trainer:
     def epoch_finished(self) -> bool:
         return self.batch_in_epoch >= len(self.loader)
 
-    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
+    def train_step(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None = None) -> float:
         """augmentation, forward, loss, backward, penalties, clipping, one optimizer step, the weight
-        average. Returns the batch loss."""
+        average. Returns the batch loss. `wb`: the batch's row weights (a table's weight column), or None."""
         self.lr = self.schedule.lr_at(self.step, self.epoch)
         if self.augment is not None:
             xb = self.augment(xb, self.augment_rng)
-        loss, correct = self._gradients(xb, yb)
+        loss, correct = self._gradients(xb, yb, wb)
         loss += self._penalize()
         grad_norm = self._clip()
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
@@ -124,33 +126,38 @@ class Trainer:
         self.batch_in_epoch += 1
         return loss
 
-    def _gradients(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+    def _gradients(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None) -> tuple[float, int]:
         """The batch-mean loss and its gradient in flat_grads; with accumulation, the batch is taken in
-        micro-batches whose gradients are summed, each weighted by its share of the rows, so the result is
-        the whole batch's mean (batchnorm aside: it normalizes each micro-batch by its own statistics)."""
+        micro-batches whose gradients are summed, each weighted by its share of the rows (of their weight Σw,
+        when rows or classes are weighted), so the result is the whole batch's (weighted) mean (batchnorm
+        aside: it normalizes each micro-batch by its own statistics)."""
         micro = self.micro_batch or len(xb)
         if len(xb) <= micro:
-            return self._forward_backward(xb, yb)
+            return self._forward_backward(xb, yb, wb)
         grads, n = self.model.flat_grads, len(xb)
         if self._grad_sum is None:
             self._grad_sum = np.empty_like(grads)
-        loss, correct = 0.0, 0
+        parts = []
         for start in range(0, n, micro):
-            part_loss, part_correct = self._forward_backward(xb[start : start + micro], yb[start : start + micro])
-            share = len(xb[start : start + micro]) / n
-            grads *= grads.dtype.type(share)
+            part = slice(start, start + micro)
+            part_loss, part_correct = self._forward_backward(xb[part], yb[part], None if wb is None else wb[part])
+            weight = self.loss.batch_weight  # the part's Σw: its row count when nothing is weighted
+            grads *= grads.dtype.type(weight)
             if start == 0:
                 self._grad_sum[...] = grads
             else:
                 self._grad_sum += grads
-            loss += part_loss * share
-            correct += part_correct
+            parts.append((part_loss, weight, part_correct))
+        total = sum(weight for _, weight, _ in parts)
+        scale = 1.0 / total if total > 0 else 0.0  # every weight 0: no gradient
         grads[...] = self._grad_sum
-        return loss, correct
+        grads *= grads.dtype.type(scale)
+        self.loss.batch_weight = total  # the whole batch's Σw, for the epoch's weighted mean
+        return sum(part_loss * weight for part_loss, weight, _ in parts) * scale, sum(c for _, _, c in parts)
 
-    def _forward_backward(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, int]:
+    def _forward_backward(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None = None) -> tuple[float, int]:
         pred = self.model.forward(xb, training=True)
-        loss = self.loss.forward(pred, yb)
+        loss = self.loss.forward(pred, yb, wb)
         self.model.backward(self.loss.backward())
         correct = int(np.count_nonzero(predicted_classes(pred) == yb)) if self.classification else 0
         return loss, correct
@@ -164,7 +171,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "lr": float(self.lr),
-            "train_loss": sums.loss / max(sums.count, 1),
+            "train_loss": sums.loss / sums.weight if sums.weight > 0 else sums.loss / max(sums.count, 1),
             "train_accuracy": sums.correct / max(sums.labels or sums.count, 1) if self.classification else None,
             "val_loss": None,
             "val_accuracy": None,
@@ -172,9 +179,10 @@ class Trainer:
         }
         if self.x_val is not None and len(self.x_val):
             with self.averaged_weights():
-                scores = score_split(self.model, self.loss, self.x_val, self.y_val, self.classification)
+                scores = score_split(self.model, self.loss, self.x_val, self.y_val, self.classification, self.w_val)
             logs["val_loss"] = scores["loss"]
             logs["val_accuracy"] = scores.get("accuracy")
+            logs.update({f"val_{k}": v for k, v in scores.items() if k not in ("loss", "accuracy")})
         logs["epoch_time_s"] = time.perf_counter() - self._epoch_started
         return logs
 
@@ -199,7 +207,8 @@ class Trainer:
     def _accumulate(self, yb: np.ndarray, loss: float, grad_norm: float, correct: int) -> None:
         n = len(yb)
         sums = self.sums
-        sums.loss += loss * n
+        sums.loss += loss * self.loss.batch_weight  # Σ w: the epoch's loss is the weighted mean over its rows
+        sums.weight += self.loss.batch_weight
         sums.count += n
         sums.grad_norm += grad_norm
         sums.steps += 1

@@ -42,7 +42,8 @@ CORPUS = {
     "no-such-test-file": (cfg("{path: train.csv, target: label, test_path: gone.csv}"), "data.test_path: file not"),
     "no-target-column": (cfg("{path: train.csv, target: lable}"), "has no column `lable` (data.target)"),
     "no-feature-column": (cfg("{path: train.csv, target: label, features: [a, bb]}"), "has no column `bb`"),
-    "bad-cell": (cfg("{path: bad.csv, target: label}"), "value `abc` is not a number"),
+    "bad-cell": (cfg("{path: bad.csv, target: label, columns: {b: number}}"), "value `abc` is not a number"),
+    "absent-typed-column": (cfg("{path: train.csv, target: label, columns: {cty: category}}"), "names `cty`"),
     "csv-2-units": (cfg("{path: train.csv, target: label}", model=DENSE3.replace("units: 3", "units: 2")), "3 classes"),
     "es-val-without-split": (
         cfg("{dataset: iris, validation_split: 0}").replace(

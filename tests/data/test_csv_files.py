@@ -100,9 +100,15 @@ def test_a_ragged_row_names_its_line_and_both_field_counts(tmp_path):
     assert "r.csv: line 3 has 2 fields, the header has 3" in text
 
 
-def test_a_non_numeric_feature_names_line_column_and_value(tmp_path):
-    text = error_of(write_csv(tmp_path / "n.csv", "f1,f2,y\n1,2,0\n3,abc,1\n"))
+def test_a_non_numeric_cell_of_a_column_typed_number_names_line_column_and_value(tmp_path):
+    text = error_of(write_csv(tmp_path / "n.csv", "f1,f2,y\n1,2,0\n3,abc,1\n"), columns={"f2": "number"})
     assert "n.csv: line 3, column `f2`: value `abc` is not a number" in text
+
+
+def test_text_in_a_column_not_typed_makes_it_a_category(tmp_path):
+    ds = load(write_csv(tmp_path / "n.csv", "f1,f2,y\n1,2,0\n3,abc,1\n"), scale="none")
+    assert ds.feature_names == ["f1", "f2=2", "f2=abc"]
+    np.testing.assert_array_equal(ds.x_train, [[1, 1, 0], [3, 0, 1]])
 
 
 @pytest.mark.parametrize(
@@ -118,8 +124,23 @@ def test_a_nul_character_anywhere_is_refused_with_its_line_and_column(tmp_path, 
     assert f"z.csv: {where}: a NUL character (byte 0x00)" in message and "UTF-8" in message
 
 
-def test_an_empty_feature_cell_is_named(tmp_path):
-    assert "line 2, column `f1`: the value is empty" in error_of(write_csv(tmp_path / "n.csv", "f1,y\n,0\n1,1\n"))
+def test_an_empty_feature_cell_is_a_missing_value_filled_with_the_training_median(tmp_path):
+    ds = load(write_csv(tmp_path / "n.csv", "f1,y\n,0\n1,1\n4,0\n6,1\n"), scale="none")
+    np.testing.assert_array_equal(ds.x_train[:, 0], [4, 1, 4, 6])
+
+
+def test_an_empty_cell_of_a_drop_rows_column_at_predict_time_is_named(tmp_path):
+    from backprop_cli.data.columns import read_cells
+    from backprop_cli.data.csvfile import read_table
+    from backprop_cli.data.recipe import TableRecipe
+
+    columns = {"f1": {"type": "number", "missing": "drop_rows"}}
+    ds = load(write_csv(tmp_path / "n.csv", "f1,y\n,0\n1,1\n4,0\n6,1\n"), columns=columns)
+    assert len(ds.x_train) == 3 and any("dropped 1 row" in note for note in ds.notes)
+    rows = read_table("f1,id\n2,a\n,b\n", "rows.csv")
+    with pytest.raises(DataError, match="rows.csv: line 3, column `f1`: the value is missing"):
+        ds.recipe.encode(read_cells(rows, ds.recipe.types, ["", "NA"]))
+    assert isinstance(ds.recipe, TableRecipe)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
@@ -138,8 +159,18 @@ def test_a_missing_feature_column_suggests_the_closest(tmp_path):
     assert "has no column `widht` (data.features)" in text and "did you mean 'width'?" in text
 
 
-def test_an_empty_target_names_its_line(tmp_path):
-    assert "line 3: the target `y` is empty" in error_of(write_csv(tmp_path / "t.csv", "x,y\n1,a\n2,\n"))
+def test_a_row_with_an_empty_target_is_left_out_of_training_with_a_count(tmp_path):
+    ds = load(write_csv(tmp_path / "t.csv", "x,y\n1,a\n2,\n3,b\n"), scale="none")
+    assert ds.x_train[:, 0].tolist() == [1, 3] and "1 row without a target `y` left out" in ds.notes
+
+
+def test_an_empty_target_is_refused_with_its_line_when_a_saved_model_scores_the_rows(tmp_path):
+    from backprop_cli.data import dataset_meta
+
+    ds = load(write_csv(tmp_path / "t.csv", "x,y\n1,a\n2,b\n"))
+    scored = write_csv(tmp_path / "s.csv", "x,y\n1,a\n2,\n")
+    with pytest.raises(DataError, match="s.csv: line 3: the target `y` is empty; eval scores rows whose target"):
+        load_data(data_cfg(path=scored, validation_split=0.0), seed=0, meta=dataset_meta(ds))
 
 
 def test_a_single_class_is_refused_for_classification(tmp_path):

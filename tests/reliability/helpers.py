@@ -97,6 +97,16 @@ def resume(run: Path, *extra, env: dict[str, str] | None = None, **kwargs):
     return backprop("train", "--resume", run, *TRAIN_FLAGS, *extra, env=env, **kwargs)
 
 
+def train_here(config: Path, runs_dir: Path, *sets: str, env: dict[str, str] | None = None):
+    """`train` through `main()` in this process: for runs whose point is the result, not the process."""
+    return in_process("train", config, "--runs-dir", runs_dir, *TRAIN_FLAGS, *_sets(sets), env=env)
+
+
+def resume_here(run: Path, *extra, env: dict[str, str] | None = None):
+    """`resume` through `main()` in this process."""
+    return in_process("train", "--resume", run, *TRAIN_FLAGS, *extra, env=env)
+
+
 def _sets(sets: Iterable[str]) -> list[str]:
     return [arg for item in sets for arg in ("--set", item)]
 

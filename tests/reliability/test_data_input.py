@@ -31,8 +31,9 @@ ROWS = "1,2,0\n2,3,1\n3,4,0\n4,5,1\n5,6,0\n6,7,1\n"
 
 
 def config_for(name: str, split: float = 0.0, units: int = 2) -> str:
+    extra = DATA_KEYS.get(name, "")
     return (
-        f"name: {name}\nseed: 0\ndata: {{path: {name}.csv, target: label, validation_split: {split}}}\n"
+        f"name: {name}\nseed: 0\ndata: {{path: {name}.csv, target: label, validation_split: {split}{extra}}}\n"
         f"model:\n  layers:\n    - {{type: dense, units: 4, activation: tanh}}\n    - {{type: dense, units: {units}}}\n"
         "optimizer: {type: sgd, lr: 0.1}\ntraining: {epochs: 1, batch_size: 4}\n"
     )
@@ -47,8 +48,25 @@ CSVS = {
         "nan.csv: line 3, column `f2`: value `nan` is not a finite",
     ),
     "inf": ("f1,f2,label\n1,2,0\n2,-inf,1\n" + ROWS, 0.0, 2, "line 3, column `f2`: value `-inf` is not a finite"),
-    "empty-cell": ("f1,f2,label\n1,2,0\n2,,1\n" + ROWS, 0.0, 2, "line 3, column `f2`: the value is empty"),
     "abc": ("f1,f2,label\n1,2,0\n2,abc,1\n" + ROWS, 0.0, 2, "line 3, column `f2`: value `abc` is not a number"),
+    "absent-column": (
+        "f1,f2,label\n" + ROWS,
+        0.0,
+        2,
+        "absent-column.csv does not have (its columns: f1, f2, label); choose one of: f1, f2, label",
+    ),
+    "blank-weight": (
+        "f1,w,label\n1,1,0\n2,,1\n" + ROWS,
+        0.0,
+        2,
+        "line 3, column `w` (data.weight_column): the weight is blank; row weights must be finite numbers >= 0",
+    ),
+    "negative-weight": (
+        "f1,w,label\n1,1,0\n2,-0.5,1\n" + ROWS,
+        0.0,
+        2,
+        "line 3, column `w` (data.weight_column): the weight is `-0.5`; row weights must be finite numbers >= 0",
+    ),
     "ragged": ("f1,f2,label\n1,2,0\n2,1\n" + ROWS, 0.0, 2, "ragged.csv: line 3 has 2 fields, the header has 3"),
     "no-target": (
         "f1,f2,lable\n" + ROWS,
@@ -69,6 +87,13 @@ CSVS = {
 }
 
 
+# keys added to a case's data section: a column typed number (text in it is an error, not a category), ...
+DATA_KEYS = {
+    "abc": ", columns: {f2: number}",
+    "absent-column": ", columns: {f3: category}",
+    "blank-weight": ", weight_column: w",
+    "negative-weight": ", weight_column: w",
+}
 AS_PROCESSES = ("nan", "class-mismatch")  # the whole table also runs in-process
 
 

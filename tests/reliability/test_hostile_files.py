@@ -399,6 +399,7 @@ TRUSTED_PATHS = ("layers", "loss", "dtype", "input_shape")
 def test_random_model_loss_and_shape_metadata_under_a_valid_checksum_only_ever_raise_checkpoint_error(
     good_checkpoint, tmp_path, data
 ):
+    from backprop_cli.data import FeatureRows
     from backprop_cli.inference import predict_rows
 
     checkpoint = load_checkpoint(good_checkpoint)
@@ -421,7 +422,8 @@ def test_random_model_loss_and_shape_metadata_under_a_valid_checksum_only_ever_r
         return  # not even writable as JSON
     try:
         trained = load_trained(target)
-        predict_rows(trained, np.zeros((2, 2)), None, "<rows>", proba=True)  # the fast config reads 2 features
+        rows = FeatureRows(np.zeros((2, 2)), None, "<rows>")  # the fast config reads 2 features
+        predict_rows(trained, rows, proba=True)
     except CheckpointError:
         pass
     except DataError as err:  # a model that loads but takes other rows than 2 features: the rows' error

@@ -65,7 +65,6 @@ def test_a_header_of_numbers_that_are_the_feature_names_is_a_header_not_a_row(ru
     [
         ("1,abc,3,4\n", "line 1, column 2: value `abc` is not a number"),  # data with a bad cell, not a header
         ("1,2,abc,4\n5,6,7,8\n", "line 1, column 3: value `abc` is not a number"),
-        ("1,,3,4\n", "line 1, column 2: the value is empty"),  # a missing value, not a nameless column
         ("", "<stdin>: holds no rows; give at least one row of features"),  # no header is asked for
         ("\n\n", "holds no rows"),
     ],
@@ -76,14 +75,25 @@ def test_a_row_of_numbers_with_a_bad_cell_is_data_and_the_cell_is_named(runs, ro
     assert "header" not in result.stderr
 
 
-def _predict(run, rows: str):
+def test_a_blank_cell_in_a_row_of_numbers_is_a_missing_value_not_a_nameless_column(runs):
+    from backprop_cli.data.meta import recipe_of
+    from backprop_cli.inference import load_trained
+
+    median_b = recipe_of(load_trained(runs["letters"]).data_meta).columns[1].fill  # column b, from training
+    blank = _predict(runs["letters"], "1,,3,4\n", "--proba")
+    filled = _predict(runs["letters"], f"1,{median_b!r},3,4\n", "--proba")
+    assert blank.returncode == 0 and filled.returncode == 0, blank.stderr
+    assert blank.stdout == filled.stdout and len(blank.stdout.splitlines()) == 2  # the header, one row
+
+
+def _predict(run, rows: str, *options: str):
     import io
     import sys
 
     saved = sys.stdin
     sys.stdin = io.TextIOWrapper(io.BytesIO(rows.encode()))
     try:
-        return in_process("predict", run, "-")
+        return in_process("predict", run, "-", *options)
     finally:
         sys.stdin = saved
 

@@ -54,3 +54,21 @@ def test_an_epoch_has_one_optimizer_step_per_k_micro_batches_and_the_schedule_co
         trainer.train_step(xb, yb)
     assert trainer.step == trainer.optimizer.t == 8
     assert trainer.sums.count == 90  # every row counted once
+
+
+@pytest.mark.parametrize("rows", [12, 10], ids=["3 full micro-batches", "4 + 4 + 2 rows"])
+def test_weighted_micro_batches_make_the_step_of_one_weighted_batch(rows):
+    """Each micro-batch counts by its Σw (class factor · row weight), not by its rows: the weighted mean."""
+    weighted = CONFIG.replace("label_smoothing: 0.1}", "label_smoothing: 0.1, class_weights: balanced}")
+    accumulated, whole = (
+        build_parts(build_config(parse_yaml(weighted % (b, k), "acc.yaml")).config).trainer
+        for b, k in ((4, 3), (12, 1))
+    )
+    assert accumulated.loss.class_weights is not None
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((rows, 2)), rng.integers(0, 3, rows)
+    w = np.r_[np.full(4, 5.0), rng.uniform(0.1, 1.0, rows - 4)]  # the first micro-batch weighs far more
+    losses = [t.train_step(x, y, w) for t in (accumulated, whole)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-12)
+    np.testing.assert_allclose(accumulated.model.flat_grads, whole.model.flat_grads, rtol=1e-12, atol=1e-15)
+    assert accumulated.loss.batch_weight == pytest.approx(whole.loss.batch_weight, rel=1e-12)  # the epoch's Σw

@@ -72,10 +72,13 @@ SPEC_CLASSES: tuple[type[Spec], ...] = tuple(dict.fromkeys(cls.Spec for cls in L
 LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
 
 
+# A residual's `layers` are this union: resolved here, so that no spec class is ever left half-built (a
+# spec read from a checkpoint, dumped before its schema existed, failed inside pydantic's serializer).
+ResidualSpec.model_rebuild(_types_namespace={"LayerSpec": LayerSpec})
+
+
 def layer_spec_union():
-    """LayerSpec, ready to validate: a residual's `layers` are this union, resolved on first use (building
-    the validators costs ~0.1 s, which `predict` from a resolved config never pays)."""
-    ResidualSpec.model_rebuild(_types_namespace={"LayerSpec": LayerSpec})  # a no-op once done
+    """LayerSpec, ready to validate (every layer's spec is complete once this module is imported)."""
     return LayerSpec
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing
 
 import numpy as np
@@ -155,3 +157,19 @@ def test_a_resolved_spec_builds_the_same_layer_without_validation(spec):
 def test_a_resolved_spec_with_an_unknown_type_is_still_a_config_error():
     with pytest.raises(ConfigError, match="unknown layer type 'dense2'"):
         build_layer({"type": "dense2", "units": 3}, resolved=True)
+
+
+def test_a_resolved_spec_dumps_in_a_fresh_interpreter_before_any_validation():
+    """A checkpoint's specs are made without validation (predict, export): dumped directly, and where pydantic
+    infers the type (a spec inside a plain value), before any config was validated in that process."""
+    code = (
+        "from typing import Any\n"
+        "from pydantic import TypeAdapter\n"
+        "from backprop_cli.nn.registry import spec_of\n"
+        "specs = [spec_of({'type': 'dense', 'units': 3}, resolved=True),\n"
+        "         spec_of({'type': 'residual', 'layers': [{'type': 'dense', 'units': 3}]}, resolved=True)]\n"
+        "inferred = TypeAdapter(Any).dump_python(specs, mode='json')\n"
+        "print(inferred == [s.model_dump(mode='json') for s in specs])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == "True\n", result.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.nn.specs import LayerSpec, Spec
@@ -105,6 +105,24 @@ class DiagnosticsConfig(Spec):
     monitor_every_n_steps: int | None = Field(None, gt=0, le=10_000_000)  # None: once per epoch
     warnings: bool = True
     exploding_grad_norm: float = Field(1000.0, gt=0)  # a global gradient norm above this warns
+    histograms: bool = True  # z, y and dy histograms per layer at the monitor's samples: histograms.jsonl
+
+
+class SnapshotEvery(Spec):
+    every: int = Field(gt=0, le=1_000_000)
+
+
+def _snapshot_form(value) -> str:
+    """Which of the three forms a value is written in, so that a mistake is named in that form alone."""
+    return {dict: "every", list: "epochs"}.get(type(value), "word")
+
+
+Snapshots = Annotated[
+    Annotated[Literal["auto", "none"], Tag("word")]
+    | Annotated[list[Annotated[int, Field(ge=0, le=1_000_000)]], Tag("epochs")]
+    | Annotated[SnapshotEvery, Tag("every")],
+    Discriminator(_snapshot_form),
+]
 
 
 class OutputConfig(Spec):
@@ -112,6 +130,8 @@ class OutputConfig(Spec):
     checkpoint_every: int = Field(1, gt=0, le=1_000_000)
     csv: bool = False  # metrics.csv beside metrics.jsonl (train/csv_log.py)
     tensorboard: bool = False  # TensorBoard event files in the run directory (needs tensorboardX)
+    # the model's weights at these epochs in snapshots/ (`plot --view boundary`); auto: every epoch for 2-D data
+    snapshots: Snapshots = "auto"
 
 
 class Config(Spec):

@@ -53,6 +53,10 @@ class Attention(Layer):
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         return (dim, self._steps)
 
+    def weights(self) -> np.ndarray:
+        """The last forward's attention weights P (N, H, L, L): row t says how step t spread its attention."""
+        return self._p
+
     # ---- forward ----------------------------------------------------------------------------------
     def _project(self, xt: np.ndarray, name: str) -> np.ndarray:
         a = xt @ self.params[f"W{name}"]  # (N, L, D) @ (D, D)

@@ -12,7 +12,9 @@ import typer
 from typer.core import TyperArgument
 
 from backprop_cli import __version__
+from backprop_cli.cli import check as check_cmd
 from backprop_cli.cli import config as config_cmd
+from backprop_cli.cli import diff as diff_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
 from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
@@ -75,6 +77,8 @@ app.command(name="lr-find")(lr_find_cmd.lr_find)
 app.command(name="generate")(generate.generate)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
+app.command(name="check")(check_cmd.check)
+app.command(name="diff")(diff_cmd.diff)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

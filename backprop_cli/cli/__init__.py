@@ -22,6 +22,7 @@ from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
+from backprop_cli.cli import report as report_cmd
 from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli import trace as trace_cmd
 from backprop_cli.cli.output import (
@@ -79,6 +80,7 @@ app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
 app.command(name="check")(check_cmd.check)
 app.command(name="diff")(diff_cmd.diff)
+app.command(name="report")(report_cmd.report)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

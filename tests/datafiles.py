@@ -3,7 +3,7 @@
 - The slice (`SLICE_DIR/mnist/`): the first 500 training and first 200 test images of the canonical
   IDX files, with their labels, gzipped; its checksums are in `SLICE_FILES` and datasets/README.md.
   It is always there, so loader, download and pipeline tests run in a fresh clone with nothing beside it.
-- The full sets: `$BACKPROP_DATA_DIR` when it is set, else `../shared/datasets` beside the checkout (as
+- The full sets: `$BACKPROP_DATA_DIR` when it is set, else the `shared/datasets` folder beside the checkout (as
   in CI). Tests that need them call `require_full_mnist()`: with `CI=true` their absence is a failure,
   elsewhere a skip that says how to enable them.
 """

@@ -118,17 +118,15 @@ def _run_app():
         from typer._click import exceptions
     except ImportError:  # typer before 0.16 used click itself
         from click import exceptions
-    from backprop_cli.errors import UserError
-
     try:
         return app(standalone_mode=False, prog_name="backprop")
     except exceptions.NoArgsIsHelpError as err:
         print(err.ctx.get_help())
         return 0
     except exceptions.UsageError as err:
-        command = err.ctx.command_path if err.ctx is not None else "backprop"
-        message = err.format_message().replace("\n", " ").rstrip(".")
-        raise UserError(message, fix=f"see `{command} --help`") from None
+        from backprop_cli.cli.usage import usage_error
+
+        raise usage_error(err, exceptions) from None
     except typer.Abort:
         return 130
 

@@ -75,19 +75,29 @@ def list_datasets(
         return
     from rich.table import Table
 
-    from backprop_cli.cli.output import stdout_console
+    from backprop_cli.cli.output import NARROW, stdout_console
 
     console = stdout_console()
     wide = console.width >= 120  # the description only where it fits on one line
+    headers = ["name", "kind", "task", "input", "classes", "local", "size"]
+    if console.width < NARROW:  # kind and size say little that `local` does not
+        headers = ["name", "task", "input", "classes", "local"]
     table = Table(box=None)
-    for header in ("name", "kind", "task", "input", "classes", "local", "size"):
+    for header in headers:
         table.add_column(header, no_wrap=True, justify="right" if header == "size" else "left")
     if wide:
         table.add_column("description")
     for r in rows:
-        cells = [r["name"], r["kind"], r["task"], "x".join(map(str, r["input_shape"])), str(r["n_classes"] or "-"),
-                 _local(r), human_size(r["size_bytes"])]  # fmt: skip
-        table.add_row(*cells, *([r["description"]] if wide else []))
+        cells = {
+            "name": r["name"],
+            "kind": r["kind"],
+            "task": r["task"],
+            "input": "x".join(map(str, r["input_shape"])),
+            "classes": str(r["n_classes"] or "-"),
+            "local": _local(r),
+            "size": human_size(r["size_bytes"]),
+        }
+        table.add_row(*(cells[h] for h in headers), *([r["description"]] if wide else []))
     console.print(table)
 
 

@@ -50,22 +50,48 @@ def _print_table(report) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(Console().width, 110))
+    from backprop_cli.cli.output import NARROW
+
+    console = Console()
+    wide = console.width >= NARROW  # narrower: no shape, type and absolute-error columns
+    columns = ("layer", "type", "tensor", "shape", "checked", "max abs error", "max rel error", "verdict")
+    if not wide:
+        columns = ("layer", "tensor", "checked", "max rel error", "verdict")
     table = Table(title=f"gradcheck {report.config_name}: float64, {report.rows_in_batch} rows, loss {report.loss:.4g}")
-    for column in ("layer", "type", "tensor", "shape", "checked", "max abs error", "max rel error", "verdict"):
+    for column in columns:
         table.add_column(column, justify="right" if column.startswith(("checked", "max")) else "left")
     for e in report.entries:
-        what = "input (dx)" if e.kind == "input" else e.tensor
-        checked = f"{e.n_checked}" + (f" ({e.n_kinks} kink{'s' * (e.n_kinks > 1)})" if e.n_kinks else "")
-        verdict = f"[{VERDICT_STYLE[e.verdict]}]{e.verdict}[/]"
-        table.add_row(e.layer, e.layer_type, what, "x".join(map(str, e.shape)), checked,
-                      f"{e.max_abs_error:.1e}", f"{e.max_rel_error:.1e}", verdict,
-                      end_section=e.kind == "input")  # a top-level layer's rows end with its input  # fmt: skip
+        cells = {
+            "layer": e.layer if wide else f"{e.layer} {e.layer_type}",
+            "type": e.layer_type,
+            "tensor": ("input (dx)" if wide else "dx") if e.kind == "input" else e.tensor,
+            "shape": "x".join(map(str, e.shape)),
+            "checked": f"{e.n_checked}" + (f" ({e.n_kinks} kink{'s' * (e.n_kinks > 1)})" if e.n_kinks else ""),
+            "max abs error": f"{e.max_abs_error:.1e}",
+            "max rel error": f"{e.max_rel_error:.1e}",
+            "verdict": f"[{VERDICT_STYLE[e.verdict]}]{e.verdict}[/]",
+        }
+        table.add_row(*(cells[c] for c in columns), end_section=e.kind == "input")  # a layer's rows end with dx
     console.print(table)
-    notes = [f"pass: relative error < {report.tolerance:g}"]
+    notes = [f"ok: relative error < {report.tolerance:g}"]
     if any(e.verdict == "noise" for e in report.entries):
         notes.append(f"noise: off by less than rounding explains (absolute error < {report.noise_floor:.1e}), "
                      "as for vanishing or exactly-zero gradients")  # fmt: skip
     if any(e.n_kinks for e in report.entries):
         notes.append("kink: coordinates next to a relu kink or a max-pooling tie, left out of the errors")
     console.print("; ".join(notes), style="dim", highlight=False)
+    console.print(verdict_line(report), highlight=False)
+
+
+def verdict_line(report) -> str:
+    """One closing line: every gradient ok (with the largest error), or how many failed and which."""
+    worst = max((e.max_rel_error for e in report.entries), default=0.0)
+    n = len(report.entries)
+    if report.passed:
+        noise = sum(e.verdict == "noise" for e in report.entries)
+        how = (
+            f"{n - noise} ok, {noise} noise" if noise else f"largest relative error {worst:.1e} < {report.tolerance:g}"
+        )
+        return f"verdict: all {n} gradients pass ({how})"
+    failed = report.failed
+    return f"verdict: {len(failed)} of {n} gradients FAIL: {', '.join(e.name for e in failed)}"

@@ -156,3 +156,6 @@ def stdout_console():
 
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=4096)
+
+
+NARROW = 100  # below this many columns, tables switch to fewer columns or one record per run

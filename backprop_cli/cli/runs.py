@@ -105,15 +105,49 @@ def list_(
         print(f"no runs in {target}/ yet; {NO_RUNS_FIX}", file=sys.stderr)
     if as_json or not rows:
         return
+    console = _console()
+    tables = (_runs_table(rows, RUN_COLUMNS), _runs_table(rows, RUN_COLUMNS[:4]))
+    unbounded = console.options.update_width(1 << 20)
+    fitting = [t for t in tables if console.measure(t, options=unbounded).maximum <= console.width]  # names whole
+    console.print(fitting[0] if fitting else _runs_records(rows))
+    _report_damage(rows)
+
+
+RUN_COLUMNS = ("run", "status", "epochs", "best", "test", "time", "started")
+
+
+def _runs_table(rows: list[dict], columns: tuple[str, ...]):
     from rich.table import Table
 
-    table = Table("run", "status", "epochs", "best", "test", "time", "started", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
     for r in rows:
-        started = (r["started"] or "—").replace("T", " ")
-        table.add_row(_text(r["run"]), _status(r["status"]), _epochs(r["epochs_run"], r["epochs"]), _best_cell(r),
-                      _test_cell(r["test_accuracy"], r["test_loss"]), _duration(r["wall_time_s"]), started)  # fmt: skip
-    _console().print(table)
-    _report_damage(rows)
+        cells = {
+            "run": _text(r["run"]),
+            "status": _status(r["status"]),
+            "epochs": _epochs(r["epochs_run"], r["epochs"]),
+            "best": _best_cell(r),
+            "test": _test_cell(r["test_accuracy"], r["test_loss"]),
+            "time": _duration(r["wall_time_s"]),
+            "started": (r["started"] or "—").replace("T", " "),
+        }
+        table.add_row(*(cells[c] for c in columns))
+    return table
+
+
+def _runs_records(rows: list[dict]):
+    """A narrow terminal: the run's name whole on its own line (the thing users copy), its figures below."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = []
+    for r in rows:
+        lines.append(Text(str(r["run"]), style="bold", no_wrap=True, overflow="ignore"))
+        figures = [_epochs(r["epochs_run"], r["epochs"]), f"best {_best_cell(r)}",
+                   f"test {_test_cell(r['test_accuracy'], r['test_loss'])}", _duration(r["wall_time_s"])]  # fmt: skip
+        lines.append(Text.from_markup(f"  {_status(r['status'])} " + ", ".join(plain(f) for f in figures)))
+    return Group(*lines)
 
 
 def _best_cell(row: dict) -> str:

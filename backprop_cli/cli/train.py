@@ -83,7 +83,7 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
     except Terminated as stop:  # SIGTERM before the loop started: nothing was left behind
         die_by(stop.args[0])
     if not quiet:
-        _print_summary(result.summary)
+        _print_summary(result.summary, result.run_dir)
     print(dumps(result.summary) if as_json else result.run_dir, flush=True)
     if result.signal is not None:
         if not quiet:
@@ -93,6 +93,16 @@ def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
                 flush=True,
             )
         die_by(result.signal)
+
+
+def _best_epoch_figures(run_dir, summary: dict, monitor: str) -> dict:
+    """The best epoch's validation accuracy (a classifier's headline), when it is not the monitor itself."""
+    from backprop_cli.runs.metrics_log import read_metrics
+    from backprop_cli.runs.rundir import RunFiles
+
+    record = next((r for r in read_metrics(RunFiles(run_dir).metrics) if r.get("epoch") == summary["best_epoch"]), {})
+    value = record.get("val_accuracy")
+    return {"val_accuracy": value} if isinstance(value, float) and monitor != "val_accuracy" else {}
 
 
 def _resume_notice(point) -> str:
@@ -118,12 +128,13 @@ class _DownloadNotice:
             print(f"downloading {filename}{size} (checksum-verified) ...", file=sys.stderr, flush=True)
 
 
-def _print_summary(summary: dict) -> None:
-    """A short closing line on stderr: status, best epoch, test figures."""
+def _print_summary(summary: dict, run_dir) -> None:
+    """A short closing line on stderr: status, the best epoch with its validation figures, test figures."""
     parts = [f"status={summary['status']}", f"epochs={summary['epochs_run']}/{summary['epochs']}"]
     if summary.get("best_epoch"):
         monitor, value = next(iter(summary["best"].items()))
         parts.append(f"best_epoch={summary['best_epoch']} best_{monitor}={short_number(value)}")
+        parts += [f"{key}={short_number(v)}" for key, v in _best_epoch_figures(run_dir, summary, monitor).items()]
     for key, value in (summary.get("test") or {}).items():
         parts.append(f"test_{key}={short_number(value)}")
     parts.append(f"time={summary['wall_time_s']:.1f}s")

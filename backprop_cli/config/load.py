@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 
 from backprop_cli.config.schema import Config
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.validation import KeyPath, validate
 from backprop_cli.config.yamlsafe import YamlDoc, parse_yaml, read_yaml_file
+from backprop_cli.errors import ConfigError
 
 
 @dataclass

@@ -32,19 +32,19 @@ MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 
 
 class DataConfig(Spec):
-    dataset: Literal[DATASET_NAMES] | None = None  # type: ignore[valid-type]
+    dataset: Literal[DATASET_NAMES] | None = None  # type: ignore[valid-type]  # a built-in (`backprop data list`)
     path: str | None = None  # the user's own file: .csv, .npz or .npy
     target: str | None = None  # CSV: the target column's name; .npy: the labels file
     features: list[str] | None = None  # CSV: feature columns (default: every column but the target)
-    test_path: str | None = None
-    task: Literal["auto", "classification", "regression"] = "auto"
+    test_path: str | None = None  # a held-out file scored after training (same columns or arrays)
+    task: Literal["auto", "classification", "regression"] = "auto"  # auto: text or a few integers are classes
     data_dir: str | None = None  # where mnist & co. live; BACKPROP_DATA_DIR wins over it
-    validation_split: float = Field(0.1, ge=0, lt=1)
-    scale: Literal["standard", "minmax", "none"] = "standard"
-    scale_target: bool = True
+    validation_split: float = Field(0.1, ge=0, lt=1)  # fraction of the training data held out (0: none)
+    scale: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training split, kept in the checkpoint
+    scale_target: bool = True  # regression: train on standardized targets, report in original units
     n_samples: int | None = Field(None, ge=4, le=10_000_000)  # synthetic datasets
-    noise: float | None = Field(None, ge=0, le=100)
-    classes: int | None = Field(None, ge=2, le=1000)
+    noise: float | None = Field(None, ge=0, le=100)  # synthetic datasets: the noise level
+    classes: int | None = Field(None, ge=2, le=1000)  # synthetic datasets with K classes (spirals, blobs, ...)
     format: Literal["auto", "text"] = "auto"  # text: a UTF-8 file read as characters (data/text.py)
     context: int | None = Field(None, gt=0, le=65536)  # text: characters per example
     stride: int | None = Field(None, gt=0, le=65536)  # text: between window starts (default: context)
@@ -69,7 +69,7 @@ class DataConfig(Spec):
 
 
 class LossConfig(Spec):
-    type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]
+    type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]  # `loss: mse` is short for {type: mse}
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
 
 
@@ -78,32 +78,32 @@ class ModelConfig(Spec):
 
 
 class RegularizationConfig(Spec):
-    l1: float = Field(0.0, ge=0, le=1e3)
-    l2: float = Field(0.0, ge=0, le=1e3)
-    grad_clip_norm: float | None = Field(None, gt=0, le=1e12)
-    grad_clip_value: float | None = Field(None, gt=0, le=1e12)
+    l1: float = Field(0.0, ge=0, le=1e3)  # + l1 * sum|W| over the weights (not biases)
+    l2: float = Field(0.0, ge=0, le=1e3)  # + l2/2 * sum W^2 over the weights (not biases)
+    grad_clip_norm: float | None = Field(None, gt=0, le=1e12)  # rescale all gradients when their global norm is above
+    grad_clip_value: float | None = Field(None, gt=0, le=1e12)  # clip each gradient entry to [-v, v]
 
 
 class EarlyStoppingConfig(Spec):
-    monitor: Literal[MONITORS] = "val_loss"  # type: ignore[valid-type]
+    monitor: Literal[MONITORS] = "val_loss"  # type: ignore[valid-type]  # the metric that decides
     mode: Literal["auto", "min", "max"] = "auto"  # auto: max for accuracies, min for losses
-    patience: int = Field(5, ge=0, le=1_000_000)
-    min_delta: float = Field(0.0, ge=0, le=1e6)
-    restore_best: bool = True
+    patience: int = Field(5, ge=0, le=1_000_000)  # epochs without improvement before stopping
+    min_delta: float = Field(0.0, ge=0, le=1e6)  # a smaller gain is no improvement
+    restore_best: bool = True  # end with the best epoch's weights, not the last
 
 
 class TrainingConfig(Spec):
-    epochs: int = Field(20, gt=0, le=1_000_000)
-    batch_size: int = Field(128, gt=0, le=10_000_000)
-    dtype: Literal["float32", "float64"] = "float32"
+    epochs: int = Field(20, gt=0, le=1_000_000)  # passes over the training data
+    batch_size: int = Field(128, gt=0, le=10_000_000)  # 1: pure SGD; >= the training size: full batch
+    dtype: Literal["float32", "float64"] = "float32"  # of parameters, activations and gradients
     threads: int | None = Field(None, gt=0, le=1024)  # BLAS threads; --threads wins over it
-    early_stopping: EarlyStoppingConfig | None = None
+    early_stopping: EarlyStoppingConfig | None = None  # null: train every epoch
 
 
 class DiagnosticsConfig(Spec):
     monitor: bool = True  # per-layer gradient-flow statistics in metrics.jsonl
     monitor_every_n_steps: int | None = Field(None, gt=0, le=10_000_000)  # None: once per epoch
-    warnings: bool = True
+    warnings: bool = True  # vanishing/exploding gradients, dead units, symmetry, saturation
     exploding_grad_norm: float = Field(1000.0, gt=0)  # a global gradient norm above this warns
     histograms: bool = True  # z, y and dy histograms per layer at the monitor's samples: histograms.jsonl
 
@@ -126,8 +126,8 @@ Snapshots = Annotated[
 
 
 class OutputConfig(Spec):
-    runs_dir: str = "runs"
-    checkpoint_every: int = Field(1, gt=0, le=1_000_000)
+    runs_dir: str = "runs"  # where run directories are made; --runs-dir wins over it
+    checkpoint_every: int = Field(1, gt=0, le=1_000_000)  # epochs between checkpoints/last.safetensors
     csv: bool = False  # metrics.csv beside metrics.jsonl (train/csv_log.py)
     tensorboard: bool = False  # TensorBoard event files in the run directory (needs tensorboardX)
     # the model's weights at these epochs in snapshots/ (`plot --view boundary`); auto: every epoch for 2-D data
@@ -135,8 +135,8 @@ class OutputConfig(Spec):
 
 
 class Config(Spec):
-    name: str | None = Field(None, pattern=rf"^{RUN_NAME_PATTERN}$")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    name: str | None = Field(None, pattern=rf"^{RUN_NAME_PATTERN}$")  # run-name prefix; default: the file's stem
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # drives init, shuffling, dropout and the validation split
     data: DataConfig
     model: ModelConfig
     loss: LossConfig = LossConfig()

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import closest, lookup, show_value, suggest
+from backprop_cli.errors import ConfigError
 
 KeyPath = tuple
 __all__ = ["KeyPath", "fields_at", "lookup", "suggest", "to_config_error", "validate"]
@@ -129,6 +129,9 @@ def _describe(err: dict, schema: Any, data: Any, path: KeyPath) -> tuple[str, st
         key = str(path[-1])
         if ":" in key and key.split(":")[0] in allowed:  # `data:{dataset: iris}` reads as one key
             return f"unknown key {key!r}", f"a key needs a space after its colon: `{key.split(':')[0]}: ...`"
+        home = _section_holding(schema, data, path[:-1], key) or _section_holding(schema, data, (), key)
+        if home is not None and closest(key, allowed) is None:  # `epochs` at the top: it lives in `training`
+            return f"unknown key {key!r}", f"did you mean {home}.{key}? (`{key}` belongs under `{home}:`)"
         return f"unknown key {path[-1]!r}", _suggest(key, allowed, "allowed keys")
     if kind == "literal_error":
         options = [o.strip(" '\"") for o in ctx.get("expected", "").replace(" or ", ", ").split(",")]
@@ -185,6 +188,15 @@ def _suggest(name: str, options: Sequence[str], label: str) -> str:
     if close:
         return f"did you mean {close!r}?"
     return f"{label}: {', '.join(sorted(options))}" if options else ""
+
+
+def _section_holding(schema: Any, data: Any, path: KeyPath, key: str) -> str | None:
+    """The name of the section one level down from `path` whose keys include `key`, if exactly one does."""
+    for name in fields_at(schema, data, path) or []:
+        inner = fields_at(schema, data, (*path, name))
+        if inner and key in inner:
+            return ".".join(str(k) for k in (*path, name))
+    return None
 
 
 def fields_at(schema: Any, data: Any, path: KeyPath) -> list[str] | None:

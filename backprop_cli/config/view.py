@@ -13,9 +13,7 @@ import yaml
 from backprop_cli.config.schema import Config
 
 SCALED_INITS = ("normal", "uniform", "constant")  # the inits that read init_scale
-_UNSET_MEANS_DEFAULT = {
-    "data": ("path", "target", "features", "test_path", "n_samples", "noise", "classes", "length", "folds", "fold")
-}
+CLASS_LOSSES = ("cross_entropy", "binary_cross_entropy")  # scale_target applies to regression targets only
 
 
 def shown_config(config: Config) -> dict:
@@ -23,11 +21,11 @@ def shown_config(config: Config) -> dict:
     from backprop_cli.nn.initializers import default_init
 
     data = config.model_dump(mode="json")
-    for key in _UNSET_MEANS_DEFAULT["data"]:
-        if data["data"].get(key) is None:
-            data["data"].pop(key, None)
-    if data["data"].get("data_dir") is None:
-        data["data"].pop("data_dir")
+    data["data"] = {key: value for key, value in data["data"].items() if value is not None}  # unset: the default
+    if data["loss"]["type"] in CLASS_LOSSES:
+        data["data"].pop("scale_target", None)
+    if data["data"].get("format") == "auto" and "path" not in data["data"]:  # the format of a file's text
+        data["data"].pop("format")
     data["model"]["layers"] = [_layer(layer, default_init) for layer in data["model"]["layers"]]
     if data["loss"]["type"] != "huber":
         data["loss"] = data["loss"]["type"]
@@ -45,9 +43,9 @@ def _layer(layer: dict, default_init) -> dict:
             layer["init"] = default_init(layer.get("activation"))
         if layer["init"] not in SCALED_INITS:
             layer.pop("init_scale", None)
-    if "activation" in layer and layer["activation"] is None:
-        layer.pop("activation")
-    return layer
+    if layer.get("per_step") is False:  # a sequence option, off
+        layer.pop("per_step")
+    return {key: value for key, value in layer.items() if value is not None}  # unset: decided at build
 
 
 def shown_yaml(config: Config) -> str:

@@ -24,8 +24,8 @@ import numpy as np
 
 from backprop_cli.config.schema import Config
 from backprop_cli.diagnostics.finite_diff import TensorCheck, check_tensor, sample_coords
-from backprop_cli.nn.base import Layer
 from backprop_cli.nn.attention.embedding import with_vocab_size
+from backprop_cli.nn.base import Layer
 from backprop_cli.nn.gradcheck import AUX_SEED
 from backprop_cli.nn.model import Model, build_model, describe, walk_layers
 
@@ -119,8 +119,8 @@ def run_gradcheck(
 ) -> GradcheckReport:
     """Check the configured network on `rows` rows of its training data; `data` may be preloaded (float64)."""
     from backprop_cli.data import load_data
-    from backprop_cli.nn.losses import build_loss
     from backprop_cli.nn.conv.windows import reads_sequences
+    from backprop_cli.nn.losses import build_loss
     from backprop_cli.train.setup import check_model_fits, generators
 
     if data is None:

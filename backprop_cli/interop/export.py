@@ -8,13 +8,14 @@ from backprop_cli.errors import UserError
 from backprop_cli.inference import load_trained
 from backprop_cli.outputpath import check_output_file
 from backprop_cli.runs.atomic import atomic_write_bytes
+from backprop_cli.runs.rundir import newest_run_named
 
 FORMATS = ("onnx", "npz")
 
 
 def default_output(source: Path, fmt: str) -> Path:
     """RUN/model.<fmt> for a run directory; beside the checkpoint (best.<fmt>) for a file."""
-    source = Path(source)
+    source = newest_run_named(source) or Path(source)
     return source / f"model.{fmt}" if source.is_dir() else source.with_suffix(f".{fmt}")
 
 

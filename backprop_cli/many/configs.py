@@ -13,9 +13,9 @@ import yaml
 
 from backprop_cli.config.load import LoadedConfig, build_config
 from backprop_cli.config.schema import Config
+from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
 from backprop_cli.errors import ConfigError
 from backprop_cli.many.spec import LoadedSweep
-from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
 
 
 def as_override(key: str, value: Any) -> str:

@@ -19,10 +19,10 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from backprop_cli.config.load import default_name
-from backprop_cli.errors import ConfigError
-from backprop_cli.nn.specs import Spec
 from backprop_cli.config.validation import validate
 from backprop_cli.config.yamlsafe import YamlDoc, read_yaml_file
+from backprop_cli.errors import ConfigError
+from backprop_cli.nn.specs import Spec
 
 # The metrics a run's summary.json holds: per epoch (train_*, val_*) and on the test split (test_*).
 METRICS = tuple(f"{split}_{kind}" for split in ("val", "train", "test") for kind in ("accuracy", "loss"))

@@ -1,7 +1,7 @@
 """One run of a sweep or a cross-validation, as a worker runs it: the same `run_training` as `backprop train`.
 
 The client creates every run directory (its config.yaml) before anything runs; a worker then runs
-or continues that directory through the resume machinery (FAULTS.md 7: a run with no checkpoint
+or continues that directory through the resume machinery (a run with no checkpoint
 starts from scratch, identical to a fresh run). So a retry after a lost worker, and `sweep --resume`
 after Ctrl-C, continue from the last checkpoint bit-identically, and a finished run is not run again.
 
@@ -148,7 +148,7 @@ class StopFile(Callback):
             return
         self.next_check = now + STOP_POLL_S
         if os.path.exists(self.path):
-            trainer.request_stop("stopped: the sweep was interrupted", "interrupted")
+            trainer.request_stop("the sweep was interrupted", "interrupted")
 
 
 SHARED_FS_FIX = "the workers need the runs directory and the data at the same paths as here: a shared filesystem"

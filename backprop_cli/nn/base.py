@@ -1,4 +1,4 @@
-"""The layer contract: the smallest thing every layer keeps (see ../shared/STYLE.md)."""
+"""The layer contract: the smallest thing every layer keeps."""
 
 from __future__ import annotations
 

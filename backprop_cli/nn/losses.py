@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import lookup
+from backprop_cli.errors import ConfigError
 
 WHERE = "model.layers"
 
@@ -244,7 +244,8 @@ class _Regression(Loss):
         _require(
             n_classes is None,
             f"{self.name} is a regression loss, but the data has {n_classes} classes",
-            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}",
+            f"use loss: cross_entropy with a last dense layer of {_units(n_classes or 2)}, or, if the numbers "
+            "are quantities rather than class labels, set data.task: regression",
         )
         _require(
             n_targets is None or shape[0] == n_targets,

@@ -16,11 +16,11 @@ import numpy as np
 
 from backprop_cli.errors import CheckpointError, ConfigError
 from backprop_cli.nn.attention.attention import check_heads
-from backprop_cli.nn.base import Layer
-from backprop_cli.nn.initializers import check_given
 from backprop_cli.nn.attention.positional import check_max_length
-from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
+from backprop_cli.nn.base import Layer
 from backprop_cli.nn.conv.windows import window_geometry
+from backprop_cli.nn.initializers import check_given
+from backprop_cli.nn.registry import LAYERS, build_layers, layer_name, validate_layer_spec
 
 ALIGN_BYTES = 64  # each tensor starts on a cache line
 

@@ -9,29 +9,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.names import lookup, suggest
-from backprop_cli.nn.core.activations import ACTIVATIONS
+from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.attention import Attention
+from backprop_cli.nn.attention.embedding import Embedding
+from backprop_cli.nn.attention.positional import Positional
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.normalization.batchnorm import BatchNorm
-from backprop_cli.nn.conv.conv2d import Conv2D
 from backprop_cli.nn.conv.conv1d import Conv1D
+from backprop_cli.nn.conv.conv2d import Conv2D
+from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.core.dropout import Dropout
-from backprop_cli.nn.attention.embedding import Embedding
-from backprop_cli.nn.reshaping.flatten import Flatten
-from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
-from backprop_cli.nn.recurrent.gru import GRU
-from backprop_cli.nn.initializers import INITIALIZERS
-from backprop_cli.nn.normalization.layernorm import LayerNorm
-from backprop_cli.nn.recurrent.lstm import LSTM
-from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
-from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
-from backprop_cli.nn.attention.positional import Positional
-from backprop_cli.nn.reshaping.reshape import Reshape
 from backprop_cli.nn.core.residual import Residual
+from backprop_cli.nn.initializers import INITIALIZERS
+from backprop_cli.nn.normalization.batchnorm import BatchNorm
+from backprop_cli.nn.normalization.layernorm import LayerNorm
+from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
+from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
+from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
+from backprop_cli.nn.recurrent.gru import GRU
+from backprop_cli.nn.recurrent.lstm import LSTM
 from backprop_cli.nn.recurrent.rnn import SimpleRNN
+from backprop_cli.nn.reshaping.flatten import Flatten
+from backprop_cli.nn.reshaping.reshape import Reshape
 
 __all__ = ["LAYERS", "build_layer", "build_layers", "layer_name", "lookup"]
 
@@ -99,8 +99,8 @@ def _spec_class(kind: str):
 
 def validate_layer_spec(data: Any, key_path: str = "layer"):
     """A plain dict (e.g. from YAML) -> its pydantic spec; any problem is a ConfigError at its key path."""
-    from backprop_cli.nn import specs
     from backprop_cli.config.validation import validate
+    from backprop_cli.nn import specs
 
     if isinstance(data, specs.Spec):
         return data

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop_cli.config.validation import lookup, suggest, validate
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.specs import Spec
 from backprop_cli.optim import specs
@@ -20,7 +21,6 @@ from backprop_cli.optim.adaptive import Adagrad, RMSprop
 from backprop_cli.optim.base import Optimizer
 from backprop_cli.optim.schedules import Constant, Cosine, Exponential, Plateau, Schedule, StepDecay, WarmupCosine
 from backprop_cli.optim.sgd import SGD, Momentum, Nesterov
-from backprop_cli.config.validation import lookup, suggest, validate
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,

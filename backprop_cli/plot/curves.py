@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from backprop_cli.errors import UserError
 from backprop_cli.config.names import closest
+from backprop_cli.errors import UserError
 from backprop_cli.outputpath import check_output_file
 from backprop_cli.plot.time_flow import draw_time, time_series
 from backprop_cli.runs.describe import spans_decades

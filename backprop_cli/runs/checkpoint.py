@@ -22,7 +22,7 @@ import safetensors.numpy
 from backprop_cli.errors import CheckpointError, RunError
 from backprop_cli.runs.atomic import atomic_write_bytes
 from backprop_cli.runs.jsonio import dumps, to_jsonable
-from backprop_cli.runs.rundir import RunFiles, is_run_dir
+from backprop_cli.runs.rundir import RunFiles, is_run_dir, newest_run_named
 from backprop_cli.runs.safetensors_header import DTYPES, FIX_DAMAGED, FIX_FOREIGN, read_safetensors
 
 FORMAT_VERSION = 1
@@ -187,8 +187,9 @@ def check_tensors_match(
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint file is itself; a run directory gives its best checkpoint, else its last."""
-    path = Path(path)
+    """A checkpoint file is itself; a run directory gives its best checkpoint, else its last; a run's name
+    (`runs/quickstart`) its newest run."""
+    path = newest_run_named(path) or Path(path)
     if path.is_dir():
         files = RunFiles(path)
         for candidate in (files.best, files.last):

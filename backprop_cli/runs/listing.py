@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import RunDirError
-from backprop_cli.runs.rundir import RunFiles, is_run_dir
+from backprop_cli.runs.rundir import RunFiles, is_run_dir, newest_run_named
 from backprop_cli.runs.runread import read_bytes, read_config_file, read_metrics_file, read_summary_file
 
 DEFAULT_RUNS_DIR = "runs"
@@ -165,8 +165,8 @@ def find_runs(runs_dir: str | os.PathLike[str]) -> list[Run]:
 
 
 def open_run(path: str | os.PathLike[str]) -> Run:
-    """The run at `path` (or at `runs/<path>`); RunDirError with a way out when it is not a run."""
-    path = Path(path)
+    """The run at `path` (or at `runs/<path>`, or the newest run of that name); RunDirError with a way out."""
+    path = newest_run_named(path) or Path(path)
     if is_run_dir(path):
         return Run(path)
     fallback = Path(DEFAULT_RUNS_DIR) / path

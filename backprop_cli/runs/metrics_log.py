@@ -1,7 +1,7 @@
 """metrics.jsonl: one JSON object per epoch, appended durably, read tolerantly, repaired on resume.
 
 A crash while appending can leave a torn last line; readers skip it, and `repair_metrics` makes
-the file agree with the checkpoint a run resumes from (FAULTS.md, design consequence 2).
+the file agree with the checkpoint a run resumes from.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from backprop_cli.errors import RunDirError
 from backprop_cli.config.names import RUN_NAME_PATTERN, RUN_NAME_RULE
+from backprop_cli.errors import RunDirError
 
 _ATTEMPTS = 100
 
@@ -78,6 +78,36 @@ def is_run_dir(path: str | os.PathLike[str]) -> bool:
     files = RunFiles(path)
     has_output = files.metrics.is_file() or files.checkpoints.is_dir()
     return files.root.is_dir() and files.config.is_file() and has_output
+
+
+_STAMPED = r"-\d{8}-\d{6}-[0-9a-f]{4}"  # the suffix new_run_dir puts after a run's name
+HANDLE_FOLDER = "runs"  # where a bare run name is looked up (the default runs_dir)
+
+
+def newest_run_named(path: str | os.PathLike[str]) -> Path | None:
+    """A run handle: `quickstart` or `DIR/quickstart`, a path that does not exist, names the newest run
+    directory `quickstart-<YYYYmmdd-HHMMSS>-<hex>` in runs/ (or in DIR); None when there is none.
+
+    Lets the examples say `backprop eval runs/quickstart` instead of a timestamp or a glob, which
+    matches every earlier run as well."""
+    path = Path(path)
+    if path.exists() or not re.fullmatch(RUN_NAME_PATTERN, path.name):
+        return None
+    folder = path.parent if path.parent != Path(".") else Path(HANDLE_FOLDER)
+    pattern = re.compile(re.escape(path.name) + _STAMPED)
+    try:
+        named = [p for p in folder.iterdir() if pattern.fullmatch(p.name) and is_run_dir(p)]
+    except OSError:
+        return None
+    # the stamp sorts by time; two runs of one second are told apart by when their config was written
+    return max(named, key=lambda p: (p.name[len(path.name) :][:16], _mtime(p / "config.yaml")), default=None)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _check_name(name: str) -> None:

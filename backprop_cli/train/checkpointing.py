@@ -1,4 +1,4 @@
-"""Checkpointing: metrics line, then last, then best, then the summary — in that order (FAULTS.md, 2)."""
+"""Checkpointing: metrics line, then last, then best, then the summary — in that order, so that a crash between any two leaves files that agree."""
 
 from __future__ import annotations
 

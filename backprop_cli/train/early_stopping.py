@@ -19,7 +19,8 @@ class EarlyStopping(Callback):
             self.wait = 0
             return
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and logs["epoch"] < trainer.epochs:  # the last epoch ends the run anyway:
+            # it is then `completed`, not early_stopped (the best weights are still restored)
             trainer.request_stop(
                 f"{self.tracker.monitor} has not improved for {self.wait} epochs "
                 f"(best {self.tracker.best:.6g} at epoch {self.tracker.best_epoch})",

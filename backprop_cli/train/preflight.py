@@ -25,9 +25,9 @@ from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.embedding import with_vocab_size
+from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import estimate_model
-from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.optim.registry import build_schedule
 from backprop_cli.train.setup import check_model_fits, check_output_layer
 

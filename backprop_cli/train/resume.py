@@ -10,7 +10,7 @@ from backprop_cli.config.schema import Config
 from backprop_cli.errors import CheckpointError, ConfigError, RunDirError
 from backprop_cli.runs.checkpoint import Checkpoint, check_tensors_match, load_checkpoint
 from backprop_cli.runs.metrics_log import repair_metrics
-from backprop_cli.runs.rundir import RunFiles, is_run_dir
+from backprop_cli.runs.rundir import RunFiles, is_run_dir, newest_run_named
 from backprop_cli.runs.summary import read_summary
 
 # Keys that may differ between the run's config and the one given with --resume without changing the run.
@@ -29,7 +29,7 @@ class ResumePoint:
 
 def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
     """Check that `run_dir` is a run we may continue with `given` (or its own config)."""
-    run_dir = Path(run_dir)
+    run_dir = newest_run_named(run_dir) or Path(run_dir)
     if not is_run_dir(run_dir):
         raise RunDirError(
             f"{run_dir} is not a run directory (no config.yaml and metrics.jsonl)",

@@ -59,7 +59,7 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
     with terminate_unwinds():  # SIGTERM while setting up unwinds like SIGINT: no empty run is left behind
-        if resume is None:  # an unusable runs dir is refused first, before any data is read (FAULTS.md 12)
+        if resume is None:  # an unusable runs dir is refused first, before any data is read
             run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
         else:
             run_dir = resume.run_dir

@@ -12,9 +12,9 @@ from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.embedding import check_token_ids, with_vocab_size
+from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
-from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.log_writers import check_log_writers
 from backprop_cli.train.trainer import Regularization, Trainer

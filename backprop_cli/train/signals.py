@@ -1,4 +1,4 @@
-"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once (FAULTS.md, 4)."""
+"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def stop_on_signals(trainer):
             os.kill(os.getpid(), signal.SIGINT)
             return
         received.append(signum)
-        trainer.request_stop(f"stopped by {signal.Signals(signum).name}", "interrupted")
+        trainer.request_stop(f"{signal.Signals(signum).name} received", "interrupted")
 
     previous = {sig: signal.signal(sig, handle) for sig in STATUS_BY_SIGNAL}
     try:

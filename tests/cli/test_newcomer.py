@@ -1,4 +1,4 @@
-"""A newcomer's first ten minutes (issue 12): every message tells the truth and says how to go on."""
+"""A newcomer's first ten minutes: every message tells the truth and says how to go on."""
 
 from __future__ import annotations
 
@@ -147,10 +147,10 @@ def test_bare_backprop_prints_help_on_stdout_and_exits_0_like_pip():
 @pytest.mark.parametrize(
     "args, text",
     [
-        (("train", "x.yaml", "--threads", "0"), "error: Invalid value for '--threads'"),
-        (("train", "--bogus"), "error: No such option: --bogus; see `backprop train --help`"),
-        (("trian",), "error: No such command 'trian'. Did you mean 'train'"),
-        (("eval",), "error: Missing argument 'CHECKPOINT_OR_RUN'; see `backprop eval --help`"),
+        (("train", "x.yaml", "--threads", "0"), "error: --threads: "),
+        (("train", "--bogus"), "error: `backprop train` has no option --bogus; see `backprop train --help`"),
+        (("trian",), "error: `backprop` has no command 'trian'; did you mean train or trace?"),
+        (("eval",), "error: `backprop eval` needs CHECKPOINT_OR_RUN; see `backprop eval --help`"),
     ],
 )
 def test_usage_errors_are_one_line_in_the_projects_style_with_exit_2(args, text):

@@ -31,7 +31,7 @@ def test_the_probe_does_see_numba_once_a_kernel_runs():
     """The check above can fail: a kernel call imports numba in the same kind of process."""
     probe = (
         "import sys, numpy as np\n"
-        "from backprop_cli.nn import conv_kernels\n"
+        "from backprop_cli.nn.kernels import conv as conv_kernels\n"
         "conv_kernels.kernels()\n"
         "print('NUMBA' if 'numba' in sys.modules else 'NO-NUMBA')\n"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.yamlsafe import parse_yaml, read_yaml_file
+from backprop_cli.errors import ConfigError
 
 
 def error_of(text: str) -> str:

@@ -11,12 +11,11 @@ from backprop_cli.config.load import load_config
 from backprop_cli.data import load_data
 from backprop_cli.diagnostics.finite_diff import check_tensor
 from backprop_cli.diagnostics.gradcheck import check_model, run_gradcheck
-from backprop_cli.nn.core import activations
-from backprop_cli.nn.normalization import batchnorm
-from backprop_cli.nn.core import dense
+from backprop_cli.nn.conv.windows import reads_sequences
+from backprop_cli.nn.core import activations, dense
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
-from backprop_cli.nn.conv.windows import reads_sequences
+from backprop_cli.nn.normalization import batchnorm
 from tests.diagnostics.conftest import CONFIGS
 
 EXAMPLES = sorted(CONFIGS.glob("*.yaml"))

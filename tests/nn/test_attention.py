@@ -9,12 +9,12 @@ import pytest
 
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.attention.attention import Attention
-from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.attention.embedding import Embedding, with_vocab_size
-from backprop_cli.nn.normalization.layernorm import LayerNorm
+from backprop_cli.nn.attention.positional import Positional, sinusoids
+from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.losses import SoftmaxCrossEntropy, build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
-from backprop_cli.nn.attention.positional import Positional, sinusoids
+from backprop_cli.nn.normalization.layernorm import LayerNorm
 
 
 def _built(layer, shape, rng):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn.kernels import conv as conv_kernels
 from backprop_cli.nn.conv.conv2d import Conv2D
-from backprop_cli.nn.pooling.pool2d import MaxPool2D
 from backprop_cli.nn.conv.windows import window_geometry
+from backprop_cli.nn.kernels import conv as conv_kernels
+from backprop_cli.nn.pooling.pool2d import MaxPool2D
 
 pytest.importorskip("numba")
 

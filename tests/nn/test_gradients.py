@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from backprop_cli.nn import specs
-from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.core.dropout import Dropout
-from backprop_cli.nn.reshaping.flatten import Flatten
+from backprop_cli.nn.core.residual import Residual
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model
+from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.registry import build_layer
-from backprop_cli.nn.core.residual import Residual
+from backprop_cli.nn.reshaping.flatten import Flatten
 
 from .layer_specs import LAYER_SPECS, input_shape, sample_input, spec_id
 

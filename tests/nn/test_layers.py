@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.core.dropout import Dropout
-from backprop_cli.nn.reshaping.flatten import Flatten
 from backprop_cli.nn.core.residual import Residual
+from backprop_cli.nn.normalization.batchnorm import BatchNorm
+from backprop_cli.nn.reshaping.flatten import Flatten
 
 
 def test_dense_computes_x_at_w_plus_b(rng):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.recurrent.gru import GRU
 from backprop_cli.nn.recurrent.lstm import LSTM
-from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.recurrent.rnn import SimpleRNN
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}

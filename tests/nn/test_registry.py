@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop_cli.config.validation import lookup, validate
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn import specs
 from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.registry import LAYERS, build_layer, build_layers
-from backprop_cli.config.validation import lookup, validate
 
 from .layer_specs import LAYER_SPECS, input_shape, sample_input, spec_id
 

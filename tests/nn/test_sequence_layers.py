@@ -7,8 +7,8 @@ import pytest
 
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.conv.conv1d import Conv1D
-from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
 from backprop_cli.nn.reshaping.reshape import Reshape
 

@@ -2,7 +2,7 @@
 
     python tests/optim/bench_adam.py
 
-"before" is the textbook rule from STYLE.md (a fresh 2 MB temporary per operation). Its time depends
+"before" is the textbook rule (a fresh 2 MB temporary per operation). Its time depends
 on glibc's allocator: in a fresh process every temporary is mapped and unmapped again (page faults,
 ~8 ms/step here); once a larger block has been freed, malloc raises its mmap/trim thresholds and
 keeps the memory (~1.1 ms/step). Both are shown. "after" is optim.adam.Adam (out= arithmetic into

@@ -1,7 +1,7 @@
-"""Real `backprop` processes for the FAULTS.md scenarios: run, signal, wait, and compare what they leave.
+"""Real `backprop` processes for the fault scenarios: run, signal, wait, and compare what they leave.
 
 Every command goes through the installed `backprop` script with `--threads 1` for training, so that
-"bit-identical" compares runs made with the same thread count (FAULTS.md: the thread count changes
+"bit-identical" compares runs made with the same thread count (the thread count changes
 floating-point results).
 """
 

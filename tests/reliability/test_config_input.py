@@ -1,4 +1,4 @@
-"""FAULTS.md D (scenarios 19-23): configs and --set values through `backprop config validate` and
+"""Configs and --set values through `backprop config validate` and
 `backprop train`: exit 2, the file and line or the key path, a fix, no traceback; resource bombs
 refused quickly under a 256 MiB address-space limit, nothing executed. Then properties: random and
 mutated configs, random --set strings and random YAML text only ever raise the project's ConfigError.
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.config.load import apply_override, build_config, parse_override
-from backprop_cli.errors import ConfigError
 from backprop_cli.config.yamlsafe import parse_yaml
+from backprop_cli.errors import ConfigError
 
 from .helpers import assert_user_error, in_process, limit_memory, timed_all
 

@@ -1,4 +1,4 @@
-"""Issue 13, looking at runs survives a damaged run: one run's summary.json nested 100,000 deep, a
+"""Looking at runs survives a damaged run: one run's summary.json nested 100,000 deep, a
 metrics.jsonl that is a directory, a `layers` field that is a string, a summary.json that is a FIFO, a
 config.yaml that is an alias bomb, and a status or a stop reason that is rich markup (`ok[/]`) no longer
 break `runs list|show|compare` or `plot` for every run: the damaged run is listed as damaged, the others

@@ -1,4 +1,4 @@
-"""FAULTS.md E (scenarios 24-27): the user's data through `backprop train`, `eval`, `predict` and `data
+"""The user's data through `backprop train`, `eval`, `predict` and `data
 download`: exit 2 naming the file, row and column (or the counts), no traceback, no run directory
 left behind; a download that fails its checksum is exit 1 with nothing under the final name. Then
 properties: random bytes as a CSV, as predict's stdin and as an IDX file only raise DataError.

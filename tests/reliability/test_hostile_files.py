@@ -1,4 +1,4 @@
-"""FAULTS.md C (scenarios 14-18): checkpoints and data files as attack surface, through `backprop eval`,
+"""Checkpoints and data files as attack surface, through `backprop eval`,
 `predict` and `train`: exit 2 with one message naming the file, no traceback, payloads never run, and
 hostile sizes refused under a 256 MiB address-space limit.
 

@@ -1,4 +1,4 @@
-"""FAULTS.md A (scenarios 1-10): real training processes interrupted by real signals, resumed, compared.
+"""Real training processes interrupted by real signals, resumed, compared.
 
 "Identical" is strict: every model.* and optimizer.* tensor byte for byte (which also tells -0.0 from
 0.0) and every metrics.jsonl line except epoch_time_s, against an uninterrupted run of the same config.
@@ -69,6 +69,7 @@ def test_sigint_mid_epoch_saves_a_step_exact_checkpoint_exits_130_and_resumes_bi
     epoch, batch = checkpoint_epoch(run)
     assert batch > 0, "the signal never landed inside an epoch"
     assert summary(run)["status"] == "interrupted"
+    assert summary(run)["stop_reason"] == "SIGINT received"  # shown as `stopped: SIGINT received`, said once
     assert n_metric_lines(run) == epoch  # the partial epoch is not logged
     assert_whole_files(run)
     result = resume(run)

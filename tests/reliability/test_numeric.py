@@ -1,4 +1,4 @@
-"""FAULTS.md F (scenarios 28-30): a loss that becomes inf/NaN stops the run (exit 1, status diverged,
+"""A loss that becomes inf/NaN stops the run (exit 1, status diverged,
 the last finite checkpoint kept), exploding but finite gradients are clipped as configured without
 NumPy warning spam, and extreme but finite inputs give finite losses and gradients.
 """

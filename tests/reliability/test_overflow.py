@@ -1,4 +1,4 @@
-"""Issue 13, values that overflow: finite in the file, not finite once cast to the training dtype or once
+"""Values that overflow: finite in the file, not finite once cast to the training dtype or once
 scaled. Training and predict say so (exit 2, the file, the row, the column) instead of NumPy warnings,
 then a "diverged; lower optimizer.lr" (exit 1), or identical meaningless probabilities (exit 0). Then a
 property: the checked scaling returns finite values or names a row and a column that are really bad.

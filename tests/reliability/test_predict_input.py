@@ -1,4 +1,4 @@
-"""Issue 13 (and 12's predict item), predict's input: a header is matched by name, whatever else the file
+"""Predict's input: a header is matched by name, whatever else the file
 holds (`head -3 train.csv | backprop predict RUN -`); a first row holding the model's feature names is
 a header even when the names are numbers; a row of numbers with a bad cell is data, its cell named; an
 empty cell is a missing value; empty input asks for rows, not for a header. Then the header rule as a
@@ -95,7 +95,7 @@ HEADER_RULE = [
     (["d", "x", "c", "b", "a"], NAMES, True),  # the names among others, in any order
     (["1", "2", "3", "4"], ["1", "2", "3", "4"], True),  # numbers that are the names
     (["1", "2", "3", "4"], NAMES, False),
-    (["1", "abc"], NAMES, False),  # issue 12: a single data row with a bad cell
+    (["1", "abc"], NAMES, False),  # a single data row with a bad cell
     (["1", "2", "x", "4"], NAMES, False),
     (["1", "", "3", "4"], NAMES, False),  # an empty cell is a missing value
     (["f1", "f2", "2020", "label"], None, True),  # mostly names: a header of another model

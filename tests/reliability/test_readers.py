@@ -1,4 +1,4 @@
-"""Issue 13, every reader of a user path: a config, a data file (CSV, NPZ), predict's input file and stdin
+"""Every reader of a user path: a config, a data file (CSV, NPZ), predict's input file and stdin
 refuse what is not a regular file (a FIFO hung, /dev/zero was read until memory ran out) and bound what
 they read; a 5000-digit integer and a NUL byte in a config are one clear message. Real processes under a
 memory limit and a timeout: on failure a test fails, it never hangs the suite. Then properties of the gate.
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backprop_cli.config.yamlsafe import parse_yaml
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.userfiles import read_bounded
-from backprop_cli.config.yamlsafe import parse_yaml
 
 from .helpers import assert_user_error, backprop, environment, in_process, limit_memory, run_all
 

@@ -1,4 +1,4 @@
-"""Issue 13, resume: the checkpoint's checksummed resolved config and its run identity are compared with
+"""Resume: the checkpoint's checksummed resolved config and its run identity are compared with
 the run's config.yaml and summary; a copied-in checkpoint or an edited config.yaml is refused (exit 2,
 naming each key), and nothing in the run changes. Then a property: every change of a resolved config's
 leaf but a larger training.epochs is reported, under its own key path.

@@ -1,4 +1,4 @@
-"""Issue 13, shapes and emptiness: a 0-d `y` in an .npz, a 0-d array given to predict, rows of zero
+"""Shapes and emptiness: a 0-d `y` in an .npz, a 0-d array given to predict, rows of zero
 features, and a checkpoint naming fewer classes than its model has outputs (the table of hostile
 checkpoints in test_hostile_files.py holds it for eval; predict here). Then a property: any array shape
 given as training data or to predict ends in a result or a DataError, never another exception.

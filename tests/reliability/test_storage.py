@@ -1,4 +1,4 @@
-"""FAULTS.md B (scenarios 11-13): a full disk while training, a runs dir unusable from the start, stdout
+"""A full disk while training, a runs dir unusable from the start, stdout
 on a full device or a closed pipe.
 
 As root, `chmod` does not make a directory read-only, so the faults are real ones: a tiny tmpfs that

@@ -1,4 +1,4 @@
-"""Issue 13: closed stdout or stderr (`>&-`, `2>&-`), text reaching rich, and the "Smaller" list: a
+"""Closed stdout or stderr (`>&-`, `2>&-`), text reaching rich, and the "Smaller" list: a
 150,000-column CSV (quadratic), a CSV symlinked into a content-addressed store, `plot -o` onto a symlink
 or a directory, a data dir that is a file, run names with a newline or 300 characters, SIGTERM before
 training starts. Properties: escaped text renders as written; one name rule for --run-name and `name`.
@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from backprop_cli.cli.output import plain
+from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.config.schema import Config
+from backprop_cli.config.validation import validate
 from backprop_cli.data.files import load_user_files
 from backprop_cli.errors import ConfigError, RunDirError
-from backprop_cli.config.names import RUN_NAME_PATTERN
 from backprop_cli.runs.rundir import create_run_dir
-from backprop_cli.config.validation import validate
 
 from .helpers import BACKPROP, TRAIN_FLAGS, assert_user_error, environment, in_process, runs_in, start, wait_for_line
 

@@ -1,4 +1,4 @@
-"""Issue 13, labels are text: a label column keeps its spelling (`1.0` stays `1.0`, `02134` and `2134` are
+"""Labels are text: a label column keeps its spelling (`1.0` stays `1.0`, `02134` and `2134` are
 two classes), and predict's CSV output is quoted per RFC 4180, so that a label holding a comma, a quote
 or a newline keeps N rows in -> N records out, the --proba header too. Then properties: any column of
 label spellings encodes to exactly its distinct spellings, and any labels survive the CSV writer.

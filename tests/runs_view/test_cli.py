@@ -80,8 +80,8 @@ def test_runs_list_of_one_run_says_it_is_a_run_and_how_to_see_it_or_its_folder(r
 
 
 def test_a_run_directory_given_as_a_config_points_at_its_config_yaml(runs_dir):
-    from backprop_cli.errors import ConfigError
     from backprop_cli.config.yamlsafe import read_yaml_file
+    from backprop_cli.errors import ConfigError
 
     run = runs_dir / "mlp-20260102-090000-ab12"
     with pytest.raises(ConfigError, match=f"is a directory, not a config file; a run's config is {run}/config.yaml"):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from backprop_cli.config.load import build_config
-from backprop_cli.train.setup import build_parts
 from backprop_cli.config.yamlsafe import parse_yaml
+from backprop_cli.train.setup import build_parts
 
 CONFIG = """\
 seed: 1

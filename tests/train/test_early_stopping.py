@@ -11,9 +11,10 @@ from backprop_cli.train.improvement import Improvement
 class FakeTrainer:
     """Only what a callback touches: the stop request."""
 
-    def __init__(self):
+    def __init__(self, epochs=100):
         self.stop_reason = None
         self.status = "running"
+        self.epochs = epochs  # the configured budget
 
     def request_stop(self, reason, status):
         self.stop_reason, self.status = reason, status
@@ -35,6 +36,16 @@ def test_early_stopping_counts_epochs_without_improvement(patience, stops_at):
     assert epoch == stops_at
     if stops_at:
         assert trainer.status == "early_stopped" and "best 0.7 at epoch 3" in trainer.stop_reason
+
+
+def test_patience_running_out_at_the_last_configured_epoch_is_no_early_stop():
+    callback, trainer = EarlyStopping(patience=1), FakeTrainer(epochs=3)
+    for epoch, value in enumerate([1.0, 0.9, 0.95], start=1):
+        callback.on_epoch_end(trainer, {"epoch": epoch, "val_loss": value})
+    assert trainer.stop_reason is None  # the run ends there anyway: `completed`, not early_stopped 3/3
+    early = FakeTrainer(epochs=4)
+    run_to = [callback.on_epoch_end(early, {"epoch": e, "val_loss": v}) for e, v in [(3, 0.95)]]
+    assert run_to == [None] and early.status == "early_stopped"
 
 
 def test_patience_zero_stops_at_the_first_epoch_that_does_not_improve():

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from backprop_cli.config.load import build_config
+from backprop_cli.config.yamlsafe import parse_yaml
 from backprop_cli.train.improvement import Improvement
 from backprop_cli.train.setup import build_parts
-from backprop_cli.config.yamlsafe import parse_yaml
 
 BASE = """\
 seed: 2

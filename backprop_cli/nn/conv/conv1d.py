@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.kernels.blas import one_blas_thread
-from backprop_cli.nn.initializers import initialize
-from backprop_cli.nn.core.weighted import WeightLayer
 from backprop_cli.nn.conv.windows import offsets_1d, window_geometry_1d
+from backprop_cli.nn.core.weighted import WeightLayer
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels.blas import one_blas_thread
 
 
 class Conv1D(WeightLayer):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.kernels import conv as conv_kernels
-from backprop_cli.nn.core.activations import ReLU
-from backprop_cli.nn.initializers import initialize
-from backprop_cli.nn.core.weighted import WeightLayer
 from backprop_cli.nn.conv.windows import offsets, window_geometry
+from backprop_cli.nn.core.activations import ReLU
+from backprop_cli.nn.core.weighted import WeightLayer
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels import conv as conv_kernels
 
 BLOCK_BYTES = 4 << 20  # cols of one block of output rows: a few MB, so GEMM reads what im2col just wrote from cache
 
@@ -17,7 +17,7 @@ class Conv2D(WeightLayer):
     """y[n, f, i, j] = act(b[f] + sum_{c, p, q} W[f, c, p, q] * x_pad[n, c, s*i + p, s*j + q]).
 
     x: (N, C, H, W) -> y: (N, F, OH, OW), OH = (H + pad_top + pad_bottom - k) // s + 1; W: (F, C, k, k),
-    b: (F,), the checkpoint layout of DESIGN.md. `padding="same"` gives OH = ceil(H / s), the odd
+    b: (F,), the checkpoint layout. `padding="same"` gives OH = ceil(H / s), the odd
     pixel padded at the bottom/right (as in Keras). The activation is inner, as in Dense.
 
     im2col, one block of output rows at a time: the windows of rows i0..i1 are copied into a reused

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from backprop_cli.nn.core import per_step
-from backprop_cli.nn.initializers import check_given, given_values, initialize
 from backprop_cli.nn.core.weighted import WeightLayer
+from backprop_cli.nn.initializers import check_given, given_values, initialize
 
 
 class Dense(WeightLayer):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backprop_cli.config.names import lookup
-from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.core.activations import ACTIVATIONS
 from backprop_cli.nn.initializers import INITIALIZERS, default_init
 
 

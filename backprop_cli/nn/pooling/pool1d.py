@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.pooling.pool2d import MaxPool2D
 from backprop_cli.nn.conv.windows import offsets_1d, window_geometry_1d
+from backprop_cli.nn.pooling.pool2d import MaxPool2D
 
 
 class Pool1D(Layer):

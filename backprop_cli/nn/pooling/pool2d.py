@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.kernels import conv as conv_kernels
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.conv.windows import offsets, window_geometry
+from backprop_cli.nn.kernels import conv as conv_kernels
 
 
 class Pool2D(Layer):

@@ -20,9 +20,9 @@ import math
 import numpy as np
 
 from backprop_cli.nn.base import Layer
-from backprop_cli.nn.kernels.blas import one_blas_thread
-from backprop_cli.nn.initializers import initialize
 from backprop_cli.nn.conv.windows import sequence_shape
+from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels.blas import one_blas_thread
 
 DIRECTIONS = ("", "_reverse")  # parameter-name suffixes: PyTorch's `_reverse` for the backward direction
 

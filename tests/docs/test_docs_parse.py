@@ -1,5 +1,6 @@
-"""What the README and the example configs name is real: every file path exists, every `backprop ...`
-command parses, and every `--set` it gives to a config in configs/ validates against that config."""
+"""What the README, the docs pages and the example configs name is real: every file path exists, every
+`backprop ...` command parses (skipped blocks too), and every `--set` it gives to a config in configs/
+validates against that config. Running the pages' blocks is test_docs_run.py's job."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 
 from tests.reliability.helpers import in_process
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "configs").glob("*.yaml"))]
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "configs").glob("*.yaml"))]
 PATH = re.compile(r"(?<![\w/.-])((?:configs|docs|bench|datasets|backprop_cli|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])")
 SEPARATORS = {";", "|", "||", "&&", "&", "do", "done", "then", "fi", "(", ")", ">", ">>", "<"}  # a redirect ends it too
 
@@ -33,7 +34,20 @@ def shell_lines(path: Path) -> list[str]:
         spans = [s for c in comments for s in re.findall(r"`(backprop [^`]+)`", c)]
         return [c for c in comments if c.startswith("backprop ") or " backprop " in c and "`" not in c] + spans
     blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.S)
-    return [line.split(" #", 1)[0] for block in blocks for line in block.splitlines() if not line.startswith("#")]
+    return [line.split(" #", 1)[0] for block in blocks for line in _outside_heredocs(block) if not line.startswith("#")]
+
+
+def _outside_heredocs(block: str) -> list[str]:
+    """The block's lines of shell, without the bodies of its here-documents (a file's text, not commands)."""
+    lines, until = [], None
+    for line in block.splitlines():
+        if until is not None:
+            until = None if line.strip() == until else until
+            continue
+        marker = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        until = marker.group(1) if marker else None
+        lines.append(line)
+    return lines
 
 
 def backprop_commands(line: str) -> list[list[str]]:

@@ -1,0 +1,45 @@
+"""`backprop ...` on a real pseudo-terminal of a given size, as a user at a 70- or 120-column terminal sees it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def on_terminal(*args, columns: int, cwd: Path | None = None, timeout: float = 120) -> tuple[int, str]:
+    """Run with stdout and stderr on a pty `columns` wide; (exit code, everything shown, escapes removed)."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-m", "backprop_cli", *map(str, args)], stdin=subprocess.DEVNULL,
+                            stdout=secondary, stderr=secondary, cwd=cwd, env={**env, "TERM": "xterm"})  # fmt: skip
+    os.close(secondary)
+    chunks = []
+    try:
+        while True:
+            ready, _, _ = select.select([primary], [], [], timeout)
+            if not ready:
+                raise TimeoutError(f"backprop {' '.join(map(str, args))} printed nothing for {timeout} s")
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=timeout)
+    finally:
+        proc.kill()
+        os.close(primary)
+    text = ESCAPES.sub("", b"".join(chunks).decode("utf-8", "replace")).replace("\r\n", "\n")
+    return code, text

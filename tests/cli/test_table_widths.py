@@ -1,0 +1,69 @@
+"""Tables fit the terminal they are drawn on: at 70 and at 120 columns every line fits, run names (the thing
+users copy) are never cut, and each table keeps its headline (a run's best figure, gradcheck's verdict)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.terminal import on_terminal
+from tests.reliability.helpers import in_process
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDTHS = (70, 120)
+
+
+@pytest.fixture(scope="module")
+def runs_folder(tmp_path_factory) -> tuple[Path, list[str]]:
+    work = tmp_path_factory.mktemp("widths")
+    names = []
+    for name in ("a-run-name-long-enough-to-matter-when-narrow", "iris"):
+        done = in_process(
+            "train",
+            ROOT / "configs" / "iris.yaml",
+            "--set",
+            "training.epochs=2",
+            "--run-name",
+            name,
+            "--json",
+            cwd=work,
+        )
+        assert done.returncode == 0, done.stderr
+        names.append(Path(json.loads(done.stdout)["run_dir"]).name)
+    return work, names
+
+
+def _fits(text: str, width: int) -> None:
+    long = [line for line in text.splitlines() if len(line.rstrip()) > width]
+    assert not long, f"{len(long)} line(s) wider than {width}:\n" + "\n".join(long)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_runs_list_fits_and_shows_every_run_name_whole(runs_folder, width):
+    work, names = runs_folder
+    code, shown = on_terminal("runs", "list", columns=width, cwd=work)
+    assert code == 0, shown
+    _fits(shown, width)
+    for name in names:
+        assert name in shown
+    assert shown.count("val_loss") == 2  # each run's best figure
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_data_list_fits(width):
+    code, shown = on_terminal("data", "list", columns=width)
+    assert code == 0, shown
+    _fits(shown, width)
+    assert "shakespeare" in shown and "classification" in shown
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_gradcheck_fits_and_ends_with_its_verdict(width):
+    code, shown = on_terminal("gradcheck", ROOT / "configs" / "iris.yaml", columns=width)
+    assert code == 0, shown
+    _fits(shown, width)
+    lines = shown.strip().splitlines()
+    assert lines[-1].startswith("verdict: all 6 gradients pass"), lines[-1]
+    assert lines[-2].startswith("ok: relative error <")  # the legend uses the verdict's own word

@@ -48,11 +48,12 @@ def diff(
 
 
 def _config_of(path: Path):
-    """A run directory's config.yaml, or a config file itself."""
+    """A config file itself, or a run's config.yaml (a run directory, or the name of one: runs/spirals)."""
     from backprop_cli.config.load import load_config
-    from backprop_cli.runs.rundir import RunFiles, is_run_dir
+    from backprop_cli.runs.listing import open_run
+    from backprop_cli.runs.rundir import RunFiles
 
-    return load_config(RunFiles(path).config if is_run_dir(path) else path).config
+    return load_config(path if path.is_file() else RunFiles(open_run(path).path).config).config
 
 
 def _env(pairs: list[str] | None, option: str) -> dict[str, str]:

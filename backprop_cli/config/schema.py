@@ -109,7 +109,7 @@ class DiagnosticsConfig(Spec):
 
 
 class SnapshotEvery(Spec):
-    every: int = Field(gt=0, le=1_000_000)
+    every: int = Field(gt=0, le=1_000_000)  # keep the weights of every N-th epoch
 
 
 def _snapshot_form(value) -> str:
@@ -130,8 +130,7 @@ class OutputConfig(Spec):
     checkpoint_every: int = Field(1, gt=0, le=1_000_000)  # epochs between checkpoints/last.safetensors
     csv: bool = False  # metrics.csv beside metrics.jsonl (train/csv_log.py)
     tensorboard: bool = False  # TensorBoard event files in the run directory (needs tensorboardX)
-    # the model's weights at these epochs in snapshots/ (`plot --view boundary`); auto: every epoch for 2-D data
-    snapshots: Snapshots = "auto"
+    snapshots: Snapshots = "auto"  # weights kept at these epochs for `plot --view boundary`; auto: each, small 2-D data
 
 
 class Config(Spec):

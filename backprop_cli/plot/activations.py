@@ -56,27 +56,46 @@ def activations_figure(view: RunView, sample: dict):
     grid = fig.add_gridspec(2, 2)
     for i, (key, title) in enumerate(PANELS):
         ax = fig.add_subplot(grid[i // 2, i % 2])
-        drawn = 0
+        peaks = []
         for depth, name in enumerate(layers):
             h = sample["layers"][name].get(key)
             if not h or not h["counts"]:
                 continue
-            counts = np.asarray(h["counts"], dtype=np.float64)
-            bins = edges(h)
-            density = counts / max(counts.sum(), 1) / np.maximum(np.diff(bins), 1e-300)
+            bins, density = edges(h), _density(h)
             color = cmap(0.9 * depth / max(len(layers) - 1, 1))
-            ax.stairs(density, bins, color=color, label=_legend(view, name, stats.get(name), key))
-            drawn += 1
-        ax.set_title(title)
-        ax.set_xlabel(key)
-        ax.set_ylabel("density")
-        ax.grid(True, alpha=0.3)
-        if drawn:
-            ax.legend(fontsize="x-small")
-        else:
-            ax.text(0.5, 0.5, f"no layer recorded {key}", ha="center", va="center", transform=ax.transAxes)
+            label = f"{_legend(view, name, stats.get(name), key)}, std {_std(h):.2g}"
+            ax.stairs(density, bins, color=color, label=label)
+            peaks.append(density.max())
+        _decorate(ax, title, key, peaks)
     _draw_update_ratio(fig.add_subplot(grid[1, 1]), view, layers)
     return fig
+
+
+def _density(h: dict) -> np.ndarray:
+    counts = np.asarray(h["counts"], dtype=np.float64)
+    return counts / max(counts.sum(), 1) / np.maximum(np.diff(edges(h)), 1e-300)
+
+
+def _std(h: dict) -> float:
+    """The standard deviation of the histogrammed values, from its bin centres."""
+    bins, counts = edges(h), np.asarray(h["counts"], dtype=np.float64)
+    centres = (bins[:-1] + bins[1:]) / 2
+    mean = np.average(centres, weights=counts) if counts.sum() else 0.0
+    return float(np.sqrt(np.average((centres - mean) ** 2, weights=counts))) if counts.sum() else 0.0
+
+
+def _decorate(ax, title: str, key: str, peaks: list[float]) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(key)
+    log = bool(peaks) and max(peaks) > 100 * min(peaks)  # widths that differ by decades: a narrow one hides the rest
+    ax.set_ylabel("density (log scale)" if log else "density")
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    if peaks:
+        ax.legend(fontsize="x-small")
+    else:
+        ax.text(0.5, 0.5, f"no layer recorded {key}", ha="center", va="center", transform=ax.transAxes)
 
 
 def _stats_at(view: RunView, sample: dict) -> dict:

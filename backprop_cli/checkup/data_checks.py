@@ -61,14 +61,22 @@ def split_duplicates(data) -> Finding:
     )
 
 
-def _tabular(data) -> bool:
-    return len(data.input_shape) == 1 and not data.text
+MIN_ROWS = 8  # fewer training rows than this (a worked example of one row) are no sample to judge columns by
+
+
+def _not_columns(data) -> str | None:
+    """Why the column checks do not apply, or None when they do."""
+    if len(data.input_shape) != 1 or data.text:
+        return f"inputs of shape {tuple(data.input_shape)} are not table columns"
+    if len(data.x_train) < MIN_ROWS:
+        return f"only {len(data.x_train)} training rows"
+    return None
 
 
 def constant_features(data) -> Finding:
     name = "constant features"
-    if not _tabular(data):
-        return skipped(name, f"inputs of shape {tuple(data.input_shape)} are not table columns")
+    if (why := _not_columns(data)) is not None:
+        return skipped(name, why)
     x = np.asarray(data.x_train)
     constant = np.flatnonzero(np.all(x == x[:1], axis=0))
     names = _column_names(data)
@@ -82,8 +90,8 @@ def constant_features(data) -> Finding:
 
 def target_leakage(data) -> Finding:
     name = "target leakage"
-    if not _tabular(data):
-        return skipped(name, f"inputs of shape {tuple(data.input_shape)} are not table columns")
+    if (why := _not_columns(data)) is not None:
+        return skipped(name, why)
     x, y = np.asarray(data.x_train), np.asarray(data.y_train)
     names = _column_names(data)
     leaks = [names[j] for j in range(x.shape[1]) if _gives_away(x[:, j], y, data.task)]

@@ -18,11 +18,11 @@ LR = 1e-2
 MAX_BATCH = 64
 
 
-def fresh_parts(config, data) -> Parts:
+def fresh_parts(config, data, lr: float = LR) -> Parts:
     """The configured network at its initial weights (the config's seed), with the check's optimizer."""
     plain = config.model_copy(
         update={
-            "optimizer": AdamSpec(type="adam", lr=LR),
+            "optimizer": AdamSpec(type="adam", lr=lr),
             "schedule": ConstantSpec(type="constant"),
             "regularization": RegularizationConfig(),
         }

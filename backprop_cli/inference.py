@@ -14,6 +14,7 @@ from backprop_cli.errors import CheckpointError, ConfigError, DataError
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.plugin_source import PluginError
 from backprop_cli.runs.checkpoint import check_tensors_match, load_checkpoint, resolve_checkpoint
 from backprop_cli.train.evaluate import (
     classification_report,
@@ -101,6 +102,9 @@ def load_trained(path: str | Path) -> Trained:
             if outputs[:1] != (len(data_meta["class_names"]),):
                 n = len(data_meta["class_names"])
                 raise ValueError(f"it names {n} classes for model outputs of shape {outputs}")
+    except PluginError as err:  # the user's code was not handed over (--plugin FILE), or another version was
+        err.where = f"{checkpoint.path}: {err.where}" if err.where else str(checkpoint.path)
+        raise
     except METADATA_ERRORS as err:
         raise _incomplete(checkpoint.path, err) from None
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}

@@ -14,10 +14,11 @@ from typer.core import TyperArgument
 from backprop_cli import __version__
 from backprop_cli.cli import check as check_cmd
 from backprop_cli.cli import config as config_cmd
-from backprop_cli.cli import diff as diff_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
+from backprop_cli.cli import diff as diff_cmd
 from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
+from backprop_cli.cli import exercise as exercise_cmd
 from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
@@ -78,6 +79,7 @@ app.command(name="lr-find")(lr_find_cmd.lr_find)
 app.command(name="generate")(generate.generate)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
+app.command(name="exercise")(exercise_cmd.exercise)
 app.command(name="check")(check_cmd.check)
 app.command(name="diff")(diff_cmd.diff)
 app.command(name="report")(report_cmd.report)
@@ -118,8 +120,12 @@ def _run_app():
         from typer._click import exceptions
     except ImportError:  # typer before 0.16 used click itself
         from click import exceptions
+    from backprop_cli.cli.helptext import tidy
+
+    command = typer.main.get_command(app)
+    tidy(command)
     try:
-        return app(standalone_mode=False, prog_name="backprop")
+        return command(standalone_mode=False, prog_name="backprop")
     except exceptions.NoArgsIsHelpError as err:
         print(err.ctx.get_help())
         return 0

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
 
 
 def cv(
@@ -22,10 +23,13 @@ def cv(
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the cv directory goes.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Run the folds that did not finish.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print folds, mean and std as JSON.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Train CONFIG K times, each fold of its training data held out once; per-fold metrics, mean and std."""
     from backprop_cli.cli.sweep import run_with_signals
     from backprop_cli.errors import UserError
+
+    hand_over_plugins(plugin)  # --resume: the plugin layers' code, as the config named it
 
     if (config is None) == (resume is None):
         raise UserError("give a config file, or --resume CV_DIR (not both)", fix="backprop cv configs/iris.yaml")

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 
 def evaluate(
     checkpoint: Annotated[
@@ -23,12 +25,14 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Evaluate a checkpoint: loss, accuracy, per-class precision/recall/F1 and confusion matrix, or MSE/MAE/R²."""
     from backprop_cli.errors import UserError
     from backprop_cli.inference import SPLITS, evaluate_split, load_trained
     from backprop_cli.runs.jsonio import dumps
 
+    hand_over_plugins(plugin)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
     trained = load_trained(checkpoint)

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint or a run directory.")],
@@ -15,8 +17,11 @@ def export(
         Optional[Path], typer.Option("--output", "-o", help="File to write [default: RUN/model.onnx].")
     ] = None,
     proba: Annotated[bool, typer.Option("--proba", help="ONNX: output class probabilities instead of logits.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Export a trained model: ONNX (raw rows in, logits or --proba out, scaling folded in) or npz."""
     from backprop_cli.interop.export import export_model
+
+    hand_over_plugins(plugin)
 
     print(export_model(checkpoint, fmt, output, proba))

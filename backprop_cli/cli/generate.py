@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 
 def generate(
     checkpoint: Annotated[Path, typer.Argument(help="A run directory (or .safetensors) of a model trained on text.")],
@@ -22,12 +24,14 @@ def generate(
         Optional[int], typer.Option("--top-k", help="Sample among the k likeliest characters only.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="The same seed gives the same text.")] = 0,
+    plugin: PluginFiles = None,
 ) -> None:
     """Continue PROMPT with characters sampled from the model; stdout gets the continuation only."""
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.inference import load_trained
     from backprop_cli.lm import sample_text
 
+    hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
     characters = sample_text(trained, prompt, length, temperature, top_k, seed)
     terminal = sys.stdout.isatty()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
 
 from backprop_cli.train.fpenv import subnormals_flushed  # noqa: F401  (the verbs import it from here)
 
@@ -17,3 +21,23 @@ def cap_threads(threads: int | None) -> int | None:
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     return threads
+
+
+PluginFiles = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--plugin",
+        metavar="FILE",
+        help="The plugin layer file the run was trained with (its SHA-256 must match); repeat for several.",
+    ),
+]
+
+
+def hand_over_plugins(files: list[Path] | None) -> None:
+    """The user's plugin files for a trained model: read and hashed now, executed only if a layer names
+    that hash (nn/plugin_source.py); a run directory or checkpoint never supplies code itself."""
+    from backprop_cli.errors import UserError
+    from backprop_cli.nn.plugin_source import provide_file
+
+    for path in files or []:
+        provide_file(path, where=f"--plugin {path}", error=UserError)

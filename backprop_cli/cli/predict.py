@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+
 FORMATS = ("csv", "json", "npy")
 
 
@@ -22,6 +24,7 @@ def predict(
         str, typer.Option("--format", metavar="FORMAT", help="Output: csv | json (one object per line) | npy.")
     ] = "csv",
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of labels.")] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Predict each input row: its class label (or probabilities), or its value in the target's units."""
     from backprop_cli.errors import UserError
@@ -32,6 +35,7 @@ def predict(
     from backprop_cli.data import read_feature_rows
     from backprop_cli.inference import load_trained, predict_rows
 
+    hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
     src = _read_stdin() if source == "-" else source

@@ -43,6 +43,43 @@ class PlainLines(Callback):
             print(f"stopped: {trainer.stop_reason}", file=sys.stderr, flush=True)
 
 
+# A terminal's epoch table: (heading, key in the epoch record, width); a column shows when its key does.
+EPOCH_COLUMNS = (
+    ("train loss", "train_loss", 10),
+    ("acc", "train_accuracy", 7),
+    ("val loss", "val_loss", 10),
+    ("acc", "val_accuracy", 7),
+    ("lr", "lr", 9),
+)
+
+
+class EpochTable:
+    """Finished epochs as rows of one table under one heading, so that a 70-column terminal keeps them
+    aligned (the `key=value` line is for logs, where it never wraps)."""
+
+    def __init__(self, epochs: int):
+        self.epochs, self.columns = epochs, None
+
+    def lines(self, logs: dict) -> list[str]:
+        """The row of this epoch, after the heading when it is the first row."""
+        out = []
+        if self.columns is None:
+            self.columns = [c for c in EPOCH_COLUMNS if logs.get(c[1]) is not None]
+            cells = [f"{'epoch':>{self._epoch_width}}"] + [f"{head:>{width}}" for head, _, width in self.columns]
+            out.append("  ".join(cells + [f"{'time':>7}"]))
+        cells = [f"{logs['epoch']}/{self.epochs}".rjust(self._epoch_width)]
+        for _, key, width in self.columns:
+            value = logs.get(key)
+            text = "—" if value is None else (f"{value:.3g}" if key == "lr" else short_number(value))
+            cells.append(f"{text:>{width}}")
+        out.append("  ".join(cells + [f"{logs.get('epoch_time_s', 0.0):>6.2f}s"]))
+        return out
+
+    @property
+    def _epoch_width(self) -> int:
+        return max(len("epoch"), 2 * len(str(self.epochs)) + 1)
+
+
 class LiveProgress(Callback):
     """Epoch bar, batch bar with loss and throughput, ETA; each finished epoch printed above the bars."""
 
@@ -60,6 +97,7 @@ class LiveProgress(Callback):
             console=self.console,
             transient=True,
         )
+        self.table = EpochTable(trainer.epochs)
         self.epochs = self.progress.add_task("epochs", total=trainer.epochs, completed=trainer.epoch, info="")
         self.batches = self.progress.add_task("batches", total=len(trainer.loader), info="")
         self.progress.start()
@@ -67,7 +105,8 @@ class LiveProgress(Callback):
 
     def on_epoch_begin(self, trainer) -> None:
         self._epoch_start, self._start_batch = time.perf_counter(), trainer.batch_in_epoch
-        self.progress.update(self.batches, completed=trainer.batch_in_epoch, description=f"epoch {trainer.epoch + 1}")
+        # reset, not update: the ETA is estimated from this epoch's batches only, not from last epoch's end
+        self.progress.reset(self.batches, completed=trainer.batch_in_epoch, description=f"epoch {trainer.epoch + 1}")
 
     def on_batch_end(self, trainer, loss: float) -> None:
         now = time.perf_counter()
@@ -82,7 +121,8 @@ class LiveProgress(Callback):
 
     def on_epoch_end(self, trainer, logs: dict) -> None:
         self.progress.update(self.epochs, completed=trainer.epoch)
-        self.console.print(epoch_line(logs, trainer.epochs), highlight=False)
+        for line in self.table.lines(logs):
+            self.console.print(line, highlight=False, overflow="ignore", crop=False)
         for warning in logs.get("warnings") or []:
             self.console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.options import PluginFiles, hand_over_plugins
 
 MANY_TRIALS = 200  # from this many trials on, say that their configs are being checked (~3 ms each)
 
@@ -25,9 +26,12 @@ def sweep(
         Optional[Path], typer.Option("--resume", help="Run what did not finish of this sweep directory.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"trials": [...]}, ranked, as JSON.')] = False,
+    plugin: PluginFiles = None,
 ) -> None:
     """Run a trial per combination of parameters and rank them; print the sweep directory."""
     from backprop_cli.errors import UserError
+
+    hand_over_plugins(plugin)  # --resume: the plugin layers' code, as the sweep's base config named it
 
     if (sweep_file is None) == (resume is None):
         raise UserError("give a sweep file, or --resume SWEEP_DIR (not both)", fix="backprop sweep sweep.yaml")

@@ -65,7 +65,7 @@ def show(t: dict | None, p: int) -> str:
 
     if t is None:
         return "not computed"
-    fmt = lambda v: f"{v:.{p}g}"  # noqa: E731
+    fmt = lambda v: f"{v + 0.0:.{p}g}"  # noqa: E731  (+ 0.0: a -0.0, e.g. relu's dz, prints as 0)
     if "values" in t:
         a = np.asarray(t["values"], dtype=np.float64)
         return np.array2string(

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads, subnormals_flushed
+from backprop_cli.cli.options import PluginFiles, cap_threads, hand_over_plugins, subnormals_flushed
 from backprop_cli.cli.output import short_number
 
 
@@ -30,6 +30,7 @@ def train(
     threads: Annotated[
         Optional[int], typer.Option("--threads", metavar="N", min=1, max=1024, help="BLAS and optimizer threads.")
     ] = None,
+    plugin: PluginFiles = None,
 ) -> None:
     """Train the network described by CONFIG and print its run directory."""
     from backprop_cli.config.load import load_config
@@ -38,9 +39,14 @@ def train(
     if config is None and resume is None:
         raise UserError("give a config file, or --resume RUN_DIR", fix="backprop train configs/quickstart.yaml")
     overrides = set_ or []
+    if resume is not None:  # a run's name stands for its newest run
+        from backprop_cli.runs.rundir import newest_run_named
+
+        resume = newest_run_named(resume) or resume
     if config is None and overrides:
         config = resume / "config.yaml"
-    loaded = load_config(config, overrides) if config is not None else None
+    hand_over_plugins(plugin)  # a resumed run's plugin code comes only from --plugin, never from its config
+    loaded = load_config(config, overrides, plugins=resume is None) if config is not None else None
     wanted = loaded.config if loaded else None
     threads = cap_threads(threads or (wanted.training.threads if wanted else None))
     try:
@@ -138,4 +144,10 @@ def _print_summary(summary: dict, run_dir) -> None:
     for key, value in (summary.get("test") or {}).items():
         parts.append(f"test_{key}={short_number(value)}")
     parts.append(f"time={summary['wall_time_s']:.1f}s")
-    print(" ".join(parts), file=sys.stderr, flush=True)
+    line = " ".join(parts)
+    if sys.stderr.isatty():  # a terminal breaks between fields, never inside `time=14.5s`
+        import shutil
+        import textwrap
+
+        line = "\n".join(textwrap.wrap(line, shutil.get_terminal_size().columns, break_long_words=False))
+    print(line, file=sys.stderr, flush=True)

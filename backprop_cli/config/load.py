@@ -60,13 +60,17 @@ class LoadedConfig:
         return f"`{written}` was read relative to the config file's folder, {Path(self.source).parent.resolve()}"
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
-    """Read, override and validate a config file as a whole, before anything runs."""
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plugins: bool = True) -> LoadedConfig:
+    """Read, override and validate a config file as a whole, before anything runs.
+
+    `plugins`: read the plugin files it names (config/plugins.py); False for a run's own config.yaml,
+    whose plugins only `--plugin FILE` may hand over.
+    """
     doc = read_yaml_file(path)
-    return build_config(doc, overrides)
+    return build_config(doc, overrides, plugins)
 
 
-def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
+def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = (), plugins: bool = True) -> LoadedConfig:
     data = doc.data
     if data is None:
         raise ConfigError("the config file is empty", where=doc.source, fix="see configs/quickstart.yaml")
@@ -92,6 +96,10 @@ def build_config(doc: YamlDoc, overrides: list[str] | tuple[str, ...] = ()) -> L
     loaded = LoadedConfig(config=None, source=doc.source, doc=doc, override_origins=origins)  # type: ignore[arg-type]
     config = validate(Config, data, where=loaded.where)
     loaded.config = anchor_data_paths(config, doc.source, origins)
+    if plugins:
+        from backprop_cli.config.plugins import load_plugins
+
+        loaded.config = load_plugins(loaded.config, loaded)
     return loaded
 
 

@@ -125,7 +125,8 @@ def model_table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]
     for name, field in model.model_fields.items():
         if name in skip:
             continue
-        cells = [f"`{name}`", _type_name(field.annotation), _default(field), _bounds(field), comments.get(name, "")]
+        key = field.alias or name  # as the YAML spells it (a plugin's `class`)
+        cells = [f"`{key}`", _type_name(field.annotation), _default(field), _bounds(field), comments.get(name, "")]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") if i == 4 else cell for i, cell in enumerate(cells))
                      + " |")  # fmt: skip
     return lines

@@ -21,6 +21,7 @@ from backprop_cli.errors import CheckpointError, RunDirError, UserError
 from backprop_cli.interop.torch_map import map_state_dict, refuse_pickles
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.checkpoint import save_checkpoint
+from backprop_cli.runs.plugin_copies import plugin_records, save_plugin_sources
 from backprop_cli.runs.rundir import RunFiles, create_run_dir
 from backprop_cli.runs.safetensors_header import read_safetensors
 from backprop_cli.runs.summary import write_summary
@@ -64,10 +65,12 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
     run_dir = _new_run_dir(output, runs_dir or config.output.runs_dir, config.name or "imported")
     files = RunFiles(run_dir)
     atomic_write_text(files.config, config_to_yaml(config))
+    save_plugin_sources(run_dir, config)
     trainer = parts.trainer
     meta = {"config": config.model_dump(mode="json"), "data": dataset_meta(parts.data), "threads": None,
             "kind": "last", "epoch": 0, "step": 0, "metrics": None, "progress": trainer.progress_state(),
-            "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights)}  # fmt: skip
+            "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights),
+            "plugins": plugin_records(config)}  # fmt: skip
     save_checkpoint(files.last, trainer.tensors(), meta)
     write_summary(run_dir, _summary(run_dir, config, weights, _test_scores(parts)))
     return run_dir

@@ -155,6 +155,9 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 from backprop_cli.interop.onnx_sequence import SEQUENCE_EXPORTERS  # noqa: E402  (they import nothing from here)
+from backprop_cli.interop.onnx_plugin import PLUGIN_EXPORTERS  # noqa: E402
 from backprop_cli.interop.onnx_text import TEXT_EXPORTERS  # noqa: E402
 
-EXPORTERS.update({kind: f for kind, f in {**SEQUENCE_EXPORTERS, **TEXT_EXPORTERS}.items() if kind in LAYERS})
+EXPORTERS.update(
+    {kind: f for kind, f in {**SEQUENCE_EXPORTERS, **TEXT_EXPORTERS, **PLUGIN_EXPORTERS}.items() if kind in LAYERS}
+)

@@ -50,6 +50,7 @@ def _trial_config(sweep: LoadedSweep, base: YamlDoc, i: int, params: dict[str, A
 def check_runnable(loaded: LoadedConfig, metric: str | None = None) -> None:
     """What `config validate` checks beyond the schema, and that the run will report `metric`."""
     config = loaded.config
+    _admit_plugins(loaded)
     if metric and metric.startswith("val_") and config.data.validation_split == 0:
         raise loaded.locate(
             ConfigError(
@@ -71,6 +72,18 @@ def check_runnable(loaded: LoadedConfig, metric: str | None = None) -> None:
         check_model_fits(config, builtin_input_shape(config.data.dataset))
     except ConfigError as err:
         raise loaded.locate(err) from None
+
+
+def _admit_plugins(loaded: LoadedConfig) -> None:
+    """A user's plugin layer is proved (train's own pre-flight, gradcheck included) before any run exists."""
+    from backprop_cli.nn.plugin import plugin_specs
+    from backprop_cli.train.preflight import preflight
+
+    if plugin_specs(loaded.config.model.layers):
+        try:
+            preflight(loaded.config)
+        except ConfigError as err:
+            raise loaded.locate(err) from None
 
 
 def _placed(err: ConfigError, sweep: LoadedSweep, params: dict[str, Any], label: str) -> ConfigError:

@@ -29,6 +29,7 @@ from backprop_cli.many.configs import fold_config
 from backprop_cli.many.results import UNFINISHED, ResultsFiles, trial_row
 from backprop_cli.many.runner import Backend, Job, run_jobs
 from backprop_cli.many.task import SHARED_FS_FIX, Task, WorkerAccessError
+from backprop_cli.nn.plugin_source import provided
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.rundir import RunFiles, create_run_dir
 
@@ -123,8 +124,9 @@ def run_study(
     rows = results.read()
     done = {row["trial"] for row in rows}
     stop_file = directory / STOP_FILE
+    plugins = tuple((source.name, source.text) for source in provided())  # the user's layers travel with the task
     jobs = [
-        Job((t["trial"], j), Task(str(directory / run), backend.threads, str(stop_file)))
+        Job((t["trial"], j), Task(str(directory / run), backend.threads, str(stop_file), plugins))
         for t in plan.trials
         if t["trial"] not in done
         for j, run in enumerate(t["runs"])

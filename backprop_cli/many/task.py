@@ -53,6 +53,9 @@ class Task:
     run_dir: str
     threads: int  # BLAS and optimizer threads of this run (runs x threads <= cores)
     stop_file: str  # its existence asks the run to stop, checkpointed, as Ctrl-C would
+    # (file name, source text) of the user's plugin layers: a worker needs no copy of the user's files, and
+    # its run builds a plugin only from the text whose SHA-256 (computed on the worker) the config names
+    plugins: tuple[tuple[str, str], ...] = ()
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -79,6 +82,7 @@ def run_task(task: Task) -> dict[str, Any]:
 
 
 def _train(run_dir: Path, task: Task) -> dict[str, Any]:
+    from backprop_cli.nn.plugin_source import provide_text
     from backprop_cli.runs.metrics_log import read_metrics
     from backprop_cli.runs.rundir import RunFiles
     from backprop_cli.train.fpenv import subnormals_flushed
@@ -86,6 +90,8 @@ def _train(run_dir: Path, task: Task) -> dict[str, Any]:
     from backprop_cli.train.session import RunOptions, run_training
 
     try:
+        for name, text in task.plugins:
+            provide_text(name, text)
         point = prepare_resume(run_dir, None)
         if point.already_finished is not None:
             summary = point.already_finished

@@ -181,6 +181,8 @@ class Model(Layer):
 def describe(layer: Layer) -> str:
     """A short type label: "dense(relu)", "residual[dense(relu), dense] + proj", "dropout"."""
     name = layer_name(layer)
+    if name == "plugin":
+        return f"plugin({layer.label})"  # the user's file and class
     if getattr(layer, "activation", None) not in (None, "linear"):
         return f"{name}({layer.activation})"
     if name == "residual":

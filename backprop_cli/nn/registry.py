@@ -24,6 +24,7 @@ from backprop_cli.nn.core.residual import Residual
 from backprop_cli.nn.initializers import INITIALIZERS
 from backprop_cli.nn.normalization.batchnorm import BatchNorm
 from backprop_cli.nn.normalization.layernorm import LayerNorm
+from backprop_cli.nn.plugin import Plugin
 from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
 from backprop_cli.nn.pooling.pool2d import AvgPool2D, MaxPool2D
@@ -58,6 +59,7 @@ LAYERS: dict[str, type[Layer]] = {
     "rnn": SimpleRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "plugin": Plugin,  # the user's own layer, from a file the user names
 }
 
 
@@ -77,7 +79,8 @@ def _check_names(data: Any, key_path: str) -> None:
         raise ConfigError("a layer needs a `type:` key", where=key_path, fix=suggest("", LAYERS))
     kind = data["type"]
     lookup(LAYERS, "layer type", kind, f"{key_path}.type")
-    fields = _spec_class(kind).model_fields
+    model_fields = _spec_class(kind).model_fields
+    fields = [field.alias or name for name, field in model_fields.items()]  # as YAML spells them (`class`)
     for key in data:
         if key not in fields:
             where = f"{key_path}.{key}"

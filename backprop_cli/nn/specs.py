@@ -7,7 +7,7 @@ tables equal, so that no layer can be registered without a spec or the other way
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -230,6 +230,17 @@ class RNNSpec(RecurrentSpec):
     activation: Literal["tanh", "relu"] = "tanh"
 
 
+class PluginSpec(Spec):
+    """The user's own layer: a subclass of backprop_cli.Layer in a Python file (docs/your-own-layer.md)."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+    type: Literal["plugin"]
+    path: str = Field(min_length=1, max_length=4096)  # the .py file, relative to the config file's folder
+    class_: str = Field(alias="class", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200)  # the class in it
+    args: dict[str, Any] = {}  # the class's constructor arguments, checked against its signature
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")  # the file's SHA-256, filled in on loading
+
+
 class ResidualSpec(Spec):
     type: Literal["residual"]
     layers: list[LayerSpec] = Field(min_length=1)
@@ -256,6 +267,7 @@ SPEC_CLASSES: tuple[type[Spec], ...] = (
     ReshapeSpec,
     RecurrentSpec,
     RNNSpec,
+    PluginSpec,
 )
 LayerSpec = Annotated[Union[SPEC_CLASSES], Field(discriminator="type")]  # one entry of `model.layers`
 ResidualSpec.model_rebuild()

@@ -1,4 +1,5 @@
-"""Checkpointing: metrics line, then last, then best, then the summary — in that order, so that a crash between any two leaves files that agree."""
+"""Checkpointing: metrics line, then last, then best, then the summary — in that order, so that a crash
+between any two leaves files that agree."""
 
 from __future__ import annotations
 

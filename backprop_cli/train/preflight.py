@@ -6,7 +6,8 @@ In order (the first failure is the message both print):
 3. the data as train would find it (data/probe.py): CSV header, target and feature columns and cells,
    .npz/.npy shapes from their headers, the classes, the validation split;
 4. the monitors of early stopping and the plateau schedule exist in this run;
-5. the model: every layer's shapes, its size against memory, its output against the loss and classes;
+5. the model: every layer's shapes, its size against memory, its output against the loss and classes,
+   and the backward of each plugin layer (the user's own code) by a float64 gradcheck at its shapes;
 6. data read whole (CSV, the small built-in sets): split, scaled and cast as training takes it (a column too
    large to scale, a value float32 cannot hold), and handed to train, which does not read it again.
 """
@@ -23,6 +24,7 @@ from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
 from backprop_cli.data.text import is_text, load_text_data
+from backprop_cli.diagnostics.admission import admit_config_plugins
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.conv.windows import reads_sequences
@@ -51,8 +53,10 @@ def preflight(config: Config) -> Preflight:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
     check_monitors(config, facts)
     n_params = check_model_fits(config, facts.input_shape, vocab_size)
-    _, output_shape = estimate_model(with_vocab_size(config.model.layers, vocab_size), facts.input_shape)
+    layer_specs = with_vocab_size(config.model.layers, vocab_size)
+    _, output_shape = estimate_model(layer_specs, facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
+    admit_config_plugins(layer_specs, facts.input_shape)
     data = None
     if facts.raw is not None:  # read whole (a CSV, a small built-in set): split, scale and cast it as train does
         sequences = reads_sequences(config.model.layers)

@@ -36,7 +36,7 @@ def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
             fix="give the directory that `backprop train` printed",
         )
     files = RunFiles(run_dir)
-    stored = load_config(files.config).config
+    stored = load_config(files.config, plugins=False).config  # its plugins: only from --plugin FILE
     config = stored if given is None else _accept_changes(stored, given)
     summary = read_summary(run_dir) or {}
     run_id = summary.get("run_id") if isinstance(summary.get("run_id"), str) else run_dir.name

@@ -12,7 +12,9 @@ from backprop_cli.config.load import config_to_yaml
 from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
 from backprop_cli.errors import DivergedError
+from backprop_cli.nn.plugin import plugin_specs
 from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps
+from backprop_cli.runs.plugin_copies import plugin_records, save_plugin_sources
 from backprop_cli.runs.rundir import RunFiles, RunLock, create_run_dir
 from backprop_cli.runs.summary import write_summary
 from backprop_cli.train.callbacks import Callback, CallbackList
@@ -25,7 +27,7 @@ from backprop_cli.train.log_writers import log_writers
 from backprop_cli.train.loop import fit
 from backprop_cli.train.monitor import gradient_monitor
 from backprop_cli.train.plateau import PlateauFeeder
-from backprop_cli.train.preflight import preflight
+from backprop_cli.train.preflight import Preflight, preflight
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
 from backprop_cli.train.snapshots import Snapshots, snapshot_rule
@@ -59,21 +61,27 @@ def best_monitor(config: Config, has_validation: bool) -> tuple[str, str]:
 def run_training(config: Config, options: RunOptions, resume: ResumePoint | None = None) -> RunResult:
     """Train as configured; a new run directory, or the one being resumed."""
     with terminate_unwinds():  # SIGTERM while setting up unwinds like SIGINT: no empty run is left behind
+        checked = None
         if resume is None:  # an unusable runs dir is refused first, before any data is read
+            if plugin_specs(config.model.layers):  # ... but a user's own layer is proved before any run exists
+                checked = preflight(config)
             run_dir = create_run_dir(options.runs_dir or config.output.runs_dir, options.run_name or config.name)
         else:
             run_dir = resume.run_dir
-        return _set_up_and_train(config, options, resume, run_dir)
+        return _set_up_and_train(config, options, resume, run_dir, checked)
 
 
-def _set_up_and_train(config: Config, options: RunOptions, resume: ResumePoint | None, run_dir: Path) -> RunResult:
+def _set_up_and_train(
+    config: Config, options: RunOptions, resume: ResumePoint | None, run_dir: Path, checked: Preflight | None
+) -> RunResult:
     files = RunFiles(run_dir)
     with RunLock(run_dir):
         try:
             remove_stale_temps(run_dir)
             remove_stale_temps(files.checkpoints)
             atomic_write_text(files.config, config_to_yaml(config))
-            checked = preflight(config)  # what `config validate` checks, in the same order
+            save_plugin_sources(run_dir, config)
+            checked = checked or preflight(config)  # what `config validate` checks, in the same order
             parts = build_parts(
                 config, data=checked.data, download_progress=options.download_progress, raw=checked.facts.raw
             )
@@ -94,6 +102,7 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
         "data": dataset_meta(parts.data),
         "threads": options.threads,
         "run_id": run_id,  # resume refuses a checkpoint copied in from another run
+        "plugins": plugin_records(config),  # the user's code by file name, class and SHA-256: never run from here
     }
     monitor, mode = best_monitor(config, parts.data.x_val is not None)
     # first: the monitor adds logs["layers"] before the checkpointer writes them

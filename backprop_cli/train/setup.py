@@ -10,6 +10,7 @@ import numpy as np
 from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
+from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.embedding import check_token_ids, with_vocab_size
 from backprop_cli.nn.conv.windows import reads_sequences
@@ -118,6 +119,7 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     model_rng, shuffle_rng = generators(config.seed)
     layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
     model = build_model(layer_specs, data.input_shape, model_rng, dtype)
+    admit_plugins(model)  # a user's layer trains only with a proved backward
     check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])

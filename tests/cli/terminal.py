@@ -16,8 +16,13 @@ from pathlib import Path
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
-def on_terminal(*args, columns: int, cwd: Path | None = None, timeout: float = 120) -> tuple[int, str]:
-    """Run with stdout and stderr on a pty `columns` wide; (exit code, everything shown, escapes removed)."""
+def on_terminal(
+    *args, columns: int, cwd: Path | None = None, timeout: float = 120, screen: bool = False
+) -> tuple[int, str]:
+    """Run with stdout and stderr on a pty `columns` wide; (exit code, everything shown, escapes removed).
+
+    screen=True: what the terminal shows at the end instead, as a terminal emulator (pyte) draws it, so
+    that a live display's redraws are applied rather than concatenated."""
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
@@ -41,5 +46,16 @@ def on_terminal(*args, columns: int, cwd: Path | None = None, timeout: float = 1
     finally:
         proc.kill()
         os.close(primary)
+    if screen:
+        return code, _screen(b"".join(chunks), columns)
     text = ESCAPES.sub("", b"".join(chunks).decode("utf-8", "replace")).replace("\r\n", "\n")
     return code, text
+
+
+def _screen(data: bytes, columns: int) -> str:
+    import pyte
+
+    rows = data.count(b"\n") + 50  # tall enough that nothing scrolls away
+    screen = pyte.Screen(columns, rows)
+    pyte.ByteStream(screen).feed(data)
+    return "\n".join(line.rstrip() for line in screen.display).strip("\n")

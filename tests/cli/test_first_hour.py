@@ -54,3 +54,10 @@ def _walk(layers):
     for layer in layers:
         yield layer
         yield from _walk(layer.get("layers") or [])
+
+
+def test_trace_prints_no_negative_zero():
+    from backprop_cli.cli.trace import show
+
+    assert show({"values": [[-0.0, 0.5], [0.0, -0.0]]}, 6) == "[[0, 0.5],\n [0, 0]]"
+    assert "-0," not in show({"shape": [3], "first": [-0.0, 1.0], "norm": 1.0, "min": -0.0, "max": 1.0}, 6)

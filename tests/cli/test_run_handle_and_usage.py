@@ -82,3 +82,9 @@ def test_no_handle_is_made_up_when_no_run_has_the_name(tmp_path):
     os.makedirs(tmp_path / "runs")
     result = in_process("eval", "runs/nothing", cwd=tmp_path)
     assert result.returncode == 2 and "no such checkpoint or run directory" in result.stderr
+
+
+def test_resume_takes_a_run_name_with_more_epochs(three_runs):
+    result = in_process("train", "--resume", "runs/q", "--set", "training.epochs=2", "--json", cwd=three_runs)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run_dir"].endswith("q-20260101-000003-cccc")

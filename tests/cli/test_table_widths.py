@@ -4,6 +4,7 @@ users copy) are never cut, and each table keeps its headline (a run's best figur
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,17 @@ def test_gradcheck_fits_and_ends_with_its_verdict(width):
     lines = shown.strip().splitlines()
     assert lines[-1].startswith("verdict: all 6 gradients pass"), lines[-1]
     assert lines[-2].startswith("ok: relative error <")  # the legend uses the verdict's own word
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_live_progress_keeps_epoch_rows_aligned_and_the_closing_line_whole(width, tmp_path):
+    code, shown = on_terminal("train", ROOT / "configs" / "quickstart.yaml", "--set", "training.epochs=4",
+                              columns=width, cwd=tmp_path, screen=True)  # fmt: skip
+    assert code == 0, shown
+    lines = shown.splitlines()
+    heading = next(i for i, line in enumerate(lines) if line.startswith("epoch ") and "val loss" in line)
+    rows = lines[heading : heading + 5]
+    assert [row.split()[0] for row in rows[1:]] == ["1/4", "2/4", "3/4", "4/4"], rows
+    assert len({len(row) for row in rows}) == 1 and len(rows[0]) <= width, rows  # one width: columns line up
+    closing = [line for line in lines if line.startswith("status=") or "time=" in line]
+    assert closing and all(re.search(r"(^|\s)time=\d", line) for line in closing[-1:]), closing  # not `time\n=`

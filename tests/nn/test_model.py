@@ -138,10 +138,10 @@ def test_the_parameter_estimate_equals_what_build_allocates(layer_specs, input_s
 
 
 def test_the_parameter_estimate_of_an_absurd_model_allocates_nothing():
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: a busy host stretches wall time only
     count = estimate_param_count([{"type": "dense", "units": 1_000_000}] * 3, (1_000_000,))
     assert count == 3 * (10**12 + 10**6)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def test_summary_rows_give_name_type_output_shape_and_parameter_count(model):

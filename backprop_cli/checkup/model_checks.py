@@ -26,9 +26,12 @@ INIT_TOLERANCE = 0.5  # the initial loss within ±50% of the know-nothing loss
 OVERFIT_ROWS = 16
 OVERFIT_TARGET = 0.05  # "near zero": at most this fraction of the batch's initial loss
 OVERFIT_RATES = (1e-2, 3e-2)  # Adam's rates tried: a small net fits faster at the larger, a deep one needs the smaller
-BASELINE_STEPS = 60  # the zeroed-inputs and shuffled-labels trainings: short, they ask for a clear gap
+ZEROED_STEPS = 100
+SHUFFLED_STEPS = 60
 ZEROED_ROWS = 32  # fitted in full batches: with its inputs the model can memorise them, without it cannot
-CLEARLY_WORSE = 0.95  # real inputs must end at or below 95% of the zeroed inputs' loss (noise is ~1%)
+# Both trainings are the same but for the inputs, and an input-blind model stops at the rows' mean: with the
+# inputs the loss must end at least 2% lower (slow learners, as an LSTM on the adding problem, get 3% here)
+CLEARLY_WORSE = 0.98
 SHUFFLED_ROWS = 2048
 OVER_CONFIDENT = (
     "the output layer is over-confident at init; use a smaller init for the last layer "
@@ -95,7 +98,7 @@ def _some_rows(data, n: int, seed: int):
     return data.x_train[rows], data.y_train[rows]
 
 
-def zeroed_inputs(config, data, steps: int = BASELINE_STEPS) -> Finding:
+def zeroed_inputs(config, data, steps: int = ZEROED_STEPS) -> Finding:
     if len(data.x_train) < ZEROED_ROWS // 4:
         return skipped("zeroed inputs", f"only {len(data.x_train)} training rows: their mean fits them as well")
     x, y = _some_rows(data, ZEROED_ROWS, config.seed)
@@ -114,7 +117,7 @@ def zeroed_inputs(config, data, steps: int = BASELINE_STEPS) -> Finding:
                    f"real <= {CLEARLY_WORSE:g} × zeroed after {steps} steps", verdict(ok), fix)  # fmt: skip
 
 
-def shuffled_labels(config, data, steps: int = BASELINE_STEPS) -> Finding:
+def shuffled_labels(config, data, steps: int = SHUFFLED_STEPS) -> Finding:
     name = "shuffled labels"
     if data.x_val is None or not len(data.x_val):
         return skipped(name, "no validation split (data.validation_split: 0)")

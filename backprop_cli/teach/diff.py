@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop_cli.errors import RunError
+from backprop_cli.errors import UserError
 from backprop_cli.runs.compare import differing_keys
 
 FOLLOW = 10  # steps the gap is followed after the two sides part
@@ -49,7 +49,11 @@ def _stream(config, steps: int, side: Side) -> Iterator[dict[str, np.ndarray]]:
         json.dumps(config.model_dump(mode="json")),
         str(steps),
     ]
-    worker = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **side.env})
+    try:
+        worker = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **side.env})
+    except OSError as err:
+        raise UserError(f"cannot run {argv[0]}: {err.strerror or err}", where="--python-b",
+                        fix="give the path of a Python that has backprop installed") from None  # fmt: skip
     try:
         while (frame := read_frame(worker.stdout)) is not None:
             yield frame
@@ -59,9 +63,11 @@ def _stream(config, steps: int, side: Side) -> Iterator[dict[str, np.ndarray]]:
         stderr = worker.stderr.read().decode(errors="replace").strip()
         worker.wait()
         if worker.returncode not in (0, -9) and stderr:
-            raise RunError(
-                f"a side of the diff failed: {stderr.splitlines()[-1]}",
-                fix="run that side's config with `backprop train` to see why",
+            option = "--python-b" if side.python else "--env-a/--env-b"
+            raise UserError(
+                f"a side of the diff failed in its own process: {stderr.splitlines()[-1]}",
+                where=option,
+                fix="check that Python and environment: the side must run `backprop train` there",
             )
 
 

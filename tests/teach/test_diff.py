@@ -88,7 +88,7 @@ def test_the_cli_reads_run_directories_and_exits_1_where_they_part(tmp_path):
     assert "they part at step 1: layer 0, tensor 0.W" in out(text) and "regularization.l2: 0.0 -> 0.0001" in out(text)
 
 
-@pytest.mark.parametrize("bad", [["--env-b", "NOEQUALS"], ["--steps", "0"]])
+@pytest.mark.parametrize("bad", [["--env-b", "NOEQUALS"], ["--steps", "0"], ["--python-b", "/no/such/python"]])
 def test_bad_options_are_usage_errors(bad, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(MLP)

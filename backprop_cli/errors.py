@@ -52,3 +52,15 @@ class RunError(BackpropError):
 
 class DivergedError(RunError):
     """The loss or a gradient became NaN or infinite."""
+
+
+def out_of_memory(err: MemoryError, when: str = "", where: str | None = None) -> RunError:
+    """A MemoryError the estimate did not foresee (other programs' memory, a ulimit): a run-time failure, said
+    in one line. The pre-flight refuses what it can foresee with exit 2."""
+    detail = f" ({err})" if str(err) else ""
+    return RunError(
+        f"out of memory{' ' + when if when else ''}{detail}",
+        where=where,
+        fix="lower training.batch_size or the model's size, or free memory; "
+        "`backprop explain CONFIG` shows what a step holds",
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.data.meta import check_meta, scalers_of
+from backprop_cli.data.meta import check_meta, is_text_model, scalers_of
 from backprop_cli.errors import CheckpointError, ConfigError, DataError
 from backprop_cli.nn.attention.embedding import with_vocab_size
 from backprop_cli.nn.losses import build_loss
@@ -91,7 +91,7 @@ def load_trained(path: str | Path) -> Trained:
         dtype = np.dtype(_checked_dtype(config["training"]["dtype"]))
         epoch = int(meta.get("epoch", 0))
         layers, input_shape = config["model"]["layers"], tuple(data_meta["input_shape"])
-        if data_meta.get("text"):  # an embedding's vocab_size defaults to the text's vocabulary
+        if is_text_model(data_meta):  # an embedding's vocab_size defaults to the text's vocabulary
             layers = with_vocab_size(layers, len(data_meta["class_names"]))
         if estimate_param_count(layers, input_shape, resolved=True) > sum(t.size for t in checkpoint.tensors.values()):
             raise ValueError("its config describes more parameters than the file holds")  # refused before allocating
@@ -114,14 +114,15 @@ def load_trained(path: str | Path) -> Trained:
 
 
 # Keys of a built-in dataset that a file of the user's does not take (they would be refused with it).
-_BUILTIN_ONLY = ("dataset", "n_samples", "noise", "classes", "length")
+_BUILTIN_ONLY = ("dataset", "n_samples", "noise", "classes", "length", "digits")
 
 
-def data_config_with(config, overrides: list[str], whole_file: bool = False):
+def data_config_with(config, overrides: list[str], whole_file: bool = False, text: bool = False):
     """The training data section with `--data KEY=VALUE` changes (e.g. path=other.csv).
 
-    A new `path` replaces a built-in dataset (dataset: null is implied); with `whole_file`, nothing of the
-    new file is held out (validation_split 0) and no test file is kept, unless those keys are given too.
+    A new `path` replaces a built-in dataset (dataset: null is implied) and is read as the model's kind of
+    data: text for a language model (`text`), rows otherwise; with `whole_file`, nothing of the new file is
+    held out (validation_split 0) and no test file is kept, unless those keys are given too.
     """
     from backprop_cli.config.load import parse_override
     from backprop_cli.config.schema import DataConfig
@@ -132,13 +133,51 @@ def data_config_with(config, overrides: list[str], whole_file: bool = False):
     for item in overrides:
         key_path, value = parse_override(item)
         given[".".join(map(str, key_path))] = value
+    _same_kind(given, text)
+    if given.get("dataset") is not None and "path" not in given:  # a built-in replaces the file, as a file does it
+        data.update(path=None, format="auto", test_path=None)
     if "path" in given:
         data.update({key: None for key in _BUILTIN_ONLY if key not in given})
-        if whole_file:  # nothing held out of it: no validation part, no test file, no cross-validation fold
-            held_out = (("validation_split", 0.0), ("test_path", None), ("folds", None), ("fold", None))
+        data["format"] = "text" if text else "auto"
+        if whole_file:  # nothing held out of it: no validation part, no test file, no cross-validation fold; a text
+            # is read in consecutive windows (stride = context), so that each of its characters is scored once
+            held_out = (
+                ("validation_split", 0.0),
+                ("test_path", None),
+                ("folds", None),
+                ("fold", None),
+                ("stride", None),
+            )
             data.update({k: v for k, v in held_out if k not in given})
     data.update(given)
     return validate(DataConfig, data, prefix="data", where=lambda path: "--data")
+
+
+def _same_kind(given: dict, text: bool) -> None:
+    """`--data format=...` or `dataset=...` may not give a language model rows, or a rows model text."""
+    from backprop_cli.data.text import TEXT_DATASETS
+
+    asked = {"format": given.get("format"), "dataset": given.get("dataset")}
+    reads_text = {"format": asked["format"] == "text", "dataset": asked["dataset"] in TEXT_DATASETS}
+    for key, value in asked.items():
+        if value is not None and reads_text[key] != text:
+            model, other = ("a language model, trained on text", "rows") if text else ("trained on rows", "text")
+            raise DataError(
+                f"the model is {model}: {key}={value} would give it {other}",
+                where="--data",
+                fix=f"drop {key}: give path=FILE, which is read as the model's kind of data",
+            )
+
+
+def check_predicts_rows(trained: Trained) -> None:
+    """predict reads feature rows; a language model reads text, through `generate` and `eval`."""
+    if is_text_model(trained.data_meta):
+        raise DataError(
+            "is a language model (trained on text): predict reads rows of features",
+            where=str(trained.path),
+            fix="continue a text with `backprop generate RUN --prompt TEXT`, or score a text file with "
+            "`backprop eval RUN --data path=FILE`",
+        )
 
 
 def _new_file(overrides: list[str]) -> bool:
@@ -153,11 +192,12 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
 
     config = trained.config
     whole_file = split is None and _new_file(data_overrides or [])  # a file given to eval is scored whole
-    data_cfg = data_config_with(config, data_overrides or [], whole_file)
+    data_cfg = data_config_with(config, data_overrides or [], whole_file, is_text_model(trained.data_meta))
     data = load_data(data_cfg, config.seed, trained.dtype, meta=trained.data_meta)
     split = split or next(s for s in SPLITS if _split_arrays(data, s)[0] is not None)
     x, y = _split_arrays(data, split)
-    label = f"all rows of {data_cfg.path}" if whole_file and split == "train" else split
+    whole = "the whole text of" if is_text_model(trained.data_meta) else "all rows of"
+    label = f"{whole} {data_cfg.path}" if whole_file and split == "train" else split
     if x is None:
         available = [s for s in SPLITS if _split_arrays(data, s)[0] is not None]
         raise DataError(
@@ -172,7 +212,7 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         "n": int(len(x)),
         "loss": mean_loss(trained.loss, pred, y),
     }
-    if trained.data_meta.get("text"):  # a language model: per-character figures, exact match on sums
+    if is_text_model(trained.data_meta):  # a language model: per-character figures, exact match on sums
         from backprop_cli.lm import language_report
 
         result.update(language_report(result["loss"]))
@@ -184,6 +224,8 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
         result.update(classification_report(y, predicted_classes(pred), len(trained.data_meta["class_names"])))
         result["class_names"] = trained.data_meta["class_names"]
     else:
+        if data.target_scaler is not None:  # the loss is the trained one; mse/mae/r2 below are in the data's units
+            result["loss_of"] = "standardized targets"
         result.update(
             regression_report(
                 _original_units(data.target_scaler, y), _original_units(data.target_scaler, trained.loss.link(pred))
@@ -216,6 +258,7 @@ def predict_rows(trained: Trained, x_raw: np.ndarray, columns: list[str] | None,
     from backprop_cli.data import prepare_features
     from backprop_cli.data.meta import scalers_of
 
+    check_predicts_rows(trained)
     x = prepare_features(x_raw, trained.data_meta, trained.dtype, columns=columns, source=source)
     out = trained.loss.link(predict_raw(trained.model, x))
     if trained.classification:

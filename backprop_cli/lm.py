@@ -13,14 +13,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from backprop_cli.data.meta import is_text_model
 from backprop_cli.data.text import encode
 from backprop_cli.errors import UserError
+from backprop_cli.limits import TEMPERATURE_RANGE
 
 
 def vocabulary_and_context(trained) -> tuple[list[str], int]:
     """The model's characters and how many it reads at once; a model of other data is the user's error."""
     meta = trained.data_meta
-    if not meta.get("text"):
+    if not is_text_model(meta):
         raise UserError(
             f"was trained on {meta.get('source', 'other data')}, not on text: it has no characters to generate",
             where=str(trained.path),
@@ -68,8 +70,13 @@ def sample_text(
     Bad arguments fail here, before the first character (the characters come lazily).
     """
     vocab, context = vocabulary_and_context(trained)
-    if not (math.isfinite(temperature) and temperature >= 0):
-        raise UserError(f"temperature must be >= 0 (got {temperature})", where="--temperature", fix="e.g. 0.8")
+    low, high = TEMPERATURE_RANGE
+    if temperature != 0 and not low <= temperature <= high:  # NaN fails both; beyond, logits / T overflows
+        raise UserError(
+            f"temperature must be >= 0: 0, or from {low:g} to {high:g} (got {temperature})",
+            where="--temperature",
+            fix="e.g. 0.8",
+        )
     if top_k is not None and not 1 <= top_k:
         raise UserError(f"top-k must be at least 1 (got {top_k})", where="--top-k")
     ids = list(check_prompt(prompt, vocab, context))

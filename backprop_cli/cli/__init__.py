@@ -90,13 +90,14 @@ for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout 
 
 def main() -> None:
     """Run the app; the project's errors become one message on stderr and their exit code."""
-    from backprop_cli.errors import BackpropError
+    from backprop_cli.errors import BackpropError, out_of_memory
 
     fill_closed_std_streams()  # `>&-`, `2>&-`: run without the stream, never write into a file that took its fd
     debug = "--debug" in sys.argv[1:]
     try:
         code = _run_app()
-    except BackpropError as err:
+    except (BackpropError, MemoryError) as caught:  # a MemoryError the pre-flight did not foresee: exit 1, one line
+        err = caught if isinstance(caught, BackpropError) else out_of_memory(caught)
         if debug:
             import traceback
 

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import cap_threads
+from backprop_cli.cli.options import FiniteFloat, cap_threads
 
 WorkersOption = Annotated[
     Optional[int], typer.Option("--workers", min=1, max=1024, help="Local worker processes (default: the cores).")
@@ -26,7 +26,16 @@ ThreadsOption = Annotated[
 SchedulerFileOption = Annotated[
     Optional[Path], typer.Option("--scheduler-file", help="A Dask scheduler file (`dask scheduler --scheduler-file`).")
 ]
-CONNECT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 10.0
+MAX_CONNECT_TIMEOUT_S = 3600.0
+ConnectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        parser=FiniteFloat(0.001, MAX_CONNECT_TIMEOUT_S),
+        help="Seconds to wait for the Dask scheduler to answer.",
+    ),
+]
 
 
 def local_threads(workers: int | None) -> tuple[int, int]:
@@ -37,13 +46,19 @@ def local_threads(workers: int | None) -> tuple[int, int]:
 
 
 @contextmanager
-def backend(workers: int | None, scheduler: str | None, scheduler_file: Path | None, threads: int | None = None):
+def backend(
+    workers: int | None,
+    scheduler: str | None,
+    scheduler_file: Path | None,
+    threads: int | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+):
     """The Backend the verb runs on; `threads` (--threads, or a resumed study's) wins over cores / workers.
 
     Call before NumPy is imported in this process: the local pool's workers inherit the thread cap
     through the environment, and spawn-started workers read it before their NumPy loads.
     """
-    if scheduler or scheduler_file:
+    if scheduler is not None or scheduler_file is not None:  # an empty --scheduler is refused, not local
         if workers is not None:
             from backprop_cli.errors import UserError
 
@@ -52,11 +67,11 @@ def backend(workers: int | None, scheduler: str | None, scheduler_file: Path | N
                 where="--workers",
                 fix="drop --workers, or start more `dask worker` processes",
             )
-        if scheduler and scheduler_file:
+        if scheduler is not None and scheduler_file is not None:
             from backprop_cli.errors import UserError
 
             raise UserError("give --scheduler or --scheduler-file, not both", where="--scheduler")
-        with _dask_backend(scheduler, scheduler_file, threads or 1) as chosen:
+        with _dask_backend(scheduler, scheduler_file, threads or 1, connect_timeout) as chosen:
             yield chosen
         return
     workers, per_run = local_threads(workers)
@@ -76,51 +91,40 @@ def _local_backend(workers: int, threads: int):
         return ProcessPoolExecutor(workers, mp_context=context, initializer=ignore_interrupts)
 
     description = f"{workers} local worker(s), {threads} thread(s) per run"
-    return Backend(make, threads, description=description, probe=access_problems)
+    return Backend(make, threads, description=description, probe=access_problems, slots=workers)
 
 
 @contextmanager
-def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: int):
+def _dask_backend(scheduler: str | None, scheduler_file: Path | None, threads: int, deadline_s: float):
     from concurrent.futures import CancelledError
 
     from backprop_cli.errors import UserError
 
     try:
-        from distributed import Client
         from distributed.scheduler import KilledWorker
     except ImportError:
         raise UserError(
             "--scheduler needs dask.distributed, which is not installed",
             fix="pip install 'backprop-cli[distributed]'",
         ) from None
+    from backprop_cli.many.cluster import connect, parse_address, read_scheduler_file
     from backprop_cli.many.runner import Backend
 
-    where = scheduler or str(scheduler_file)
-    if scheduler_file is not None and not scheduler_file.is_file():  # Client would wait for it to appear
-        raise UserError(
-            "no such scheduler file",
-            where=str(scheduler_file),
-            fix="start the scheduler with `dask scheduler --scheduler-file PATH` and pass that path",
-        )
-    try:
-        if scheduler_file is not None:
-            client = Client(scheduler_file=str(scheduler_file), timeout=CONNECT_TIMEOUT_S)
-        else:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise UserError(
-            f"cannot reach the Dask scheduler at {where}: {err}",
-            where="--scheduler" if scheduler else "--scheduler-file",
-            fix="start one with `dask scheduler` and workers with `dask worker ADDRESS`, then pass its address",
-        ) from None
+    if scheduler_file is not None:
+        address, where = read_scheduler_file(scheduler_file), str(scheduler_file)
+    else:
+        address, where = parse_address(scheduler), "--scheduler"
+    client = connect(address, deadline_s, where)
     with client:
-        n = len(client.scheduler_info().get("workers", {}))
+        workers = client.scheduler_info().get("workers", {})
+        n = len(workers)
         yield Backend(
             lambda: client.get_executor(pure=False),
             threads,
             lost_errors=(KilledWorker, CancelledError),
-            description=f"Dask cluster at {where} ({n} worker(s), {threads} thread(s) per run)",
+            description=f"Dask cluster at {address} ({n} worker(s), {threads} thread(s) per run)",
             probe=lambda writable, readable: _probe(client, writable, readable),
+            slots=sum(w.get("nthreads", 1) for w in workers.values()) or 1,
         )
 
 

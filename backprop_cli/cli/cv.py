@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.backends import (
+    CONNECT_TIMEOUT_S,
+    ConnectTimeoutOption,
+    SchedulerFileOption,
+    SchedulerOption,
+    ThreadsOption,
+    WorkersOption,
+    backend,
+)
 from backprop_cli.cli.options import PluginFiles, hand_over_plugins
 
 
@@ -20,6 +28,7 @@ def cv(
     threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_S,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the cv directory goes.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Run the folds that did not finish.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print folds, mean and std as JSON.")] = False,
@@ -34,19 +43,28 @@ def cv(
     if (config is None) == (resume is None):
         raise UserError("give a config file, or --resume CV_DIR (not both)", fix="backprop cv configs/iris.yaml")
     if resume is not None:
-        from backprop_cli.many.study import read_plan
+        from backprop_cli.many.study import open_study
 
-        loaded, threads = None, read_plan(resume).threads  # the bits depend on it
+        loaded, threads = None, open_study(resume, "cv").threads  # the bits depend on it
     else:
         from backprop_cli.config.load import load_config
 
         loaded = load_config(config, set_ or [])
-    with backend(workers, scheduler, scheduler_file, threads) as chosen:
+        _say_how_text_is_folded(loaded.config, folds)
+    with backend(workers, scheduler, scheduler_file, threads, connect_timeout) as chosen:
         from backprop_cli.many.plans import new_cv
 
         directory = resume if resume is not None else new_cv(loaded, folds, runs_dir, chosen.threads)
-        rows, signum = run_with_signals(directory, chosen)
+        rows, signum = run_with_signals(directory, chosen, "cv")
     _report(directory, rows, as_json, signum)
+
+
+def _say_how_text_is_folded(config, folds: int) -> None:
+    from backprop_cli.data.text import is_text
+
+    if is_text(config.data):
+        print(f"note: text data: the folds are {folds} contiguous blocks of the text, each the test split once "
+              "(shuffled windows would train on the neighbours of test windows)", file=sys.stderr)  # fmt: skip
 
 
 def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None) -> None:

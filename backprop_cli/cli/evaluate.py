@@ -54,7 +54,8 @@ def _print_report(result: dict) -> None:
     summary = Table(show_header=False, box=None)
     for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
         if key in result:
-            summary.add_row(key, short_number(result[key]))
+            name = f"loss (of {result['loss_of']})" if key == "loss" and "loss_of" in result else key
+            summary.add_row(name, short_number(result[key]))
     console.print(summary)
     for example in result.get("wrong_examples", []):  # additions: what a wrong answer looks like
         console.print(f"  wrong: {example}", markup=False, highlight=False)

@@ -1,4 +1,4 @@
-"""`backprop generate`: sample text from a language model, streamed as it is produced on a terminal."""
+"""`backprop generate`: sample text from a language model, each character written and flushed as it is produced."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.options import PluginFiles, hand_over_plugins
+from backprop_cli.cli.options import FiniteFloat, PluginFiles, hand_over_plugins
+from backprop_cli.limits import TEMPERATURE_RANGE
+
+TEMPERATURE = FiniteFloat(*TEMPERATURE_RANGE, zero="always the likeliest character")
 
 
 def generate(
@@ -18,7 +21,12 @@ def generate(
     ],
     length: Annotated[int, typer.Option("--length", min=1, max=1_000_000, help="Characters to generate.")] = 200,
     temperature: Annotated[
-        float, typer.Option("--temperature", help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest.")
+        float,
+        typer.Option(
+            "--temperature",
+            parser=TEMPERATURE,
+            help="Divides the scores: < 1 surer, > 1 wilder, 0 always the likeliest.",
+        ),
     ] = 1.0,
     top_k: Annotated[
         Optional[int], typer.Option("--top-k", help="Sample among the k likeliest characters only.")
@@ -38,9 +46,8 @@ def generate(
     with writing_stdout():
         if terminal:  # the prompt on stderr, so that the screen reads on while stdout holds only new text
             print(prompt, end="", file=sys.stderr, flush=True)
-            for ch in characters:
-                sys.stdout.write(ch)
-                sys.stdout.flush()
+        for ch in characters:  # each character out as it comes, terminal or pipe: a closed pipe stops the work
+            sys.stdout.write(ch)
+            sys.stdout.flush()
+        if terminal:
             sys.stdout.write("\n")
-        else:
-            sys.stdout.write("".join(characters))

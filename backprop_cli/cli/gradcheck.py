@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from backprop_cli.cli.options import FiniteFloat
+from backprop_cli.limits import TOLERANCE_RANGE
+
+TOLERANCE = FiniteFloat(*TOLERANCE_RANGE)
 
 VERDICT_STYLE = {"ok": "green", "noise": "yellow", "FAIL": "bold red"}
 
@@ -20,10 +26,11 @@ def gradcheck(
         int, typer.Option("--samples", metavar="N", min=0, help="Coordinates checked per tensor (0: all).")
     ] = 64,
     rows: Annotated[
-        int, typer.Option("--rows", metavar="N", min=1, max=4096, help="Rows of training data in the batch.")
-    ] = 8,
+        Optional[int],
+        typer.Option("--rows", metavar="N", min=1, max=4096, help="Rows of training data in the batch [default: 8]."),
+    ] = None,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", metavar="X", min=0.0, help="Largest relative error that passes.")
+        float, typer.Option("--tolerance", metavar="X", parser=TOLERANCE, help="Largest relative error that passes.")
     ] = 1e-6,
 ) -> None:
     """Check every gradient of CONFIG's network against central differences in float64; exit 1 if one fails."""
@@ -31,16 +38,20 @@ def gradcheck(
 
     cap_threads(1)  # batches of a few rows: BLAS threads would only wait on each other (before NumPy loads)
     from backprop_cli.config.load import load_config
-    from backprop_cli.diagnostics.gradcheck import failure_hint, run_gradcheck
+    from backprop_cli.diagnostics.gradcheck import DEFAULT_ROWS, failure_hint, run_gradcheck
     from backprop_cli.errors import RunError
     from backprop_cli.runs.jsonio import dumps
 
     loaded = load_config(config, set_ or [])
-    report = run_gradcheck(loaded.config, samples=samples or None, rows=rows, tolerance=tolerance)
+    asked = rows if rows is not None else DEFAULT_ROWS
+    report = run_gradcheck(loaded.config, samples=samples or None, rows=asked, tolerance=tolerance)
     if as_json:
         print(dumps(report.to_dict()))
     else:
         _print_table(report)
+    if rows is not None and report.rows_in_batch < rows:  # asked for more than there is: say so
+        print(f"note: --rows {rows}: the training split has only {report.rows_in_batch} rows; checked on all of them",
+              file=sys.stderr)  # fmt: skip
     if not report.passed:
         names = ", ".join(e.name for e in report.failed)
         raise RunError(f"gradient check failed for {names}", fix=failure_hint(report))

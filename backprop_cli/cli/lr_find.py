@@ -9,7 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import FiniteFloat
 from backprop_cli.cli.sections import Block, load_located, print_blocks
+from backprop_cli.limits import LR_RANGE
+
+LR = FiniteFloat(*LR_RANGE)
 
 REPORT_EVERY = 25  # steps between progress lines on stderr
 STOPPED = {
@@ -23,8 +27,8 @@ STOPPED = {
 def lr_find(
     config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: optimizer.type=sgd")] = None,
-    start: Annotated[float, typer.Option("--start", min=0.0, help="The first learning rate.")] = 1e-7,
-    end: Annotated[float, typer.Option("--end", min=0.0, help="The last learning rate.")] = 10.0,
+    start: Annotated[float, typer.Option("--start", parser=LR, help="The first learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option("--end", parser=LR, help="The last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option("--steps", min=5, max=1_000_000, help="Training steps at most.")] = 200,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Save the loss-vs-lr plot (PNG).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -34,9 +38,10 @@ def lr_find(
     from backprop_cli.teach.lr_find import lr_range_test, save_lr_plot
 
     if output is not None:
-        from backprop_cli.plot.curves import image_format
+        from backprop_cli.plot.curves import _matplotlib, image_format
 
-        image_format(output)  # a bad -o fails now, not after the test
+        image_format(output)  # a bad -o, or no matplotlib to draw it, fails now, not after the test
+        _matplotlib()
     cfg, result = load_located(
         config, set_, lambda c: lr_range_test(c, start=start, end=end, steps=steps, progress=_report)
     )
@@ -60,7 +65,7 @@ def _report(result, smoothed: float) -> None:
 def _lines(s: dict) -> list[str]:
     lines = [f"{len(s['lrs'])} steps, lr from {s['start']:g} to {s['end']:g}: {STOPPED[s['stopped']]}"]
     if s["suggested"] is None:
-        lines.append("no suggestion: too few steps to see the loss fall (raise --steps, or --end)")
+        lines.append(f"no suggestion: {s['no_suggestion'] or 'the loss never fell past its first steps'}")
     else:
         lines.append(f"suggested lr   {s['suggested']:.2g}   (where the smoothed loss falls fastest)")
         lines.append(f"minimum / 10   {s['min_over_10']:.2g}   (the rate of the lowest smoothed loss, divided by 10)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,6 +23,32 @@ def cap_threads(threads: int | None) -> int | None:
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     return threads
+
+
+@dataclass(frozen=True)
+class FiniteFloat:
+    """The parser of every float option: a finite number in [low, high] (or exactly 0 when `zero` says what 0
+    means), checked when the command line is parsed, so that no inf, NaN, 1e400 or subnormal value reaches
+    arithmetic that it would overflow. A bad value is a usage error (exit 2) naming the option."""
+
+    low: float
+    high: float
+    zero: str | None = None  # what 0 means, when 0 is allowed below `low` ("always the likeliest")
+
+    def __call__(self, text: str | float) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number; {self.allowed()}") from None
+        if value == 0 and self.zero is not None:
+            return 0.0
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise typer.BadParameter(f"{text} is out of range; {self.allowed()}")
+        return value
+
+    def allowed(self) -> str:
+        zero = f" or 0 ({self.zero})" if self.zero is not None else ""
+        return f"give a finite number from {self.low:g} to {self.high:g}{zero}"
 
 
 PluginFiles = Annotated[

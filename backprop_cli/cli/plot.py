@@ -36,7 +36,8 @@ def plot(
         typer.Option(
             "--view",
             metavar="NAME",
-            help="One picture of one run: boundary, activations, filters, feature-maps, attention, confusion, roc, pr.",
+            help="One picture of one run: boundary, activations, filters, feature-maps, attention, confusion, roc, pr; "
+            "of a sweep directory: parallel (default) or importance.",
         ),
     ] = None,
     epochs: Annotated[
@@ -56,7 +57,13 @@ def plot(
     index: Annotated[int, typer.Option("--index", min=0, help="feature-maps: which example of the scored split.")] = 0,
 ) -> None:
     """Learning curves (loss, accuracy, lr) and per-layer gradient norms of one or more runs, in one image;
-    with --view, one of the pictures a learner looks at."""
+    with --view, one of the pictures a learner looks at; a sweep directory: parallel coordinates of its trials
+    (rung curves for successive halving)."""
+    from backprop_cli.runs.studydir import study_kind
+
+    if len(runs) == 1 and study_kind(runs[0]) is not None:
+        _plot_study(runs[0], output, view)
+        return
     if view is not None:
         print(_one_view(runs, view, output, metric, epochs, gif, prompt, index))
         return
@@ -77,14 +84,29 @@ def plot(
 def _one_view(runs, view, output, metric, epochs, gif, prompt, index):
     from backprop_cli.config.names import closest
     from backprop_cli.errors import UserError
+    from backprop_cli.plot.study import VIEWS as STUDY_VIEWS
     from backprop_cli.plot.views import VIEWS, ViewOptions, write_view
 
     if view not in VIEWS:
         close = closest(view, list(VIEWS))
         fix = f"did you mean {close!r}?" if close else "choose one of: " + ", ".join(VIEWS)
-        raise UserError(f"unknown view {view!r}", where="--view", fix=fix)
+        if view in STUDY_VIEWS:
+            fix = f"{view} is a view of a sweep directory; a run's views are " + ", ".join(VIEWS)
+        raise UserError(f"unknown view {view!r} for a run", where="--view", fix=fix)
     if len(runs) != 1:
         raise UserError(f"--view draws one run, not {len(runs)}", where="--view", fix="give one RUN")
     if metric is not None:
         raise UserError("--metric is for learning curves, not --view", where="--metric", fix="drop one of them")
     return write_view(runs[0], view, output, ViewOptions(epochs=epochs, gif=gif, prompt=prompt, index=index))
+
+
+def _plot_study(directory: Path, output: Path | None, view: str | None) -> None:
+    from backprop_cli.errors import UserError
+    from backprop_cli.plot.study import VIEWS, write_study_plot
+
+    if view is not None and view not in VIEWS:
+        raise UserError(f"unknown view {view!r} for a sweep", where="--view", fix=f"choose one of {', '.join(VIEWS)}")
+    path, notes = write_study_plot(directory, output, view)
+    print(path)
+    for note in notes:
+        print(note, file=sys.stderr)

@@ -33,10 +33,11 @@ def predict(
         raise UserError(f"unknown format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
     from backprop_cli.cli.output import writing_stdout
     from backprop_cli.data import read_feature_rows
-    from backprop_cli.inference import load_trained, predict_rows
+    from backprop_cli.inference import check_predicts_rows, load_trained, predict_rows
 
     hand_over_plugins(plugin)
     trained = load_trained(checkpoint)
+    check_predicts_rows(trained)  # before stdin is read: a language model is refused at once
     names = trained.data_meta.get("feature_names")  # a header's columns are matched by these names
     src = _read_stdin() if source == "-" else source
     rows = read_feature_rows(src, source="<stdin>" if source == "-" else None, wanted=names)

@@ -22,7 +22,8 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 STATUS_STYLES = {"completed": "green", "early_stopped": "green", "running": "cyan", "interrupted": "yellow",
-                 "diverged": "red", "failed": "red", "killed": "red", "damaged": "magenta"}  # fmt: skip
+                 "paused": "yellow", "diverged": "red", "failed": "red", "killed": "red",
+                 "damaged": "magenta"}  # fmt: skip
 NO_RUNS_FIX = "train one with `backprop train CONFIG`"
 
 
@@ -238,7 +239,12 @@ def _print_sparklines(console, data: dict) -> None:
 
 @app.command("compare")
 def compare(
-    runs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Two or more run directories.")],
+    runs: Annotated[
+        list[Path], typer.Argument(metavar="RUN...", help="Two or more run directories, or one sweep directory.")
+    ],
+    top: Annotated[
+        Optional[int], typer.Option("--top", min=2, max=50, help="A sweep's best N trials (default 5).")
+    ] = None,
     as_json: JsonOption = False,
     html: Annotated[
         Optional[Path], typer.Option("--html", metavar="FILE", help="Also write the comparison as one HTML page.")
@@ -248,7 +254,16 @@ def compare(
     from backprop_cli.errors import UserError
     from backprop_cli.runs.compare import compare_runs
     from backprop_cli.runs.listing import open_run
+    from backprop_cli.runs.studydir import study_kind
 
+    if len(runs) == 1 and study_kind(runs[0]) is not None:
+        from backprop_cli.many.study import top_runs
+
+        runs = top_runs(runs[0], top or 5)
+    elif top is not None:
+        raise UserError(
+            "--top picks the best trials of a sweep directory", where="--top", fix="give one sweep directory"
+        )
     if len(runs) < 2:
         raise UserError("compare needs two or more runs", fix="backprop runs compare RUN RUN ...")
     opened = [open_run(r) for r in runs]
@@ -317,12 +332,12 @@ def export(
     from backprop_cli.errors import UserError
     from backprop_cli.outputpath import check_output_file
     from backprop_cli.runs.listing import open_run
-    from backprop_cli.runs.rundir import RunFiles
-    from backprop_cli.train.csv_log import CSV_NAME, write_metrics_csv
+    from backprop_cli.train.csv_log import CSV_NAME, export_metrics_csv
 
     if fmt != "csv":
         raise UserError(f"unknown format {fmt!r}", where="--format", fix="choose csv (for models: backprop export)")
-    files = RunFiles(open_run(run).path)
-    path = check_output_file(output if output is not None else files.root / CSV_NAME, CSV_NAME)
-    write_metrics_csv(files, path)
+    past = open_run(run)
+    path = check_output_file(output if output is not None else past.path / CSV_NAME, CSV_NAME)
+    for lack in export_metrics_csv(past, path):  # a CSV smaller than the run says so
+        print(f"note: {past.path}: {lack}", file=sys.stderr)
     print(path)

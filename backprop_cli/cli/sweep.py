@@ -1,4 +1,4 @@
-"""`backprop sweep`: grid or random search over config keys, on local processes or a Dask cluster."""
+"""`backprop sweep`: grid, random or tpe search over config keys, on local processes or a Dask cluster."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from backprop_cli.cli.backends import SchedulerFileOption, SchedulerOption, ThreadsOption, WorkersOption, backend
+from backprop_cli.cli.backends import (
+    CONNECT_TIMEOUT_S,
+    ConnectTimeoutOption,
+    SchedulerFileOption,
+    SchedulerOption,
+    ThreadsOption,
+    WorkersOption,
+    backend,
+)
 from backprop_cli.cli.options import PluginFiles, hand_over_plugins
 
 MANY_TRIALS = 200  # from this many trials on, say that their configs are being checked (~3 ms each)
@@ -21,6 +29,7 @@ def sweep(
     threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
     scheduler_file: SchedulerFileOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_S,
     runs_dir: Annotated[Optional[str], typer.Option("--runs-dir", help="Where the sweep directory goes.")] = None,
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Run what did not finish of this sweep directory.")
@@ -42,14 +51,14 @@ def sweep(
             where="--threads",
             fix="resume without --threads",
         )
-    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads) as chosen:
+    with backend(workers, scheduler, scheduler_file, plan.threads if plan else threads, connect_timeout) as chosen:
         if resume is None:
             from backprop_cli.many.plans import new_sweep
 
-            directory = new_sweep(loaded, runs_dir, chosen.threads, on_count=_announce_checking)
+            directory = new_sweep(loaded, runs_dir, chosen.threads, on_count=_announce_checking, slots=chosen.slots)
         else:
             directory = resume
-        rows, signum = run_with_signals(directory, chosen)
+        rows, signum = run_with_signals(directory, chosen, "sweep")
     _report(directory, rows, as_json, signum)
 
 
@@ -61,25 +70,30 @@ def _announce_checking(count: int) -> None:
 def _load(sweep_file, resume):
     """A new sweep's validated file, or a resumed sweep's plan."""
     if resume is not None:
-        from backprop_cli.many.study import read_plan
+        from backprop_cli.many.edits import check_unedited
+        from backprop_cli.many.study import open_study
 
-        return None, read_plan(resume)
+        plan = open_study(resume, "sweep")
+        check_unedited(resume, plan)
+        return None, plan
     from backprop_cli.many.spec import load_sweep
 
     return load_sweep(sweep_file), None
 
 
-def run_with_signals(directory: Path, chosen) -> tuple[list[dict], int | None]:
+def run_with_signals(directory: Path, chosen, verb: str) -> tuple[list[dict], int | None]:
     """Run what is left of the study; Ctrl-C (or SIGTERM) stops it cleanly: (rows, the signal or None)."""
-    from backprop_cli.cli.studyview import StudyView
-    from backprop_cli.many.study import read_plan, run_study
+    from backprop_cli.cli.studyview import StudyView, describe_study
+    from backprop_cli.many.execute import run_study
+    from backprop_cli.many.study import open_study
     from backprop_cli.train.signals import stop_on_signals
 
-    plan = read_plan(directory)
+    plan = open_study(directory, verb)
     stop = threading.Event()
-    view = StudyView(len(plan.trials), plan.metric, plan.mode, quiet_rows=plan.kind == "cv")
-    what = f"{plan.folds} folds" if plan.kind == "cv" else f"{len(plan.trials)} trial(s)"
-    view.start(f"{plan.kind} {directory}: {what} on {chosen.description}")
+    label = "repeat" if plan.multi_run == "repeats" else "fold"
+    view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv", run_label=label,
+                     directory=directory)  # fmt: skip
+    view.start(f"{plan.kind} {directory}: {describe_study(plan)} on {chosen.description}")
 
     class Stopper:  # what stop_on_signals asks of a trainer
         def request_stop(self, reason: str, status: str) -> None:
@@ -88,14 +102,15 @@ def run_with_signals(directory: Path, chosen) -> tuple[list[dict], int | None]:
 
     try:
         with stop_on_signals(Stopper()) as received:
-            rows, _ = run_study(directory, chosen, stop, on_row=view.row, on_run=view.run if plan.folds else None)
+            on_run = view.run if plan.multi_run else None
+            rows, _ = run_study(directory, chosen, stop, on_row=view.row, on_run=on_run, on_rung=view.rung)
     finally:
         view.close()
     return rows, received[0] if received else None
 
 
 def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None) -> None:
-    from backprop_cli.cli.studyview import print_ranked
+    from backprop_cli.cli.studyview import print_compute, print_ranked
     from backprop_cli.many.results import ranked
     from backprop_cli.many.study import read_plan
     from backprop_cli.runs.jsonio import dumps
@@ -104,9 +119,19 @@ def _report(directory: Path, rows: list[dict], as_json: bool, signum: int | None
     plan = read_plan(directory)
     ordered = ranked(rows, plan.metric, plan.mode)
     print_ranked(ordered, plan.metric)
-    left = len(plan.trials) - len(rows)
+    if plan.schedule is not None:
+        print_compute(ordered, plan)
+    left = plan.total - len(rows)
     if left:
         print(f"{left} trial(s) did not finish; continue with: backprop sweep --resume {directory}", file=sys.stderr)
     print(dumps({"trials": ordered}, indent=2) if as_json else directory, flush=True)
     if signum is not None:
         die_by(signum)
+    if rows and all(row.get(plan.metric) is None for row in rows):
+        from backprop_cli.errors import RunError
+
+        raise RunError(
+            f"no trial produced {plan.metric}: every trial that ran failed or diverged (their errors are above)",
+            where=str(directory),
+            fix="fix what the errors say, then start the sweep again",
+        )

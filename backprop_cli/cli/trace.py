@@ -48,6 +48,8 @@ def trace(
 
 
 def _notes(r: dict, max_entries: int) -> None:
+    if r["rows_requested"] is not None and r["rows"] < r["rows_requested"]:
+        note(f"--rows {r['rows_requested']}: the training split has only {r['rows']} rows; traced all {r['rows']}")
     if r["rows_capped"]:
         note(f"traced the first {r['rows']} rows of the configured batch of {r['batch_size']}; --rows R to change")
     if r["summarised"]:

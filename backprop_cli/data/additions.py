@@ -13,8 +13,11 @@ import numpy as np
 from backprop_cli.data.rng import data_rng
 from backprop_cli.data.text import Corpus
 from backprop_cli.errors import DataError
+from backprop_cli.limits import check_generated
 
 TEST_FRACTION = 0.1
+BYTES_PER_CHARACTER = 40  # the text, its UTF-32 copy, its ids, and the windows cut from them (x and y)
+TAIL_SHUFFLE = 50  # numpy draws n of `total` without replacement by shuffling all of them when n > total / 50
 
 
 def problems(digits: int, n_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,10 +28,24 @@ def problems(digits: int, n_samples: int | None, seed: int) -> tuple[np.ndarray,
     n = min(n_samples or total, total)
     if n < 10:
         raise DataError(f"additions needs at least 10 problems, got {n}", where="data.n_samples")
+    check_generated(
+        generated_bytes(digits, n, total),
+        f"{n:,} problems of {digits}-digit operands",
+        "data.n_samples",
+        f"set data.n_samples (e.g. 10000; every problem with {digits} digits is {total:,}), or lower data.digits",
+    )
     rng = data_rng(seed, "generate")
     pairs = rng.permutation(total)[:n] if total <= 1 << 22 else rng.choice(total, size=n, replace=False)
     a, b = np.divmod(pairs, span)
     return a + low, b + low
+
+
+def generated_bytes(digits: int, n: int, total: int) -> int:
+    """Bytes drawing n of the `total` problems and writing them out takes: the draw (all `total` indices when
+    it shuffles them, as numpy does for a small total or a large share of it) and the text of n lines."""
+    shuffles_all = total <= 1 << 22 or n > total // TAIL_SHUFFLE
+    draw = 8 * total if shuffles_all else 16 * n
+    return draw + n * (3 * digits + 4) * BYTES_PER_CHARACTER  # "a+b=c\n": 2·digits + (digits + 1) + 3 characters
 
 
 def lines(a: np.ndarray, b: np.ndarray) -> str:

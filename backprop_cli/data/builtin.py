@@ -11,9 +11,11 @@ from backprop_cli.data.hints import did_you_mean
 from backprop_cli.data.remote import RemoteFile
 from backprop_cli.data.rng import data_rng
 from backprop_cli.errors import DataError
+from backprop_cli.limits import check_generated
 
 SYNTHETIC_OPTIONS = ("n_samples", "noise", "classes", "length")
 MAX_SEQUENCE_VALUES = 50_000_000  # per channel: 400 MB of float64 while generating
+COPIES_WHILE_LOADING = 4  # generated in float64, split, scaled, cast: the copies that coexist at worst
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,16 @@ class BuiltinDataset:
     license: str = ""
 
 
-def _synthetic(name: str, generate, task: str, n: int, noise: float, classes: int | None) -> Callable[..., RawData]:
+def _synthetic(
+    name: str, generate, task: str, n: int, noise: float, classes: int | None, values: int
+) -> Callable[..., RawData]:
+    """`values`: numbers per example, its target included (x and y of every example are generated at once)."""
+
     def load(cfg, seed: int) -> RawData:
         k = cfg.classes or classes or 2
         size = cfg.n_samples or n
+        check_generated(size * values * 8 * COPIES_WHILE_LOADING, f"{size:,} examples of {name}", "data.n_samples",
+                        "lower data.n_samples")  # fmt: skip
         if task == "classification" and size < 2 * k:
             raise DataError(
                 f"{size} samples cannot make {k} classes of at least 2",
@@ -55,7 +63,7 @@ def _synthetic(name: str, generate, task: str, n: int, noise: float, classes: in
 def _synth(name, generate, task, description, n, noise, classes=None, options=("n_samples", "noise")):
     n_classes = None if task == "regression" else classes or 2
     shape = (1,) if task == "regression" else (2,)
-    loader = _synthetic(name, generate, task, n, noise, classes)
+    loader = _synthetic(name, generate, task, n, noise, classes, shape[0] + 1)
     return BuiltinDataset(
         name,
         "synthetic",
@@ -77,6 +85,7 @@ def _text_only(cfg, seed: int) -> RawData:
 
 def _sequences(name, generate, task, description, n, noise, length, classes=None, options=("n_samples", "length")):
     """A synthetic sequence task: x (N, C, L) with L = data.length (default `length`)."""
+    channels = 2 if name == "adding" else 1  # adding: the values and the marks
 
     def load(cfg, seed: int) -> RawData:
         steps, size = cfg.length or length, cfg.n_samples or n
@@ -87,12 +96,14 @@ def _sequences(name, generate, task, description, n, noise, length, classes=None
                 where="data.n_samples",
                 fix="lower data.n_samples or data.length",
             )
-        inner = _synthetic(name, lambda size, nz, k, rng: generate(size, nz, k, rng, steps), task, n, noise, classes)
+        values = channels * steps + 1
+        inner = _synthetic(name, lambda size, nz, k, rng: generate(size, nz, k, rng, steps), task, n, noise, classes,
+                           values)  # fmt: skip
         raw = inner(cfg, seed)
         raw.feature_names = None  # (C, L) values, not named columns
         return raw
 
-    shape = (2, length) if name == "adding" else (1, length)
+    shape = (channels, length)
     n_classes = None if task == "regression" else classes
     return BuiltinDataset(
         name, "synthetic", task, description, shape, n_classes, load, options,

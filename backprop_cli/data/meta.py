@@ -36,6 +36,12 @@ def dataset_meta(ds) -> dict:
     }
 
 
+def is_text_model(meta: dict) -> bool:
+    """The data's declared kind: text (a language model: ids in, the next character out) or rows of features.
+    Every verb that touches data asks this, and reads, scores or refuses accordingly."""
+    return bool(meta.get("text"))
+
+
 def check_meta(meta: dict) -> dict:
     """A meta read back from a checkpoint, checked enough that using it cannot go wrong silently."""
     try:

@@ -115,7 +115,12 @@ def windows(ids: np.ndarray, context: int, stride: int, dtype) -> tuple[np.ndarr
 
 
 def load_text_data(cfg, seed: int, dtype=np.float32, *, meta: dict | None = None) -> Dataset:
-    """The windows of a text, split at its end for validation; `meta`: a trained model's vocabulary."""
+    """The windows of a text, split at its end for validation; `meta`: a trained model's vocabulary.
+
+    Cross-validation (data.folds, data.fold) cuts the text into K contiguous blocks: block `fold` is the test
+    text, the others train (validation from the end of the last). Shuffled windows would put a test window's
+    overlapping neighbours into training; a test text the data came with is set aside, as for rows.
+    """
     if cfg.dataset is not None:
         from backprop_cli.data.builtin import check_options, lookup
 
@@ -126,26 +131,61 @@ def load_text_data(cfg, seed: int, dtype=np.float32, *, meta: dict | None = None
         raise DataError("holds no text", where=corpus.source, fix="give a UTF-8 text file with some text in it")
     vocab = list(meta["class_names"]) if meta is not None else vocabulary(corpus.train)
     ids = encode(corpus.train, vocab, corpus.source)
-    n_val = int(round(len(ids) * cfg.validation_split)) if cfg.validation_split > 0 else 0
     stride = cfg.stride or context
-    train_ids = ids[: len(ids) - n_val]
-    _long_enough(train_ids, context, corpus.source, f"the training part ({len(train_ids):,} characters)")
-    x_train, y_train = windows(train_ids, context, stride, dtype)
+    notes = [f"text: {len(ids):,} characters, vocabulary of {len(vocab)}, context {context}, stride {stride}"]
+    if cfg.folds is not None:
+        test, *pieces = _fold_blocks(ids, cfg.folds, cfg.fold, notes)
+        test_source = corpus.source
+    else:
+        pieces, test_source = [ids], cfg.test_path or corpus.source
+        test = encode(corpus.test, vocab, cfg.test_path or f"{corpus.source} (test)") if corpus.test else None
+    n_val = int(round(sum(map(len, pieces)) * cfg.validation_split)) if cfg.validation_split > 0 else 0
+    pieces, held = _take_end(pieces, n_val)
+    x_train, y_train = _windows_of(pieces, context, stride, dtype, corpus.source, "the training part")
+    # held-out text is scored once per character: consecutive windows, whatever the training stride
     x_val = y_val = x_test = y_test = None
     if n_val:
-        _long_enough(ids[-n_val:], context, corpus.source, f"the validation part (its last {n_val:,} characters)")
-        x_val, y_val = windows(ids[-n_val:], context, context, dtype)
-    if corpus.test:
-        test_ids = encode(corpus.test, vocab, cfg.test_path or f"{corpus.source} (test)")
-        _long_enough(test_ids, context, cfg.test_path or corpus.source, "the test text")
-        x_test, y_test = windows(test_ids, context, context, dtype)
-    notes = [f"text: {len(ids):,} characters, vocabulary of {len(vocab)}, context {context}, stride {stride}"]
+        x_val, y_val = _windows_of(held, context, context, dtype, corpus.source, "the validation part")
+    if test is not None:
+        x_test, y_test = _windows_of([test], context, context, dtype, test_source, "the test text")
     return Dataset(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
         task="classification", n_classes=len(vocab), class_names=vocab, input_shape=(context,),
         feature_names=None, scaler=Scaler("none", np.zeros(1), np.ones(1)), target_scaler=None,
         source=corpus.source, notes=notes, text={"kind": cfg.dataset or "text", **corpus.info},
     )  # fmt: skip
+
+
+def _fold_blocks(ids: np.ndarray, k: int, fold: int, notes: list[str]) -> list[np.ndarray]:
+    """[the test block, the text before it, the text after it]: K contiguous blocks of (nearly) equal length."""
+    edges = np.linspace(0, len(ids), k + 1).round().astype(np.int64)
+    a, b = int(edges[fold]), int(edges[fold + 1])
+    notes.append(f"cross-validation: fold {fold} of {k} is the test split: characters {a:,} to {b:,} of the text, "
+                 f"a contiguous block (the other {k - 1} blocks train)")  # fmt: skip
+    return [ids[a:b], *(part for part in (ids[:a], ids[b:]) if len(part))]
+
+
+def _take_end(pieces: list[np.ndarray], n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(what is left, the last `n` ids held out): taken from the end of the last piece, then the one before."""
+    kept, held = list(pieces), []
+    while n > 0 and kept:
+        last = kept.pop()
+        take = min(n, len(last))
+        held.insert(0, last[len(last) - take :])
+        if take < len(last):
+            kept.append(last[: len(last) - take])
+        n -= take
+    return kept, held
+
+
+def _windows_of(pieces, context: int, stride: int, dtype, source: str, part: str):
+    """The windows of each piece on its own (none spans the gap between two pieces), stacked."""
+    made = [windows(p, context, stride, dtype) for p in pieces if len(p) > context]
+    if not made:
+        longest = max(map(len, pieces), default=0)
+        what = f"{part} ({longest:,} characters)" if len(pieces) < 2 else f"the longest piece of {part} ({longest:,})"
+        raise _too_short(context, source, what)
+    return np.concatenate([x for x, _ in made]), np.concatenate([y for _, y in made])
 
 
 def _context(cfg) -> int:
@@ -158,10 +198,9 @@ def _context(cfg) -> int:
     return int(cfg.context)
 
 
-def _long_enough(ids: np.ndarray, context: int, source: str, part: str) -> None:
-    if len(ids) <= context:
-        raise DataError(
-            f"data.context {context} is longer than {part}: one window needs {context + 1} characters",
-            where=source,
-            fix="lower data.context (or data.validation_split), or use a longer text",
-        )
+def _too_short(context: int, source: str, part: str) -> DataError:
+    return DataError(
+        f"data.context {context} is longer than {part}: one window needs {context + 1} characters",
+        where=source,
+        fix="lower data.context (or data.validation_split), or use a longer text",
+    )

@@ -25,9 +25,10 @@ def export_model(source: str | Path, fmt: str = "onnx", output: str | Path | Non
         raise UserError(f"unknown export format {fmt!r}", where="--format", fix=f"choose one of {', '.join(FORMATS)}")
     if proba and fmt != "onnx":
         raise UserError("--proba applies to ONNX graphs only", where="--proba", fix="drop it, or use --format onnx")
-    trained = load_trained(source)
     path = Path(output) if output is not None else default_output(Path(source), fmt)
-    check_output_file(path, f"model.{fmt}")  # the user's path, before the work: exit 2 (a full disk stays exit 1)
+    # the user's path, before any work: exit 2 (a full disk stays exit 1); never over the checkpoint it reads
+    check_output_file(path, f"model.{fmt}", inputs=[source])
+    trained = load_trained(source)
     if fmt == "onnx":
         from backprop_cli.interop.onnx_export import export_onnx
 

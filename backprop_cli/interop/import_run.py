@@ -62,6 +62,7 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
     tensors = read_weights(weights)
     parts = build_parts(config, download_progress=None)  # data, scaling and model as `train` builds them
     parts.model.load_state_tensors(map_state_dict(parts.model, tensors, str(weights)))
+    test = _test_scores(parts)  # all that can fail on the user's input fails before the run directory exists
     run_dir = _new_run_dir(output, runs_dir or config.output.runs_dir, config.name or "imported")
     files = RunFiles(run_dir)
     atomic_write_text(files.config, config_to_yaml(config))
@@ -72,7 +73,7 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
             "callbacks": {}, "saved_at": time.time(), "imported_from": str(weights),
             "plugins": plugin_records(config)}  # fmt: skip
     save_checkpoint(files.last, trainer.tensors(), meta)
-    write_summary(run_dir, _summary(run_dir, config, weights, _test_scores(parts)))
+    write_summary(run_dir, _summary(run_dir, config, weights, test))
     return run_dir
 
 

@@ -80,8 +80,35 @@ def _count_mismatch(ours: list, theirs: list) -> UserError:
     )
 
 
+def check_values(tensors: Mapping[str, np.ndarray], dtype: np.dtype, source: str) -> None:
+    """Every tensor the model will take: floating point, and finite once cast to the run's dtype (a float64
+    1e300 is inf in float32). A bad weight is refused before the run exists, naming the tensor and the entry."""
+    for full, x in tensors.items():
+        if full.rpartition(".")[2] in IGNORED_ROLES:
+            continue
+        if x.dtype.kind != "f":
+            raise UserError(
+                f"tensor {full!r} has dtype {x.dtype}; weights must be floating point (float16, float32, float64)",
+                where=source,
+                fix="save the state dict's floating-point tensors, e.g. {k: v.float() for k, v in sd.items()}",
+            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = np.argwhere(~np.isfinite(x.astype(dtype, copy=False)))
+        if len(bad):
+            at = tuple(int(i) for i in bad[0])
+            value = float(x[at])
+            beyond = f", beyond {dtype}'s range" if np.isfinite(value) else ""
+            raise UserError(
+                f"tensor {full!r} holds {len(bad)} value(s) that are not finite in {dtype} (the first: {value:g} "
+                f"at index {at}{beyond})",
+                where=source,
+                fix="export weights from a model that trained without diverging (check it with torch.isfinite)",
+            )
+
+
 def map_state_dict(model, tensors: Mapping[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
-    """{our state tensor name ("3.W"): array} for model.load_state_tensors, every shape checked."""
+    """{our state tensor name ("3.W"): array} for model.load_state_tensors, every shape, dtype and value checked."""
+    check_values(tensors, model.dtype, source)
     ours, theirs = our_layers(model), torch_modules(tensors)
     if len(ours) != len(theirs):
         raise _count_mismatch(ours, theirs)

@@ -12,29 +12,58 @@ from backprop_cli.many.configs import check_runnable, trial_configs
 from backprop_cli.many.expand import expand
 from backprop_cli.many.results import mean_std
 from backprop_cli.many.spec import LoadedSweep
-from backprop_cli.many.study import Plan, create_study
+from backprop_cli.many.study import Plan, PlannedTrial, create_study
 
 
-def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int, on_count=None) -> Path:
+def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int, on_count=None, slots: int = 1) -> Path:
     """Expand the trials, validate every trial's config, then create the sweep directory and its runs.
-    `on_count(n)`: told the number of trials before their configs are checked."""
+    `on_count(n)`: told the number of trials before their configs are checked; `slots`: the runs the
+    backend runs at once (a tpe sweep's default batch)."""
     spec = sweep.spec
-    trials = expand(spec)
+    trials = first_trials(sweep, slots)
     if on_count is not None:
         on_count(len(trials))
     configs = trial_configs(sweep, trials)  # raises on the first bad combination, before anything exists
+    if spec.schedule is not None:  # every trial's config trains to max_epochs: its rungs pause it on the way
+        configs = [with_epochs(c, spec.schedule.max_epochs) for c in configs]
     plan = Plan(
         kind="sweep",
         metric=spec.metric,
         mode=spec.resolved_mode,
         folds=spec.cv,
+        repeats=spec.repeats,
         threads=threads,
-        trials=[{"trial": i, "parameters": params} for i, params in enumerate(trials)],
+        trials=[PlannedTrial(trial=i, parameters=params, runs=[]) for i, params in enumerate(trials)],
+        method=spec.method,
+        schedule=spec.schedule,
+        batch=(spec.batch or slots) if spec.method == "tpe" else None,
+        seed=spec.seed if spec.method == "tpe" else None,
+        sweep=resolved_sweep(sweep),
+        source=str(sweep.path.resolve()),
     )
-    resolved = {**spec.model_dump(mode="json"), "base": str(sweep.base), "name": sweep.name}
-    resolved["mode"] = spec.resolved_mode
-    text = yaml.safe_dump(resolved, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
+    text = yaml.safe_dump(plan.sweep, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
     return create_study(runs_dir or configs[0].output.runs_dir, sweep.name, plan, configs, {"sweep.yaml": text})
+
+
+def first_trials(sweep: LoadedSweep, slots: int) -> list[dict[str, Any]]:
+    """Every trial of a grid or random search; a tpe sweep's first batch (the rest are asked as it runs)."""
+    spec = sweep.spec
+    if spec.method == "tpe":
+        from backprop_cli.many.tpe import first_batch
+
+        return first_batch(spec, spec.batch or slots)
+    return expand(spec)
+
+
+def with_epochs(config, epochs: int):
+    return config.model_copy(update={"training": config.training.model_copy(update={"epochs": epochs})})
+
+
+def resolved_sweep(sweep: LoadedSweep) -> dict[str, Any]:
+    """The sweep file as it is run: absolute base path, name and mode filled in."""
+    resolved = {**sweep.spec.model_dump(mode="json", exclude_none=True), "base": str(sweep.base), "name": sweep.name}
+    resolved["mode"] = sweep.spec.resolved_mode
+    return resolved
 
 
 def new_cv(loaded: LoadedConfig, folds: int, runs_dir: str | Path | None, threads: int) -> Path:
@@ -43,8 +72,8 @@ def new_cv(loaded: LoadedConfig, folds: int, runs_dir: str | Path | None, thread
     config = loaded.config
     # the figure on the progress lines (the report gives every metric's mean and std)
     metric, mode = ("test_loss", "min") if _task(config) == "regression" else ("test_accuracy", "max")
-    plan = Plan(kind="cv", metric=metric, mode=mode, folds=folds, threads=threads, trials=[])
-    plan.trials = [{"trial": 0, "parameters": {}}]
+    trials = [PlannedTrial(trial=0, parameters={}, runs=[])]
+    plan = Plan(kind="cv", metric=metric, mode=mode, folds=folds, threads=threads, trials=trials)
     return create_study(runs_dir or config.output.runs_dir, config.name, plan, [config], {})
 
 

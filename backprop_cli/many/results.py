@@ -18,8 +18,9 @@ from backprop_cli.many.spec import METRICS
 from backprop_cli.runs.atomic import append_line_durable
 from backprop_cli.runs.jsonio import dumps
 
-FINISHED = ("completed", "early_stopped", "failed", "diverged")  # a trial with these is not run again
-GOOD = ("completed", "early_stopped")
+# a trial with these is not run again; "paused": successive halving stopped it at the end of a rung
+FINISHED = ("completed", "early_stopped", "paused", "failed", "diverged")
+GOOD = ("completed", "early_stopped", "paused")  # the run produced its figures
 # a run that did not end: stopped, never started, or still held by another process (a lost client's worker)
 UNFINISHED = ("interrupted", "not_started", "busy")
 
@@ -51,17 +52,20 @@ def run_figures(outcome: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def trial_row(trial: int, parameters: dict[str, Any], outcomes: list[dict[str, Any]], metric: str) -> dict[str, Any]:
-    """A trial's row from its run (or its folds' runs): the first failure decides a failed status."""
+def trial_row(
+    trial: int, parameters: dict[str, Any], outcomes: list[dict[str, Any]], metric: str, runs_key: str = "folds"
+) -> dict[str, Any]:
+    """A trial's row from its run (or its folds' or seeds' runs, listed under `runs_key`): the first
+    failure decides a failed status."""
     runs = [run_figures(o) for o in outcomes]
     bad = [r for r in runs if r["status"] not in GOOD]
     row: dict[str, Any] = {"trial": trial, "parameters": parameters, "status": (bad or runs)[0]["status"]}
     if len(runs) == 1:
         row.update({k: v for k, v in runs[0].items() if k != "status"})
-        row[metric] = runs[0].get(metric)
+        row[metric] = runs[0].get(metric) if not bad else None  # a diverged run's earlier epochs rank nothing
         return row
     mean, std = mean_std(runs)
-    row.update({metric: mean.get(metric), f"{metric}_std": std.get(metric), "folds": runs})
+    row.update({metric: mean.get(metric), f"{metric}_std": std.get(metric), runs_key: runs})
     row["epochs"] = sum(r["epochs"] or 0 for r in runs)
     row["seconds"] = round(sum(r["seconds"] or 0.0 for r in runs), 3)
     row["run_dir"] = str(Path(runs[0]["run_dir"]).parent)
@@ -85,19 +89,25 @@ def mean_std(runs: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, fl
 
 
 def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
-    """Best first by the metric; trials without a value (failed ones) last, in trial order."""
+    """Best first by the metric (with successive halving: the highest rung reached first, as its figures
+    come from more epochs); trials without a value (failed ones) last, in trial order."""
     sign = -1.0 if mode == "max" else 1.0
-    scored = sorted((r for r in rows if r.get(metric) is not None), key=lambda r: (sign * r[metric], r["trial"]))
+    scored = sorted(
+        (r for r in rows if r.get(metric) is not None),
+        key=lambda r: (-(r.get("rung") or 0), sign * r[metric], r["trial"]),
+    )
     return scored + sorted((r for r in rows if r.get(metric) is None), key=lambda r: r["trial"])
 
 
 class ResultsFiles:
     """results.jsonl (one JSON object per trial) and results.csv (the same, flat), appended as trials end."""
 
-    def __init__(self, directory: Path, parameters: list[str], metric: str, cv: bool):
+    def __init__(self, directory: Path, parameters: list[str], metric: str, multi_run: bool, rungs: bool = False):
         self.jsonl, self.csv = directory / "results.jsonl", directory / "results.csv"
-        extra = [f"{metric}_std"] if cv else []
-        self.columns = ["trial", *parameters, "status", metric, *extra, "epochs", "seconds", "attempts", "run_dir"]
+        extra = [f"{metric}_std"] if multi_run else []
+        rung = ["rung"] if rungs else []
+        self.columns = ["trial", *parameters, "status", *rung, metric, *extra, "epochs", "seconds", "attempts"]
+        self.columns.append("run_dir")
         self.columns.append("error")
         self.parameters = parameters
 

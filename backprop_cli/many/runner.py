@@ -30,6 +30,7 @@ class Backend:
     description: str = ""
     # (writable, readable) -> problems seen by any worker; None: the workers share this machine's files
     probe: Callable[[list[str], list[str]], list[str]] | None = None
+    slots: int = 1  # runs at once: asha keeps this many busy
 
 
 @dataclass
@@ -42,10 +43,11 @@ class Job:
 def run_jobs(
     backend: Backend,
     jobs: list[Job],
-    on_outcome: Callable[[Job, dict[str, Any]], None],
+    on_outcome: Callable[[Job, dict[str, Any]], list[Job] | None],
     stop: threading.Event,
 ) -> bool:
-    """Run every job; `on_outcome` as each ends. Returns True when stopped by `stop` before the end.
+    """Run every job; `on_outcome` as each ends, which may answer with more jobs to run (the next rung,
+    the next batch). Returns True when stopped by `stop` before the end.
 
     A lost worker's job is submitted again (its run continues from its last checkpoint; the run's
     own attempt count fails it after a second loss); after `stop` is set, the stop file asks running
@@ -53,6 +55,7 @@ def run_jobs(
     run directories stops everything (WorkerAccessError).
     """
     executor = backend.make_executor()
+    jobs = list(jobs)
     pending = {executor.submit(run_task, job.task): job for job in jobs}
     try:
         while pending:
@@ -65,15 +68,19 @@ def run_jobs(
                 outcome = _outcome(future, job, backend, stop)
                 if outcome is None:
                     again.append(job)
-                else:
-                    on_outcome(job, outcome)
+                    continue
+                more = on_outcome(job, outcome) or []
+                if not stop.is_set():  # after a stop request, nothing new starts
+                    jobs += more
+                    again += more
             if any(isinstance(_error(f), cf.BrokenExecutor) for f in done):
-                again += pending.values()  # a broken pool loses every job it held
+                for job in pending.values():  # a broken pool loses every job it held
+                    job.resubmitted += 1
+                    again.append(job)
                 pending.clear()
                 executor.shutdown(wait=False)
                 executor = backend.make_executor()
             for job in again:
-                job.resubmitted += 1
                 pending[executor.submit(run_task, job.task)] = job
     except BaseException:
         request_stop(jobs)  # running trials checkpoint and stop before the executor is shut down
@@ -94,6 +101,7 @@ def _outcome(future: cf.Future, job: Job, backend: Backend, stop: threading.Even
     if lost and stop.is_set():  # not finished: `--resume` runs it
         return {"status": "interrupted", "error": f"its worker was lost: {error}", "run_dir": job.task.run_dir}
     if lost and job.resubmitted < MAX_RESUBMITS:
+        job.resubmitted += 1
         return None
     what = "its worker was lost" if lost else "it raised"
     return {"status": "failed", "error": f"{what}: {type(error).__name__}: {error}", "run_dir": job.task.run_dir}

@@ -1,13 +1,15 @@
 """A sweep file: base config, search method, parameters and the metric to rank by, validated like a config.
 
 base: iris.yaml                      # relative to the sweep file
-method: grid                         # grid | random (then `trials` and `seed`)
+method: grid                         # grid | random | tpe (then `trials` and `seed`)
 parameters:
   optimizer.lr: [0.001, 0.01, 0.1]   # dotted keys, as --set takes them -> values
-  model.layers.0.units: {distribution: int_uniform, low: 8, high: 64}   # random only
+  model.layers.0.units: {distribution: int_uniform, low: 8, high: 64}   # random and tpe only
 metric: val_accuracy                 # any metric in summary.json
 mode: max                            # max | min (auto: max for accuracies, min for losses)
 cv: 5                                # optional: rank by the mean over K cross-validation folds
+repeats: 3                           # optional: each configuration with seeds s, s+1, s+2, ranked by the mean
+schedule: {type: successive_halving, min_epochs: 1, max_epochs: 27, reduction_factor: 3}   # optional
 """
 
 from __future__ import annotations
@@ -54,16 +56,38 @@ class Distribution(Spec):
         return self
 
 
+class HalvingSchedule(Spec):
+    """Successive halving: every trial trains `min_epochs`, the best 1/reduction_factor go on to
+    min_epochs x reduction_factor, and so on up to `max_epochs` (Jamieson & Talwalkar 2016; Li et al. 2020)."""
+
+    type: Literal["successive_halving", "asha"]
+    min_epochs: int = Field(ge=1, le=100_000)
+    max_epochs: int = Field(ge=1, le=100_000)
+    reduction_factor: int = Field(3, ge=2, le=100)
+
+    @model_validator(mode="after")
+    def _rising(self) -> HalvingSchedule:
+        if not self.min_epochs < self.max_epochs:
+            raise ValueError(
+                f"min_epochs ({self.min_epochs}) must be below max_epochs ({self.max_epochs}): "
+                "a rung is a cut between them"
+            )
+        return self
+
+
 class SweepSpec(Spec):
     base: str = Field(min_length=1)
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    method: Literal["grid", "random"] = "grid"
+    method: Literal["grid", "random", "tpe"] = "grid"
     trials: int | None = Field(None, gt=0, le=MAX_TRIALS)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     parameters: dict[str, Any] = Field(min_length=1, max_length=100)  # each: a list, or a Distribution
     metric: Literal[METRICS] = "val_loss"  # type: ignore[valid-type]
     mode: Literal["auto", "max", "min"] = "auto"
     cv: int | None = Field(None, ge=2, le=100)
+    repeats: int | None = Field(None, ge=1, le=100)
+    schedule: HalvingSchedule | None = None
+    batch: int | None = Field(None, ge=1, le=1024)  # tpe: trials asked at once (default: the workers)
 
     def grid_size(self) -> int:
         return math.prod(len(v) for v in self.parameters.values() if isinstance(v, list))
@@ -116,27 +140,43 @@ def load_sweep(path: str | Path) -> LoadedSweep:
     return loaded
 
 
+SHORT_FORMS = ("uniform", "log_uniform", "int_uniform", "choice")  # {log_uniform: [1e-4, 1e-1]}, {choice: [...]}
+
+
 def _parameter(key: str, value: Any, method: str, doc: YamlDoc) -> list[Any] | Distribution:
     path = ("parameters", key)
     if isinstance(value, list) and value:
         return value
-    if isinstance(value, dict) and method == "random":
-        return validate(Distribution, value, prefix=path, where=doc.where)
-    what = "a non-empty list of values" + (" or a distribution" if method == "random" else "")
+    if isinstance(value, dict) and method != "grid":
+        return validate(Distribution, _long_form(value), prefix=path, where=doc.where)
+    what = "a non-empty list of values" + (" or a distribution" if method != "grid" else "")
     fix = (
-        "for example {distribution: log_uniform, low: 0.0001, high: 0.1}"
-        if method == "random"
-        else "a grid takes a list, for example [0.001, 0.01]; distributions need method: random"
+        "for example {distribution: log_uniform, low: 0.0001, high: 0.1}, or {log_uniform: [0.0001, 0.1]}"
+        if method != "grid"
+        else "a grid takes a list, for example [0.001, 0.01]; distributions need method: random or tpe"
     )
     raise ConfigError(f"parameters.{key}: must be {what}", where=doc.where(path), fix=fix)
 
 
+def _long_form(value: dict) -> dict:
+    """{log_uniform: [L, H]} -> {distribution: log_uniform, low: L, high: H}; {choice: [...]} -> values."""
+    if len(value) != 1 or next(iter(value)) not in SHORT_FORMS:
+        return value
+    ((kind, args),) = value.items()
+    if kind == "choice":
+        return {"distribution": kind, "values": args}
+    if isinstance(args, list) and len(args) == 2:
+        return {"distribution": kind, "low": args[0], "high": args[1]}
+    return {"distribution": kind, "low": args}  # reported as: high is missing
+
+
 def _check_method(spec: SweepSpec, doc: YamlDoc) -> None:
-    if spec.method == "random" and spec.trials is None:
-        raise ConfigError("random search needs `trials: N`", where=doc.where(("method",)), fix="add trials: 20")
+    if spec.method != "grid" and spec.trials is None:
+        search = "random search" if spec.method == "random" else "tpe"
+        raise ConfigError(f"{search} needs `trials: N`", where=doc.where(("method",)), fix="add trials: 20")
     if spec.method == "grid" and spec.trials is not None:
         raise ConfigError(
-            "`trials` applies to method: random; a grid runs every combination",
+            "`trials` applies to method: random or tpe; a grid runs every combination",
             where=doc.where(("trials",)),
             fix="remove trials, or set method: random",
         )
@@ -145,4 +185,68 @@ def _check_method(spec: SweepSpec, doc: YamlDoc) -> None:
             f"the grid has {spec.grid_size():,} combinations; the limit is {MAX_TRIALS:,}",
             where=doc.where(("parameters",)),
             fix="use fewer values, or method: random with trials",
+        )
+    if spec.batch is not None and spec.method != "tpe":
+        raise ConfigError(
+            "`batch` applies to method: tpe (how many trials are asked at once)",
+            where=doc.where(("batch",)),
+            fix="remove batch",
+        )
+    if spec.cv is not None and spec.repeats is not None:
+        raise ConfigError(
+            "give `cv` or `repeats`, not both: each already ranks a configuration by a mean over runs",
+            where=doc.where(("repeats",)),
+            fix="remove one of them",
+        )
+    if spec.method == "tpe":
+        _check_tpe_choices(spec, doc)
+    if spec.schedule is not None:
+        _check_schedule(spec, doc)
+
+
+def _check_tpe_choices(spec: SweepSpec, doc: YamlDoc) -> None:
+    """Optuna's categorical distribution takes numbers, strings and booleans, each choice of one type."""
+    for key, space in spec.parameters.items():
+        values = space if isinstance(space, list) else space.values
+        if values is None:
+            continue
+        kinds = {type(v).__name__ for v in values}
+        if len(kinds) > 1 or not kinds <= {"int", "float", "str", "bool"}:
+            raise ConfigError(
+                f"parameters.{key}: tpe takes a choice of one scalar type; this one mixes {', '.join(sorted(kinds))}",
+                where=doc.where(("parameters", key)),
+                fix="write every value the same way (e.g. all strings, or all numbers: 1.0 rather than 1), "
+                "or use method: random",
+            )
+
+
+def _check_schedule(spec: SweepSpec, doc: YamlDoc) -> None:
+    where = doc.where(("schedule",))
+    if spec.method == "tpe":
+        raise ConfigError(
+            "a schedule applies to method: grid or random (tpe chooses each trial from the finished ones)",
+            where=where,
+            fix="remove schedule, or use method: random",
+        )
+    if spec.metric.startswith("test_"):
+        raise ConfigError(
+            f"metric: successive halving compares trials at each rung by a per-epoch metric; {spec.metric} is scored "
+            "only once a run has finished",
+            where=doc.where(("metric",)),
+            fix=f"rank by val_{spec.metric[5:]} (or train_{spec.metric[5:]})",
+        )
+    if "training.epochs" in spec.parameters:
+        raise ConfigError(
+            "parameters.training.epochs: the schedule sets every trial's epochs (its rungs up to max_epochs)",
+            where=doc.where(("parameters", "training.epochs")),
+            fix="remove training.epochs from the parameters",
+        )
+    count = spec.grid_size() if spec.method == "grid" else spec.trials or 0
+    eta = spec.schedule.reduction_factor
+    if count < eta:
+        raise ConfigError(
+            f"successive halving keeps the best 1/{eta} at each rung: it needs at least {eta} configurations, "
+            f"and this {spec.method} has {count}",
+            where=where,
+            fix="vary more values (or draw more trials), or lower schedule.reduction_factor, or remove schedule",
         )

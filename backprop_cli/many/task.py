@@ -53,6 +53,7 @@ class Task:
     run_dir: str
     threads: int  # BLAS and optimizer threads of this run (runs x threads <= cores)
     stop_file: str  # its existence asks the run to stop, checkpointed, as Ctrl-C would
+    budget: int | None = None  # successive halving: pause after this epoch (the rung's end)
     # (file name, source text) of the user's plugin layers: a worker needs no copy of the user's files, and
     # its run builds a plugin only from the text whose SHA-256 (computed on the worker) the config names
     plugins: tuple[tuple[str, str], ...] = ()
@@ -93,10 +94,12 @@ def _train(run_dir: Path, task: Task) -> dict[str, Any]:
         for name, text in task.plugins:
             provide_text(name, text)
         point = prepare_resume(run_dir, None)
-        if point.already_finished is not None:
-            summary = point.already_finished
+        ended = _ended_early(run_dir) if task.budget is not None else None
+        if point.already_finished is not None or ended is not None:
+            summary = point.already_finished or ended
         else:
-            options = RunOptions(threads=task.threads, extra_callbacks=[StopFile(task.stop_file)])
+            callbacks = [StopFile(task.stop_file)] + ([PauseAt(task.budget)] if task.budget else [])
+            options = RunOptions(threads=task.threads, extra_callbacks=callbacks)
             with subnormals_flushed():  # as `backprop train` trains
                 summary = run_training(point.config, options, point).summary
         outcome = {"status": summary["status"], "error": None, "summary": summary}
@@ -114,6 +117,15 @@ def _train(run_dir: Path, task: Task) -> dict[str, Any]:
     records = read_metrics(RunFiles(run_dir).metrics)
     outcome["metrics"] = [{k: v for k, v in r.items() if k != "layers"} for r in records]
     return outcome
+
+
+def _ended_early(run_dir: Path) -> dict[str, Any] | None:
+    """The summary of a run that early stopping ended before its last epoch: promoted to a later rung,
+    it has nothing left to train (a resume would train on from its last checkpoint)."""
+    from backprop_cli.runs.summary import read_summary
+
+    summary = read_summary(run_dir) or {}
+    return summary if summary.get("status") == "early_stopped" else None
 
 
 def _held_elsewhere(run_dir: Path) -> str | None:
@@ -155,6 +167,28 @@ class StopFile(Callback):
         self.next_check = now + STOP_POLL_S
         if os.path.exists(self.path):
             trainer.request_stop("the sweep was interrupted", "interrupted")
+
+
+class PauseAt(Callback):
+    """Pauses the run once `epoch` epochs are done, checkpointed (status "paused"): the end of a rung of
+    successive halving. The config keeps its full epochs, so the schedule and every other epoch-dependent
+    figure are those of the full run, and a promoted run's resume continues it bit-identically."""
+
+    name = "pause_at"
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_begin(self, trainer) -> None:  # a resume that is already at the rung's end
+        self._check(trainer)
+
+    def on_epoch_end(self, trainer, logs: dict) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer) -> None:
+        if self.epoch <= trainer.epoch < trainer.epochs:
+            reason = f"paused after epoch {trainer.epoch}: the end of its successive-halving rung"
+            trainer.request_stop(reason, "paused")
 
 
 SHARED_FS_FIX = "the workers need the runs directory and the data at the same paths as here: a shared filesystem"

@@ -200,6 +200,11 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
                 f"run {path} has no checkpoint yet",
                 fix="wait for its first epoch to finish, or continue it with `backprop train --resume`",
             )
+        from backprop_cli.runs.studydir import study_pointer
+
+        pointer = study_pointer(path)
+        if pointer is not None:
+            raise CheckpointError(pointer[0], fix=pointer[1])
         raise CheckpointError(
             "is a directory, not a run directory or a checkpoint",
             where=str(path),

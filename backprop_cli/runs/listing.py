@@ -55,6 +55,11 @@ class Run:
         return self._metrics[0]
 
     @property
+    def metric_problems(self) -> list[str]:
+        """The damaged lines of metrics.jsonl that `metrics` left out (a torn last line is not one)."""
+        return self._metrics[1]
+
+    @property
     def summary(self) -> dict[str, Any] | None:
         return self._summary[0]
 

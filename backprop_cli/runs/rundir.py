@@ -73,6 +73,25 @@ class RunFiles:
         return self.root / ".lock"
 
 
+# What a run writes and reads back: replacing one of these loses the run (an export over a checkpoint, CSV over
+# the metric log). Derived files (metrics.csv, model.onnx, plots) are not among them.
+OWN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", ".lock")
+EVENTS_PREFIX = "events.out.tfevents."  # TensorBoard's event files, beside them
+
+
+def run_owning(path: str | os.PathLike[str]) -> Path | None:
+    """The run directory of which `path` names one of its own files (config, metric log, summary, lock, event
+    file, or a checkpoint in checkpoints/), else None. Symlinks and `..` are resolved first, so no spelling of
+    the name slips past."""
+    target = Path(path).resolve()
+    parent = target.parent
+    if (target.name in OWN_FILES or target.name.startswith(EVENTS_PREFIX)) and is_run_dir(parent):
+        return parent
+    if parent.name == "checkpoints" and target.suffix == ".safetensors" and is_run_dir(parent.parent):
+        return parent.parent
+    return None
+
+
 def is_run_dir(path: str | os.PathLike[str]) -> bool:
     """A run directory has its config.yaml and metrics.jsonl or checkpoints/."""
     files = RunFiles(path)

@@ -16,12 +16,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from backprop_cli.limits import LR_RANGE
 from backprop_cli.optim.schedules import Schedule
 
 DEFAULT_STEPS = 200
 BLOW_UP = 4.0  # stop once the smoothed loss exceeds this many times its minimum
 SMOOTHING = 0.9  # the moving average's beta: about 10 steps of memory
 SKIP_START = 0.1  # the first steps' slope is noise around the initial loss: not a candidate
+FLAT = 0.02  # a smoothed loss that never falls below 98% of where it began has shown no rate that works
 
 
 class RangeSchedule(Schedule):
@@ -32,7 +34,9 @@ class RangeSchedule(Schedule):
         self.start, self.end, self.steps = start, end, steps
 
     def lr_at(self, step: int, epoch: int) -> float:
-        return self.start * (self.end / self.start) ** (step / max(self.steps - 1, 1))
+        # in logs: end / start itself may overflow (1e300 / 1e-300), the rate between them never does
+        fraction = step / max(self.steps - 1, 1)
+        return math.exp(math.log(self.start) + (math.log(self.end) - math.log(self.start)) * fraction)
 
     def explain(self) -> str:
         return f"lr = {self.start:g}·({self.end:g}/{self.start:g})^(s/{max(self.steps - 1, 1)})"
@@ -49,6 +53,7 @@ class LrFindResult:
     stopped: str = "end"  # end | blew_up (smoothed > 4x min) | diverged (non-finite) | interrupted
     steepest: float | None = None  # the rate where the smoothed loss falls fastest
     min_over_10: float | None = None  # the rate at the smoothed minimum, / 10
+    no_suggestion: str | None = None  # why neither suggestion is made, when none is
 
     @property
     def suggested(self) -> float | None:
@@ -67,11 +72,13 @@ def lr_range_test(
     from backprop_cli.train.setup import build_parts
     from backprop_cli.train.signals import stop_on_signals
 
-    if not 0 < start < end:
+    low, high = LR_RANGE
+    if not low <= start < end <= high:  # NaN fails too
         from backprop_cli.errors import ConfigError
 
         raise ConfigError(
-            f"--start {start:g} must be > 0 and below --end {end:g}", fix="for example --start 1e-7 --end 10"
+            f"--start {start:g} must be > 0 and below --end {end:g} (both from {low:g} to {high:g})",
+            fix="for example --start 1e-7 --end 10",
         )
     parts = parts or build_parts(config)
     trainer = parts.trainer
@@ -112,17 +119,33 @@ def _run(trainer, result: LrFindResult, progress) -> None:
 
 
 def _suggest(result: LrFindResult) -> None:
-    """Fill in the two suggestions from the smoothed curve up to its minimum."""
-    if len(result.smoothed) < 5:
+    """Fill in the two suggestions from the smoothed curve up to its minimum, or say why there are none:
+    an interrupted scan has not seen the rates that matter, and a flat one has shown none that works."""
+    result.no_suggestion = _why_no_suggestion(result)
+    if result.no_suggestion is not None:
         return
     s = np.asarray(result.smoothed)
     lowest = int(np.argmin(s))
-    result.min_over_10 = result.lrs[lowest] / 10
+    result.min_over_10 = result.lrs[lowest] / 10 if result.lrs[lowest] / 10 >= result.start else None
     first = int(SKIP_START * len(s))
     if lowest - first < 3:
         return
     slope = np.gradient(s[first : lowest + 1], np.log10(result.lrs[first : lowest + 1]))  # loss per decade
     result.steepest = result.lrs[first + int(np.argmin(slope))]
+
+
+def _why_no_suggestion(result: LrFindResult) -> str | None:
+    if result.stopped == "interrupted":
+        return "the scan was interrupted before it saw the rates that matter (let it run to the end)"
+    if len(result.smoothed) < 5:
+        return "too few steps to see the loss fall (raise --steps, or --end)"
+    s = np.asarray(result.smoothed)
+    first = int(SKIP_START * len(s))
+    if s[first:].min() > (1 - FLAT) * s[first]:
+        return (f"the loss stayed flat (its lowest is within {FLAT:.0%} of where it began): no rate from "
+                f"{result.start:g} to {result.lrs[-1]:.2g} made it fall; look at the model or the data first "
+                "(backprop check), or widen --start/--end")  # fmt: skip
+    return None
 
 
 def save_lr_plot(result: LrFindResult, output) -> None:

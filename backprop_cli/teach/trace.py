@@ -35,6 +35,7 @@ def run_trace(config, steps: int = 1, rows: int | None = None, full: bool = Fals
         "rows": r,
         "batch_size": trainer.loader.batch_size,
         "rows_capped": rows is None and r < trainer.loader.batch_size,
+        "rows_requested": rows,  # more than the training split has: fewer are traced, and the CLI says so
         "inputs": tensors("x", x),
         "targets": tensors("t", y),
         "steps": [],

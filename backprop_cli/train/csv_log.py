@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from backprop_cli.errors import RunDirError
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.metrics_log import read_metrics
 from backprop_cli.runs.rundir import RunFiles
@@ -52,9 +53,42 @@ def metrics_csv_text(records: Iterable[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def write_metrics_csv(files: RunFiles, path=None) -> None:
-    """Write the run's metrics.csv (or `path`) atomically from its metrics.jsonl."""
-    atomic_write_text(path or files.root / CSV_NAME, metrics_csv_text(read_metrics(files.metrics)))
+def write_metrics_csv(files: RunFiles) -> None:
+    """Write the run's metrics.csv atomically from its metrics.jsonl."""
+    atomic_write_text(files.root / CSV_NAME, metrics_csv_text(read_metrics(files.metrics)))
+
+
+def export_metrics_csv(run, path) -> list[str]:
+    """Write a past run's (`runs.listing.Run`) epochs as CSV to `path`; return what the CSV lacks, for the user:
+    each damaged line of metrics.jsonl skipped, and the epochs the run went through that have no record. A log
+    with no whole record at all is refused, rather than written as an empty table that looks like a result."""
+    records, problems = run.metrics, list(run.metric_problems)
+    epochs = {r["epoch"] for r in records}
+    ran = (run.summary or {}).get("epochs_run")
+    last = max([*epochs, ran if isinstance(ran, int) else 0])
+    missing = sorted(set(range(1, last + 1)) - epochs)
+    if problems and not records:
+        raise RunDirError(
+            f"metrics.jsonl holds no readable epoch record ({problems[0]})",
+            where=str(run.path),
+            fix="nothing to export; `backprop runs show RUN` says what is damaged",
+        )
+    atomic_write_text(path, metrics_csv_text(records))
+    gaps = [
+        f"epoch(s) {_spans(missing)} of the {last} run have no record: the CSV has {len(records)} row(s), not {last}"
+    ]
+    return [f"skipped {problem}" for problem in problems] + (gaps if missing else [])
+
+
+def _spans(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3, 7"."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 class CsvLog(Callback):

@@ -48,11 +48,12 @@ def preflight(config: Config) -> Preflight:
     build_schedule(config.schedule, config.optimizer.lr, config.training.epochs, 1)  # min_lr vs lr
     check_data_files(config.data)
     if is_text(config.data):  # a text is read whole, as train reads it: its vocabulary sizes the model
-        facts, vocab_size = _probe_text(config)
+        facts, vocab_size, rows = _probe_text(config)
     else:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
+        rows = len(facts.raw.x_train) if facts.raw is not None else None
     check_monitors(config, facts)
-    n_params = check_model_fits(config, facts.input_shape, vocab_size)
+    n_params = check_model_fits(config, facts.input_shape, vocab_size, rows)
     layer_specs = with_vocab_size(config.model.layers, vocab_size)
     _, output_shape = estimate_model(layer_specs, facts.input_shape)
     check_output_layer(config, output_shape, build_loss(config.loss), facts.n_classes, facts.task, facts.label_shape)
@@ -64,10 +65,10 @@ def preflight(config: Config) -> Preflight:
     return Preflight(facts, n_params, data)
 
 
-def _probe_text(config: Config) -> tuple[DataFacts, int]:
+def _probe_text(config: Config) -> tuple[DataFacts, int, int]:
     data = load_text_data(config.data, config.seed, np.dtype(config.training.dtype))
     facts = DataFacts(data.input_shape, data.task, data.n_classes, data.x_val is not None, None, data.y_train.shape[1:])
-    return facts, data.n_classes
+    return facts, data.n_classes, len(data.x_train)
 
 
 def check_data_files(data) -> None:

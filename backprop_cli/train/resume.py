@@ -11,6 +11,7 @@ from backprop_cli.errors import CheckpointError, ConfigError, RunDirError
 from backprop_cli.runs.checkpoint import Checkpoint, check_tensors_match, load_checkpoint
 from backprop_cli.runs.metrics_log import repair_metrics
 from backprop_cli.runs.rundir import RunFiles, is_run_dir, newest_run_named
+from backprop_cli.runs.studydir import study_pointer
 from backprop_cli.runs.summary import read_summary
 
 # Keys that may differ between the run's config and the one given with --resume without changing the run.
@@ -30,6 +31,9 @@ class ResumePoint:
 def prepare_resume(run_dir: str | Path, given: Config | None) -> ResumePoint:
     """Check that `run_dir` is a run we may continue with `given` (or its own config)."""
     run_dir = newest_run_named(run_dir) or Path(run_dir)
+    pointer = None if is_run_dir(run_dir) else study_pointer(run_dir)
+    if pointer is not None:
+        raise RunDirError(pointer[0], fix=pointer[1])
     if not is_run_dir(run_dir):
         raise RunDirError(
             f"{run_dir} is not a run directory (no config.yaml and metrics.jsonl)",
@@ -79,7 +83,7 @@ def _check_belongs(checkpoint: Checkpoint, stored: Config, run_id: str, config_f
 def unsafe_changes(old: dict, new: dict) -> list[tuple]:
     """(key path, old, new) for every difference that would make a different run: all but a larger
     training.epochs and the keys that only name or place the run."""
-    changes = [(path, a, b) for path, a, b in _differences(old, new) if path not in IGNORED_KEYS]
+    changes = [(path, a, b) for path, a, b in differences(old, new) if path not in IGNORED_KEYS]
     return [c for c in changes if not (c[0] == ("training", "epochs") and _larger(c[2], c[1]))]
 
 
@@ -103,13 +107,13 @@ def _accept_changes(stored: Config, given: Config) -> Config:
     return stored.model_copy(update={"training": stored.training.model_copy(update={"epochs": given.training.epochs})})
 
 
-def _differences(old, new, path: tuple = ()):
+def differences(old, new, path: tuple = ()):
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
-            yield from _differences(old.get(key), new.get(key), (*path, key))
+            yield from differences(old.get(key), new.get(key), (*path, key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
-            yield from _differences(a, b, (*path, i))
+            yield from differences(a, b, (*path, i))
     elif old != new or isinstance(old, bool) != isinstance(new, bool):  # True == 1, but a flag is not a number
         yield path, old, new
 

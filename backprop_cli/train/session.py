@@ -11,7 +11,7 @@ from pathlib import Path
 from backprop_cli.config.load import config_to_yaml
 from backprop_cli.config.schema import Config
 from backprop_cli.data import dataset_meta
-from backprop_cli.errors import DivergedError
+from backprop_cli.errors import DivergedError, out_of_memory
 from backprop_cli.nn.plugin import plugin_specs
 from backprop_cli.runs.atomic import atomic_write_text, remove_stale_temps
 from backprop_cli.runs.plugin_copies import plugin_records, save_plugin_sources
@@ -141,7 +141,10 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
     if resume is not None:
         restore(resume, trainer, callback_list, checkpointer, files)
     with stop_on_signals(trainer) as received:
-        fit(trainer, callback_list)
+        try:
+            fit(trainer, callback_list)  # the checkpointer marks the run failed on any exception
+        except MemoryError as err:
+            raise out_of_memory(err, f"at epoch {trainer.epoch + 1}, step {trainer.step + 1}", files.root) from None
     if trainer.status == "running":
         trainer.status = "completed"
     summary = _finish(parts, checkpointer, summary_base, started)

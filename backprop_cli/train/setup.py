@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,10 +11,12 @@ from backprop_cli.data import load_data
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.errors import ConfigError
+from backprop_cli.limits import format_bytes, memory_allowance
 from backprop_cli.nn.attention.embedding import check_token_ids, with_vocab_size
 from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
+from backprop_cli.nn.step_memory import layer_steps, step_bytes
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.log_writers import check_log_writers
 from backprop_cli.train.trainer import Regularization, Trainer
@@ -39,8 +40,12 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
 
 
-def check_model_fits(config: Config, input_shape: tuple[int, ...], vocab_size: int | None = None) -> int:
-    """Refuse an absurd model from an estimate, before anything is allocated.
+def check_model_fits(
+    config: Config, input_shape: tuple[int, ...], vocab_size: int | None = None, rows: int | None = None
+) -> int:
+    """Refuse from an estimate, before anything is allocated, a model whose parameters (with their gradients and
+    the optimizer's slots), or whose whole training step (the activations of a batch too), exceed the machine's
+    allowance. `rows`: the training rows, when known (a batch is never larger). Returns the parameter count.
 
     Text (data/text.py): a built-in text's shape is (context,) and its vocabulary is known from its entry.
     """
@@ -48,18 +53,41 @@ def check_model_fits(config: Config, input_shape: tuple[int, ...], vocab_size: i
         from backprop_cli.data.builtin import lookup
 
         input_shape, vocab_size = (config.data.context,), lookup(config.data.dataset).n_classes
-    n_params = estimate_param_count(with_vocab_size(config.model.layers, vocab_size), input_shape)
+    specs = with_vocab_size(config.model.layers, vocab_size)
+    n_params = estimate_param_count(specs, input_shape)
     itemsize = np.dtype(config.training.dtype).itemsize
-    needed = n_params * itemsize * COPIES_IN_MEMORY
-    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    if needed > available:
+    params = n_params * itemsize * COPIES_IN_MEMORY
+    available = memory_allowance()
+    if params > available:
         raise ConfigError(
-            f"the model has {n_params:,} parameters and would need about {needed / 2**30:.1f} GiB "
+            f"the model has {n_params:,} parameters and would need about {params / 2**30:.1f} GiB "
             f"(this machine allows {available / 2**30:.1f} GiB)",
             where="model.layers",
             fix="use fewer or smaller layers",
         )
+    batch = min(config.training.batch_size, rows) if rows else config.training.batch_size
+    step = step_bytes(layer_steps(specs, input_shape), batch, itemsize)
+    if params + step.total > available:
+        raise _step_too_large(step, params, available)
     return n_params
+
+
+def _step_too_large(step, params: int, available: int) -> ConfigError:
+    """The estimate, where it goes, and the knob: the batch size, and for attention the context and heads."""
+    layer = step.largest
+    what = f"{layer.key} ({layer.spec.type}) keeps {format_bytes(step.largest_bytes)}"
+    fix = f"lower training.batch_size ({step.batch})"
+    if layer.spec.type == "attention":
+        heads, steps = layer.spec.heads, layer.input_shape[-1]
+        what += f": {heads} heads × {steps}² attention weights per example"
+        fix += f", data.context ({steps}) or the heads ({layer.key}.heads: {heads})"
+    return ConfigError(
+        f"one training step of {step.batch} examples needs about {format_bytes(params + step.total)}: "
+        f"{format_bytes(step.total)} of activations and their gradients ({what}), {format_bytes(params)} of "
+        f"parameters, gradients and optimizer state; this machine allows {format_bytes(available)}",
+        where="training.batch_size",
+        fix=fix + "; `backprop explain CONFIG` shows the memory of every layer",
+    )
 
 
 def builtin_input_shape(name: str, data_cfg=None) -> tuple[int, ...]:
@@ -115,7 +143,7 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
             sequences=reads_sequences(config.model.layers),
             raw=raw,
         )
-    check_model_fits(config, data.input_shape, data.n_classes if data.text else None)
+    check_model_fits(config, data.input_shape, data.n_classes if data.text else None, len(data.x_train))
     model_rng, shuffle_rng = generators(config.seed)
     layer_specs = with_vocab_size(config.model.layers, data.n_classes if data.text else None)
     model = build_model(layer_specs, data.input_shape, model_rng, dtype)

@@ -103,6 +103,8 @@ def test_predict_with_the_wrong_feature_count_is_exit_2(iris_run):
 def test_regression_is_scored_and_predicted_in_the_targets_units(sine_run):
     report = json.loads(out(backprop("eval", sine_run, "--json")))
     assert {"mse", "mae", "r2"} <= set(report) and report["r2"] > 0.5
+    assert report["loss_of"] == "standardized targets"  # the trained loss is not in the targets' units
+    assert "loss (of standardized targets)" in out(backprop("eval", sine_run))
     values = [float(v) for v in out(backprop("predict", sine_run, stdin=b"0.0\n1.5707963\n")).split()]
     assert abs(values[0]) < 0.3 and abs(values[1] - 1.0) < 0.3  # sin(0) = 0, sin(pi/2) = 1
 

@@ -82,3 +82,23 @@ def test_live_progress_keeps_epoch_rows_aligned_and_the_closing_line_whole(width
     assert len({len(row) for row in rows}) == 1 and len(rows[0]) <= width, rows  # one width: columns line up
     closing = [line for line in lines if line.startswith("status=") or "time=" in line]
     assert closing and all(re.search(r"(^|\s)time=\d", line) for line in closing[-1:]), closing  # not `time\n=`
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_sweep_and_cv_fit_keep_run_names_whole_and_end_with_a_headline(width, tmp_path):
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"base: {ROOT / 'configs' / 'iris.yaml'}\nmethod: grid\nparameters:\n"
+                     "  optimizer.lr: [0.1, 0.3]\n  training.epochs: [3]\nmetric: val_loss\nmode: min\n")  # fmt: skip
+    code, shown = on_terminal("sweep", sweep, "--workers", "1", columns=width, cwd=tmp_path, screen=True)
+    assert code == 0, shown
+    _fits(shown, width)
+    trials = sorted(p.name for p in next((tmp_path / "runs").glob("sweep-*")).glob("trial-*"))
+    assert len(trials) == 2 and all(name in shown for name in trials), shown
+    assert re.search(r"best: optimizer\.lr=0\.[13] training\.epochs=3 val_loss=\d", shown.replace("\n", " ")), shown
+    code, shown = on_terminal("cv", ROOT / "configs" / "iris.yaml", "--folds", "2", "--set", "training.epochs=3",
+                              "--workers", "1", columns=width, cwd=tmp_path, screen=True)  # fmt: skip
+    assert code == 0, shown
+    _fits(shown, width)
+    folds = sorted(p.name for p in next((tmp_path / "runs").glob("iris-cv-*")).glob("fold-*"))
+    assert len(folds) == 2 and all(name in shown for name in folds), shown
+    assert re.search(r"test_accuracy \d\.\d+ ± \d", shown), shown

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.config.schema import DataConfig
 from backprop_cli.data import DATASETS, load_data
 from backprop_cli.data.additions import split_problems
 from backprop_cli.data.text import decode, encode, vocabulary, windows
 from backprop_cli.errors import DataError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def text_cfg(path, **fields) -> DataConfig:
@@ -127,3 +132,75 @@ def test_text_options_on_other_data_are_errors_naming_the_key(fields, key):
     with pytest.raises(DataError) as info:
         load_data(DataConfig(**fields), seed=0)
     assert info.value.where == key
+
+
+def held_out_scoring(held_ids: np.ndarray, context: int, x: np.ndarray, y: np.ndarray) -> None:
+    """x, y are the windows of `held_ids`: consecutive and disjoint from its start, so that every held-out character
+    after the first is a target exactly once, and what is left unscored is shorter than one window."""
+    n = len(x)
+    np.testing.assert_array_equal(x.reshape(-1), held_ids[: n * context])  # window i+1 starts where i ended
+    np.testing.assert_array_equal(y.reshape(-1), held_ids[1 : n * context + 1])  # each character scored once
+    assert len(held_ids) - 1 - n * context < context  # no further whole window was left out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.integers(60, 400),
+    context=st.integers(2, 12),
+    stride_part=st.floats(0.05, 0.95),
+    split=st.sampled_from([0.1, 0.25, 0.5]),
+    seed=st.integers(0, 2**16),
+)
+def test_validation_and_test_windows_score_every_held_out_character_once_whatever_the_stride(
+    tmp_path_factory, length, context, stride_part, split, seed
+):
+    stride = max(1, int(context * stride_part))  # below the context: training windows overlap
+    rng = np.random.default_rng(seed)
+    alphabet = "abcdefg \n"
+    text = alphabet + "".join(rng.choice(list(alphabet), length))  # every character in the training part
+    n_val = int(round(len(text) * split))
+    if len(text) - n_val <= context or n_val <= context:
+        return  # too short to cut: refused elsewhere
+    tmp = tmp_path_factory.mktemp("text")
+    (tmp / "book.txt").write_text(text, encoding="utf-8")
+    (tmp / "test.txt").write_text(text[::-1], encoding="utf-8")
+    ds = load_data(text_cfg(tmp / "book.txt", context=context, stride=stride, validation_split=split,
+                            test_path=str(tmp / "test.txt")), seed=0)  # fmt: skip
+    ids = encode(text, ds.class_names, "book")
+    held_out_scoring(ids[-n_val:], context, ds.x_val, ds.y_val)
+    held_out_scoring(encode(text[::-1], ds.class_names, "test"), context, ds.x_test, ds.y_test)
+    assert stride < context and len(ds.x_train) > (len(ids) - n_val - 1) // context  # training windows do overlap
+
+
+def test_the_shipped_additions_config_scores_each_validation_character_once():
+    from backprop_cli.config.load import load_config
+    from backprop_cli.data.text import load_corpus
+
+    data = load_config(CONFIGS / "additions-transformer.yaml", []).config.data
+    assert data.stride < data.context and data.validation_split > 0  # the case this guards
+    ds = load_data(data, seed=0)
+    ids = encode(load_corpus(data, 0).train, ds.class_names, "additions")
+    held_out_scoring(ids[-int(round(len(ids) * data.validation_split)) :], data.context, ds.x_val, ds.y_val)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("stride", [None, 3])
+def test_cross_validation_folds_of_a_text_are_contiguous_blocks_that_training_never_reads(tmp_path, k, stride):
+    text = "".join(chr(0x4E00 + i) for i in range(300))  # 300 distinct characters: an id is its position
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    tests = []
+    for fold in range(k):
+        ds = load_data(text_cfg(tmp_path / "t.txt", context=6, stride=stride, validation_split=0.1, folds=k, fold=fold,
+                                test_path=str(tmp_path / "t.txt")), seed=0)  # fmt: skip
+        test = set(ds.x_test.reshape(-1).astype(int)) | set(ds.y_test.reshape(-1).astype(int))
+        assert test == set(range(min(test), max(test) + 1))  # one block, cut from the text (not the test_path)
+        for x, y in ((ds.x_train, ds.y_train), (ds.x_val, ds.y_val)):
+            seen = set(x.reshape(-1).astype(int)) | set(y.reshape(-1).astype(int))
+            assert not seen & test  # training and validation never read a character of the test block
+            np.testing.assert_array_equal(x, x[:, :1] + np.arange(6))  # no window spans the gap around the block
+        assert not (set(ds.x_train.reshape(-1).astype(int)) & set(ds.x_val.reshape(-1).astype(int)))
+        assert f"cross-validation: fold {fold} of {k} is the test split" in " ".join(ds.notes)
+        tests.append(test)
+    blocks = sorted(tests, key=min)
+    assert all(a.isdisjoint(b) for a, b in zip(blocks, blocks[1:])) and max(map(len, tests)) - min(map(len, tests)) <= 2
+    assert len(set().union(*tests)) >= 300 - k * 7  # the blocks cover the text, but for each block's unscored tail

@@ -147,3 +147,72 @@ def test_a_resumed_run_keeps_one_csv_row_and_one_scalar_per_epoch(tmp_path):
     assert list(losses.sort_values("step").value) == pytest.approx([r["train_loss"] for r in records], rel=1e-6)
     texts = tbparse.SummaryReader(str(run)).text
     assert list(texts.tag) == ["config"]  # once, not again on resume
+
+
+def _damaged_copy(run, tmp_path, edit) -> tuple:
+    import shutil
+
+    copy = tmp_path / run.name
+    shutil.copytree(run, copy)
+    lines = (copy / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (copy / "metrics.jsonl").write_text("".join(edit(lines)))
+    return copy, [json.loads(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    "edit, kept, notes",
+    [
+        (
+            lambda ls: [ls[0], '{"epoch": 2, "train_l\n', ls[2]],
+            [1, 3],
+            ["skipped metrics.jsonl line 2: ", "epoch(s) 2 of the 3 run have no record: the CSV has 2 row(s), not 3"],
+        ),
+        (
+            lambda ls: [ls[0], "[1, 2]\n", "\x00\x01\n", ls[2]],
+            [1, 3],
+            [
+                "skipped metrics.jsonl line 2: not a JSON object",
+                "skipped metrics.jsonl line 3",
+                "epoch(s) 2 of the 3 run",
+            ],
+        ),
+        (lambda ls: [ls[0]], [1], ["epoch(s) 2-3 of the 3 run have no record: the CSV has 1 row(s), not 3"]),
+        (lambda ls: ls, [1, 2, 3], []),
+    ],
+    ids=["torn-middle-line", "not-objects", "lines-lost", "whole"],
+)
+def test_runs_export_of_a_damaged_log_says_what_the_csv_lacks(run, tmp_path, edit, kept, notes):
+    copy, records = _damaged_copy(run, tmp_path, edit)
+    target = tmp_path / "out.csv"
+    result = backprop("runs", "export", copy, "-o", target)
+    assert ok(result) == str(target)
+    assert target.read_text() == metrics_csv_text([r for r in records if r["epoch"] in kept])
+    stderr = result.stderr.decode()
+    assert [line for line in stderr.splitlines() if line.startswith(f"note: {copy}: ")] == stderr.splitlines()
+    assert len(stderr.splitlines()) == len(notes) and all(n in stderr for n in notes), stderr
+
+
+def test_runs_export_of_a_log_with_no_whole_record_is_refused_and_writes_nothing(run, tmp_path):
+    copy, _ = _damaged_copy(run, tmp_path, lambda ls: ["garbage\n", "{]\n"])
+    result = backprop("runs", "export", copy, "-o", tmp_path / "out.csv")
+    assert result.returncode == 2 and "metrics.jsonl holds no readable epoch record" in result.stderr.decode()
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_tensorboards_own_reader_keeps_every_epoch_and_histogram_across_a_resume(tmp_path):
+    """TensorBoard's EventAccumulator honours the resumed writer's purge marker (tbparse ignores it): every event
+    at a step after the checkpoint is dropped, so the marker must sit at the step after it, not on it."""
+    pytest.importorskip("tensorboardX")
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    run = train_run(tmp_path, "short", CONFIG.replace("epochs: 3", "epochs: 2"))
+    first = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    ok(backprop("train", "--resume", run, "--set", "training.epochs=3", "--quiet"))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    events = accumulator.EventAccumulator(str(run), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    losses = events.Scalars("train_loss")
+    assert [e.step for e in losses] == [r["step"] for r in records]  # the epoch before the resume is still there
+    assert [e.value for e in losses] == pytest.approx([r["train_loss"] for r in records], rel=1e-6)
+    sampled = sorted({r["step"] for r in records} | {s["step"] for r in records for s in r.get("layers_by_step", [])})
+    assert [e.step for e in events.Histograms("grads/0")] == sampled
+    assert first[-1]["step"] in sampled and records[-1]["step"] > first[-1]["step"]

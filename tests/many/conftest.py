@@ -52,11 +52,37 @@ metric: val_accuracy
 """
 
 
+# Dropout, shuffling and a cosine schedule over the run's epochs: a rung that paused the run, or
+# resumed it with another epoch count, would show in the bits.
+NOISY = """\
+name: noisy
+seed: 1
+data: {dataset: iris, validation_split: 0.2}
+model:
+  layers:
+    - {type: dense, units: 12, activation: relu}
+    - {type: dropout, rate: 0.2}
+    - {type: dense, units: 3}
+optimizer: {type: adam, lr: 0.01}
+schedule: {type: cosine}
+training: {epochs: 50, batch_size: 16}
+"""
+HALVING = """\
+base: noisy.yaml
+method: grid
+parameters:
+  optimizer.lr: [0.001, 0.003, 0.01, 0.03]
+metric: val_loss
+schedule: {type: successive_halving, min_epochs: 1, max_epochs: 4, reduction_factor: 2}
+"""
+
+
 @pytest.fixture(scope="session")
 def files(tmp_path_factory) -> Path:
     """A folder with the configs and sweep files above."""
     folder = tmp_path_factory.mktemp("sweeps")
-    for name, text in {"iris.yaml": IRIS, "grid.yaml": GRID, "digits.yaml": DIGITS, "slow.yaml": SLOW}.items():
+    texts = {"iris.yaml": IRIS, "grid.yaml": GRID, "digits.yaml": DIGITS, "slow.yaml": SLOW}
+    for name, text in {**texts, "noisy.yaml": NOISY, "halving.yaml": HALVING}.items():
         (folder / name).write_text(text)
     return folder
 
@@ -96,3 +122,26 @@ def dask_cluster():
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         yield cluster
+
+
+def thread_backend():
+    """A real executor in this process: one thread, so a study's runs are run in turn and fast (no
+    interpreter start-up per worker); the process pool and the Dask cluster are tested through the CLI."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from backprop_cli.many.runner import Backend
+
+    return Backend(lambda: ThreadPoolExecutor(1), threads=1, description="1 thread")
+
+
+def run_sweep_here(sweep_file: Path, runs_dir: Path) -> tuple[Path, list[dict]]:
+    """Create and run a sweep through the library, in this process: (its directory, its rows)."""
+    import threading
+
+    from backprop_cli.many.execute import run_study
+    from backprop_cli.many.plans import new_sweep
+    from backprop_cli.many.spec import load_sweep
+
+    directory = new_sweep(load_sweep(sweep_file), runs_dir, threads=1)
+    rows, _ = run_study(directory, thread_backend(), threading.Event())
+    return directory, rows

@@ -107,6 +107,35 @@ def test_a_worker_that_cannot_read_the_data_stops_the_sweep_before_any_trial(fil
         assert "Traceback" not in result.stderr
 
 
+def _rung_record(directory: Path) -> list[tuple]:
+    """Every rung result (trial, rung, figure) and promotion, in a canonical order."""
+    lines = [json.loads(line) for line in (directory / "rungs.jsonl").read_text().splitlines()]
+    results = sorted((r["trial"], r["rung"], r["val_loss"], r["status"]) for r in lines if "promoted" not in r)
+    return results + sorted(("promoted", r["promoted"], r["rung"]) for r in lines if "promoted" in r)
+
+
+def test_successive_halving_promotes_and_ranks_alike_on_the_local_pool_and_on_a_dask_cluster(
+    files, dask_cluster, tmp_path
+):
+    on_dask = trials_of(sweep(files / "halving.yaml", "--scheduler", dask_cluster.scheduler_address,
+                              "--runs-dir", tmp_path / "d"))  # fmt: skip
+    local = trials_of(sweep(files / "halving.yaml", "--workers", "2", "--runs-dir", tmp_path / "l"))
+    assert [(t["trial"], t["rung"], t["val_loss"]) for t in on_dask] == [
+        (t["trial"], t["rung"], t["val_loss"]) for t in local
+    ]
+    assert _rung_record(sweep_dir(tmp_path / "d")) == _rung_record(sweep_dir(tmp_path / "l"))
+    assert_same_run(Path(local[0]["run_dir"]), Path(on_dask[0]["run_dir"]))  # the winner, bit for bit
+
+
+def test_a_scheduler_file_of_a_real_scheduler_runs_the_sweep_on_it(files, dask_cluster, tmp_path):
+    host_port = dask_cluster.scheduler_address.removeprefix("tcp://")
+    (tmp_path / "sched.json").write_text(json.dumps({"type": "Scheduler", "address": host_port}))
+    (tmp_path / "one.yaml").write_text(f"base: {files / 'iris.yaml'}\nparameters: {{optimizer.lr: [0.01]}}\n")
+    result = sweep(tmp_path / "one.yaml", "--scheduler-file", tmp_path / "sched.json", "--runs-dir", tmp_path / "r")
+    assert [t["status"] for t in trials_of(result)] == ["completed"]
+    assert f"on Dask cluster at {dask_cluster.scheduler_address} (2 worker(s)" in result.stderr
+
+
 PLUGIN_BASE = """\
 name: plug
 seed: 0
@@ -125,9 +154,9 @@ def test_a_plugin_layer_trains_on_dask_workers_that_get_its_source_with_the_task
     import threading
 
     from backprop_cli.cli.backends import backend
+    from backprop_cli.many.execute import run_study
     from backprop_cli.many.plans import new_sweep
     from backprop_cli.many.spec import load_sweep
-    from backprop_cli.many.study import run_study
 
     plugin = tmp_path / "swish.py"
     plugin.write_text((Path(__file__).parents[1] / "nn" / "plugins" / "learned_swish.py").read_text())

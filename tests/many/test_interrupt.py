@@ -65,7 +65,7 @@ def test_a_trial_still_held_by_another_process_is_left_for_a_later_resume(files,
 
     (files / "two.yaml").write_text("base: iris.yaml\nparameters: {optimizer.lr: [0.01, 0.03]}\n")
     directory = new_sweep(load_sweep(files / "two.yaml"), tmp_path, threads=1)  # made, not run
-    held = directory / read_plan(directory).trials[0]["runs"][0]
+    held = directory / read_plan(directory).trials[0].runs[0]
     with RunLock(held):  # as a worker of a client that was killed would still hold it
         result = sweep("--resume", directory, "--workers", "1")
     assert [t["trial"] for t in trials_of(result)] == [1]

@@ -135,6 +135,7 @@ def test_the_cli_prints_the_picture_it_wrote(runs, tmp_path):
     "options, message",
     [
         ({"view": "bondary"}, "did you mean 'boundary'?"),
+        ({"view": "importance"}, "importance is a view of a sweep directory"),
         ({"view": "roc", "gif": True}, "--gif animates the boundary view only"),
         ({"view": "boundary", "gif": True, "output": "x.png"}, "an animation is written as a .gif"),
         ({"view": "boundary", "metric": "loss"}, "--metric is for learning curves"),

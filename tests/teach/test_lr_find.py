@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from backprop_cli.config.load import load_config
-from backprop_cli.teach.lr_find import RangeSchedule, lr_range_test
+from backprop_cli.teach.lr_find import LrFindResult, RangeSchedule, _suggest, lr_range_test
 from tests.datafiles import require_full_mnist
 
 from .conftest import CONFIGS, backprop, err, out
@@ -85,7 +85,44 @@ def test_ctrl_c_prints_what_it_has_and_exits_130(tmp_path):
     assert proc.returncode == 130, stderr
     found = json.loads(stdout)
     assert found["stopped"] == "interrupted" and len(found["lrs"]) >= 25
+    # what it saw is the lowest rates only: nothing to suggest from (it once suggested 1e-8, below --start)
+    assert found["suggested"] is None and found["min_over_10"] is None and "interrupted" in found["no_suggestion"]
     assert "Traceback" not in stderr and not (tmp_path / "runs").exists()
+
+
+def _scan(losses: list[float], stopped: str = "end") -> LrFindResult:
+    result = LrFindResult(1e-7, 10.0, len(losses), stopped=stopped)
+    result.lrs = [RangeSchedule(1e-7, 10.0, len(losses)).lr_at(s, 0) for s in range(len(losses))]
+    result.losses = result.smoothed = list(losses)
+    _suggest(result)
+    return result
+
+
+def test_a_flat_scan_suggests_nothing_and_says_why():
+    flat = _scan([2.30 - 0.0001 * k for k in range(100)])  # 0.4% lower at the end: no rate worked
+    assert flat.suggested is None and flat.min_over_10 is None and "flat" in flat.no_suggestion
+    falling = _scan([2.30 - 0.01 * k for k in range(60)] + [1.7 + 0.05 * k for k in range(40)])
+    assert falling.no_suggestion is None and falling.suggested is not None
+
+
+def test_no_suggestion_falls_below_the_first_rate():
+    # the loss is lowest at the very first step: "its rate / 10" would be below --start, never tried
+    result = _scan([1.0] + [1.5 + 0.01 * k for k in range(99)])
+    assert result.min_over_10 is None or result.min_over_10 >= 1e-7
+
+
+def test_a_plot_without_matplotlib_fails_before_the_test_runs(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+    from backprop_cli.errors import UserError
+    from backprop_cli.plot.curves import NEEDS_MATPLOTLIB
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an environment without the extra sees
+    result = CliRunner().invoke(app, ["lr-find", str(CONFIGS / "digits.yaml"), "-o", str(tmp_path / "lr.png")])
+    # main() turns this UserError into its one line and exit 2 (the other tests run the process itself)
+    assert isinstance(result.exception, UserError) and str(result.exception) == NEEDS_MATPLOTLIB
+    assert "step" not in result.output and not (tmp_path / "lr.png").exists()
 
 
 def test_a_start_above_the_end_is_a_usage_error():

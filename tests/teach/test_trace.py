@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from .conftest import CONFIGS, backprop, err, out
@@ -145,3 +146,47 @@ def test_a_diverging_step_is_shown_then_reported_with_exit_1():
     assert trace["diverged"] and trace["steps"][-1]["loss"] is None  # non-finite: null in JSON
     assert f"non-finite at step {len(trace['steps'])}" in err(result)
     assert "RuntimeWarning" not in err(result) and "Traceback" not in err(result)
+
+
+def test_asking_for_more_rows_than_the_data_has_is_announced(tmp_path):
+    config = tmp_path / "xor12.yaml"
+    layers = "    - {type: dense, units: 3, activation: tanh}\n    - {type: dense, units: 2}\n"
+    config.write_text(f"data: {{dataset: xor, n_samples: 12, validation_split: 0}}\nmodel:\n  layers:\n{layers}")
+    for verb, did in (("trace", "traced all 12"), ("gradcheck", "checked on all of them")):
+        result = backprop(verb, str(config), "--rows", "100", "--json")
+        assert result.returncode == 0, err(result)
+        assert f"note: --rows 100: the training split has only 12 rows; {did}" in err(result)
+        asked_for_all = backprop(verb, str(config), "--rows", "12", "--json")
+        assert "only 12 rows" not in err(asked_for_all)  # exactly what was asked: nothing to announce
+    assert json.loads(out(backprop("trace", str(config), "--rows", "100", "--json")))["rows"] == 12
+
+
+SGD_NET = """\
+    - {type: dense, units: 5, activation: tanh}
+    - {type: batchnorm}
+    - {type: residual, layers: [{type: dense, units: 5, activation: relu}]}
+    - {type: dense, units: 3}
+"""
+
+
+def test_before_minus_after_is_lr_times_the_gradient_for_every_parameter_with_sgd(tmp_path):
+    from .conftest import write_config
+
+    extra = ("optimizer: {type: sgd, lr: 0.3}\nschedule: {type: cosine}\n"  # a rate that changes at every step
+             "training: {epochs: 1, batch_size: 6, dtype: float64}\n")  # fmt: skip
+    config = write_config(tmp_path / "sgd.yaml", SGD_NET, data="{dataset: iris, validation_split: 0}", extra=extra)
+    result = backprop("trace", str(config), "--steps", "3", "--full", "--json")
+    assert result.returncode == 0, err(result)
+    steps = json.loads(out(result))["steps"]
+    previous_after = None
+    for step in steps:
+        grads = {f"{row['name']}.{k}": g["values"] for row in step["backward"] for k, g in row["grads"].items()}
+        assert grads and set(grads) == {p["name"] for p in step["params"]}  # every parameter, nested ones too
+        for param in step["params"]:
+            before, after = np.array(param["before"]["values"]), np.array(param["after"]["values"])
+            np.testing.assert_allclose(before - after, step["lr"] * np.array(grads[param["name"]]), rtol=1e-9,
+                                       atol=1e-14, err_msg=param["name"])  # fmt: skip
+            assert np.any(before != after), param["name"]  # the update is seen: "before" is a copy, not a view
+        if previous_after is not None:  # the next step starts where this one ended
+            assert {p["name"]: p["before"]["values"] for p in step["params"]} == previous_after
+        previous_after = {p["name"]: p["after"]["values"] for p in step["params"]}

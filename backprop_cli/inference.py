@@ -50,6 +50,7 @@ class Trained:
     path: Path
     epoch: int
     dtype: np.dtype
+    weights: str = "raw"  # "ema" when the model holds the run's weight average
 
     @property
     def classification(self) -> bool:
@@ -76,8 +77,10 @@ def _checked_dtype(name: Any) -> str:
     return name
 
 
-def load_trained(path: str | Path) -> Trained:
+def load_trained(path: str | Path, weights: str | None = None) -> Trained:
     """The model of a checkpoint file, or of a run directory's best (else last) checkpoint.
+
+    `weights`: "raw" or "ema" (Checkpoint.weights); None takes the weight average when the run kept one.
 
     The model is built from the checkpoint's resolved config as it stands: it was validated before it was
     saved and the checkpoint's digest covers it; a damaged or foreign one still ends in a CheckpointError.
@@ -109,8 +112,9 @@ def load_trained(path: str | Path) -> Trained:
         raise _incomplete(checkpoint.path, err) from None
     expected = {f"model.{name}": (t.shape, t.dtype) for name, t in model.state_tensors().items()}
     check_tensors_match({f"model.{k}": v for k, v in checkpoint.section("model").items()}, expected, checkpoint.path)
-    model.load_state_tensors(checkpoint.section("model"))
-    return Trained(model, loss, config, data_meta, checkpoint.path, epoch, dtype)
+    model.load_state_tensors(checkpoint.weights(weights))
+    used = "ema" if checkpoint.section("ema") and weights != "raw" else "raw"
+    return Trained(model, loss, config, data_meta, checkpoint.path, epoch, dtype, used)
 
 
 # Keys of a built-in dataset that a file of the user's does not take (they would be refused with it).
@@ -207,6 +211,7 @@ def evaluate_split(trained: Trained, split: str | None = None, data_overrides: l
     result = {
         "checkpoint": str(trained.path),
         "epoch": trained.epoch,
+        "weights": trained.weights,
         "split": "all" if label != split else split,
         "scored": label,
         "n": int(len(x)),

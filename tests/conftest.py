@@ -1,4 +1,5 @@
-"""Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses.
+"""Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses; and the
+CI guard (tests/ci_guard.py): with CI=true, a skip for a missing optional package is a failure.
 
 The data directory is the full data sets when present (where tests/datafiles.py finds them),
 else the MNIST slice shipped in tests/fixtures/data (see tests/datafiles.py).
@@ -11,6 +12,7 @@ import os
 import numpy as np
 import pytest
 
+from tests.ci_guard import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
 from tests.datafiles import mnist_data_dir
 
 

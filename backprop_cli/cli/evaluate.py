@@ -24,6 +24,12 @@ def evaluate(
             "--data", metavar="KEY=VALUE", help="Change a data key: path=other.csv (a new file is scored whole)"
         ),
     ] = None,
+    weights: Annotated[
+        Optional[str],
+        typer.Option(
+            "--weights", metavar="raw|ema", help="ema: the weight average (the default when the run kept one); raw"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plugin: PluginFiles = None,
 ) -> None:
@@ -35,7 +41,9 @@ def evaluate(
     hand_over_plugins(plugin)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}", where="--split", fix=f"choose one of {', '.join(SPLITS)}")
-    trained = load_trained(checkpoint)
+    if weights is not None and weights not in ("raw", "ema"):
+        raise UserError(f"unknown weights {weights!r}", where="--weights", fix="choose raw or ema")
+    trained = load_trained(checkpoint, weights)
     result = evaluate_split(trained, split, data or [])
     if as_json:
         print(dumps(result))
@@ -50,7 +58,8 @@ def _print_report(result: dict) -> None:
 
     console = stdout_console()
     scored = result["scored"] if result["split"] == "all" else f"{result['split']} split"
-    console.print(f"{result['checkpoint']} (epoch {result['epoch']}), {scored}, n={result['n']}")
+    averaged = ", weight average (EMA)" if result.get("weights") == "ema" else ""
+    console.print(f"{result['checkpoint']} (epoch {result['epoch']}{averaged}), {scored}, n={result['n']}")
     summary = Table(show_header=False, box=None)
     for key in ("loss", "accuracy", "macro_f1", "mse", "mae", "r2", "perplexity", "bits_per_char", "exact_match"):
         if key in result:

@@ -166,6 +166,10 @@ def reference() -> str:
             for nested in _models(inner.annotation):
                 if "values" not in nested.model_fields and "type" not in nested.model_fields:
                     lines += ["", f"### `{section}.{name}:`", ""] + model_table(nested)
+            items = [typing.get_args(m)[0] for m in _members(inner.annotation) if typing.get_origin(m) is list]
+            if any("type" in model.model_fields for item in items for model in _models(item)):  # data.augment
+                lines += ["", f"### `{section}.{name}:`", "", "A list; each item is one of these types."]
+                lines += _kind_sections(name, items[0], level="####")
     lines += ["", "## `optimizer:`", "", "One of these types (`optimizer: {type: adam, lr: 0.001}`)."]
     lines += _kind_sections("optimizer", fields["optimizer"].annotation)
     lines += ["", "## `schedule:`", "", "One of these types (`schedule: {type: cosine}`)."]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from backprop_cli.config.names import RUN_NAME_PATTERN
+from backprop_cli.data.augment import AugmentSpec
 from backprop_cli.nn.specs import LayerSpec, Spec
 from backprop_cli.optim.specs import AdamSpec, ConstantSpec, OptimizerSpec, ScheduleSpec
 
@@ -52,6 +53,7 @@ class DataConfig(Spec):
     length: int | None = Field(None, ge=1, le=100_000)  # synthetic sequence datasets: steps per example
     folds: int | None = Field(None, ge=2, le=1000)  # cross-validation: K folds of the training data (`backprop cv`)
     fold: int | None = Field(None, ge=0, le=999)  # the fold held out as the test split
+    augment: list[AugmentSpec] | None = Field(None, max_length=20)  # training batches only (data/augment.py)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -71,6 +73,16 @@ class DataConfig(Spec):
 class LossConfig(Spec):
     type: Literal[LOSS_NAMES] = "cross_entropy"  # type: ignore[valid-type]  # `loss: mse` is short for {type: mse}
     delta: float = Field(1.0, gt=0, le=1e6)  # huber: where the quadratic part ends
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # the cross-entropies: targets (1 − ε)·onehot + ε/K
+
+    @model_validator(mode="after")
+    def _smoothing_needs_classes(self) -> LossConfig:
+        if self.label_smoothing and self.type not in ("cross_entropy", "binary_cross_entropy"):
+            raise ValueError(
+                f"label_smoothing applies to class labels; {self.type} is a regression loss: remove label_smoothing, "
+                "or use cross_entropy"
+            )
+        return self
 
 
 class ModelConfig(Spec):
@@ -90,14 +102,34 @@ class EarlyStoppingConfig(Spec):
     patience: int = Field(5, ge=0, le=1_000_000)  # epochs without improvement before stopping
     min_delta: float = Field(0.0, ge=0, le=1e6)  # a smaller gain is no improvement
     restore_best: bool = True  # end with the best epoch's weights, not the last
+    baseline: float | None = Field(None, ge=-1e12, le=1e12)  # improvements count only once past it
+    start_from_epoch: int = Field(0, ge=0, le=1_000_000)  # epochs 1..start_from_epoch are not watched
+    divergence_threshold: float | None = Field(None, ge=-1e12, le=1e12)  # worse than this: stop at once
+
+
+class EmaConfig(Spec):
+    """An exponential moving average of the weights: give `decay`, or `half_life_steps` (default decay 0.999)."""
+
+    decay: float | None = Field(None, gt=0, lt=1)  # shadow <- decay·shadow + (1 − decay)·weights, each step
+    half_life_steps: float | None = Field(None, gt=0, le=1e9)  # or: decay = 0.5^(1/half_life_steps)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> EmaConfig:
+        if self.decay is not None and self.half_life_steps is not None:
+            raise ValueError("give `decay` or `half_life_steps`, not both")
+        if self.decay is None and self.half_life_steps is None:
+            self.decay = 0.999
+        return self
 
 
 class TrainingConfig(Spec):
     epochs: int = Field(20, gt=0, le=1_000_000)  # passes over the training data
     batch_size: int = Field(128, gt=0, le=10_000_000)  # 1: pure SGD; >= the training size: full batch
+    accumulate: int = Field(1, ge=1, le=100_000)  # micro-batches of batch_size per optimizer step
     dtype: Literal["float32", "float64"] = "float32"  # of parameters, activations and gradients
     threads: int | None = Field(None, gt=0, le=1024)  # BLAS threads; --threads wins over it
     early_stopping: EarlyStoppingConfig | None = None  # null: train every epoch
+    ema: EmaConfig | None = None  # validation, the best checkpoint and the final weights use the average
 
 
 class DiagnosticsConfig(Spec):

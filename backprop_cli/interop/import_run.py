@@ -62,6 +62,8 @@ def import_weights(config: Config, weights: str | Path, output: Path | None = No
     tensors = read_weights(weights)
     parts = build_parts(config, download_progress=None)  # data, scaling and model as `train` builds them
     parts.model.load_state_tensors(map_state_dict(parts.model, tensors, str(weights)))
+    if parts.trainer.ema is not None:  # the average starts from the imported weights, not the random ones
+        parts.trainer.ema.reset(parts.model.flat_params)
     test = _test_scores(parts)  # all that can fail on the user's input fails before the run directory exists
     run_dir = _new_run_dir(output, runs_dir or config.output.runs_dir, config.name or "imported")
     files = RunFiles(run_dir)

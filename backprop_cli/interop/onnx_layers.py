@@ -154,8 +154,8 @@ EXPORTERS: dict[str, Exporter] = {
     "residual": _residual,
 }
 
-from backprop_cli.interop.onnx_sequence import SEQUENCE_EXPORTERS  # noqa: E402  (they import nothing from here)
 from backprop_cli.interop.onnx_plugin import PLUGIN_EXPORTERS  # noqa: E402
+from backprop_cli.interop.onnx_sequence import SEQUENCE_EXPORTERS  # noqa: E402  (they import nothing from here)
 from backprop_cli.interop.onnx_text import TEXT_EXPORTERS  # noqa: E402
 
 EXPORTERS.update(

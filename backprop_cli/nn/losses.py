@@ -39,6 +39,7 @@ class Loss:
 
     name = "loss"
     expects = "values"
+    options: tuple[str, ...] = ()  # the config keys (beside type) this loss is built with
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
@@ -84,6 +85,10 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "cross_entropy"
     expects = "logits"
+    options = ("label_smoothing",)
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = float(label_smoothing)
 
     def forward(self, pred, target):
         if pred.ndim == 3:
@@ -97,20 +102,44 @@ class SoftmaxCrossEntropy(Loss):
         e /= sum_e  # e is ours: the probabilities, which is all the gradient needs (with the labels)
         self._p, self._labels = e, labels
         self._rows = np.arange(z.shape[0])
-        return float((np.log(sum_e[:, 0]) - z[self._rows, labels]).mean())
+        nll = np.log(sum_e[:, 0]) - z[self._rows, labels]  # (N,): −log p[n, tₙ]
+        return float(self._smoothed(nll, np.log(sum_e) - z, axis=1).mean())
+
+    def _smoothed(self, nll: np.ndarray, neg_log_p: np.ndarray, axis: int) -> np.ndarray:
+        """−Σₖ qₖ log pₖ with q = (1 − ε)·onehot + ε/K: the labels' term and ε times the mean over classes."""
+        eps = self.label_smoothing
+        if not eps:
+            return nll
+        return (1.0 - eps) * nll + eps * neg_log_p.mean(axis=axis).reshape(nll.shape)
 
     def backward(self):
         if self._p.ndim == 3:
             return self._backward_steps()
+        eps = self.label_smoothing
         dz = self._p.copy()
-        dz[self._rows, self._labels] -= 1.0
+        if eps:
+            dz -= eps / dz.shape[1]  # the ε/K every class gets
+        dz[self._rows, self._labels] -= 1.0 - eps
         dz *= 1.0 / dz.shape[0]
         return dz
 
     def explain(self):
+        eps = self.label_smoothing
+        if not eps:
+            return {
+                "forward": [
+                    "p = softmax(z) per row   (z: the logits, the model's output)",
+                    "L = −(1/N) Σₙ log p[n, tₙ]",
+                ],
+                "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
+            }
         return {
-            "forward": ["p = softmax(z) per row   (z: the logits, the model's output)", "L = −(1/N) Σₙ log p[n, tₙ]"],
-            "backward": ["dz = (p − onehot(t)) / N   (softmax and log cancel: no division by p)"],
+            "forward": [
+                "p = softmax(z) per row   (z: the logits, the model's output)",
+                f"q = {1 - eps:g}·onehot(t) + {eps:g}/K   (label smoothing ε = {eps:g}, K classes)",
+                "L = −(1/N) Σₙ Σₖ q[n, k] log p[n, k]",
+            ],
+            "backward": ["dz = (p − q) / N   (softmax and log cancel: no division by p)"],
         }
 
     # ---- every step of a sequence: logits (N, K, L) against labels (N, L), as PyTorch's K-dimensional case --
@@ -123,12 +152,16 @@ class SoftmaxCrossEntropy(Loss):
         e /= sum_e
         self._p, self._labels = e, labels
         picked = np.take_along_axis(z, labels, axis=1)  # (N, 1, L): the target's logit at each step
-        return float((np.log(sum_e) - picked).mean())
+        log_sum = np.log(sum_e)  # (N, 1, L)
+        return float(self._smoothed(log_sum - picked, log_sum - z, axis=1).mean())
 
     def _backward_steps(self):
-        """dz = (p - onehot) / (N L), per step."""
+        """dz = (p - q) / (N L), per step."""
+        eps = self.label_smoothing
         dz = self._p.copy()
-        np.put_along_axis(dz, self._labels, np.take_along_axis(dz, self._labels, axis=1) - 1.0, axis=1)
+        if eps:
+            dz -= eps / dz.shape[1]
+        np.put_along_axis(dz, self._labels, np.take_along_axis(dz, self._labels, axis=1) - (1.0 - eps), axis=1)
         dz *= 1.0 / (dz.shape[0] * dz.shape[2])
         return dz
 
@@ -185,9 +218,15 @@ class BinaryCrossEntropyWithLogits(Loss):
 
     name = "binary_cross_entropy"
     expects = "logits"
+    options = ("label_smoothing",)
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = float(label_smoothing)
 
     def forward(self, pred, target):
         t = np.asarray(target).reshape(pred.shape).astype(pred.dtype, copy=False)
+        if self.label_smoothing:  # K = 2 classes: t -> (1 − ε) t + ε/2, Keras' rule
+            t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         self._z, self._t = pred, t
         return float(np.mean(np.logaddexp(0.0, pred) - t * pred))
 
@@ -198,8 +237,10 @@ class BinaryCrossEntropyWithLogits(Loss):
         return dz
 
     def explain(self):
+        eps = self.label_smoothing
+        smoothing = [f"t ← {1 - eps:g}·t + {eps / 2:g}   (label smoothing ε = {eps:g})"] if eps else []
         return {
-            "forward": ["L = (1/N) Σₙ [log(1 + e^zₙ) − tₙ·zₙ]   (= −t log σ(z) − (1 − t) log(1 − σ(z)))"],
+            "forward": [*smoothing, "L = (1/N) Σₙ [log(1 + e^zₙ) − tₙ·zₙ]   (= −t log σ(z) − (1 − t) log(1 − σ(z)))"],
             "backward": ["dz = (σ(z) − t) / N"],
         }
 
@@ -297,6 +338,7 @@ class Huber(_Regression):
     """L = mean(r^2 / 2 if |r| <= delta else delta (|r| - delta / 2));  dpred = clip(r, ±delta) / (N T)."""
 
     name = "huber"
+    options = ("delta",)
 
     def __init__(self, delta: float = 1.0):
         self.delta = float(delta)
@@ -337,11 +379,11 @@ def build_loss(spec="cross_entropy", key_path: str = "loss", resolved: bool = Fa
         spec = {"type": spec}
     if isinstance(spec, Mapping):
         kind = lookup(LOSSES, "loss", spec.get("type", "cross_entropy"), f"{key_path}.type")
-        if resolved:
-            return kind(delta=spec["delta"]) if kind is Huber else kind()
+        if resolved:  # a checkpoint written before a key existed has its default
+            return kind(**{key: spec[key] for key in kind.options if key in spec})
         from backprop_cli.config.schema import LossConfig
         from backprop_cli.config.validation import validate
 
         spec = validate(LossConfig, dict(spec), prefix=key_path)
     cls = LOSSES[spec.type]
-    return cls(delta=spec.delta) if cls is Huber else cls()
+    return cls(**{key: getattr(spec, key) for key in cls.options})

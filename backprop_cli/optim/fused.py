@@ -81,7 +81,12 @@ def _optimizer_kernels(jit) -> dict:
             v[i] = vi
             p[i] = p[i] - (vi * mu + gi) * lr  # p <- p - lr (g + mu v)
 
-    return {"adam": adam, "momentum": momentum, "nesterov": nesterov}
+    @jit
+    def ema(shadow, p, c):  # pragma: no cover - runs compiled
+        for i in range(p.shape[0]):
+            shadow[i] = shadow[i] + (p[i] - shadow[i]) * c  # shadow <- shadow + (1 - decay) (p - shadow)
+
+    return {"adam": adam, "momentum": momentum, "nesterov": nesterov, "ema": ema}
 
 
 def kernel(name: str, *arrays: np.ndarray):
@@ -95,12 +100,16 @@ def kernel(name: str, *arrays: np.ndarray):
     return compiled("optim", _optimizer_kernels).get(name)
 
 
+KERNEL_ARGS = {"adam": (4, 6), "momentum": (3, 2), "nesterov": (3, 2), "ema": (2, 1)}  # (arrays, scalars)
+
+
 def warm_up(optimizer, params: np.ndarray) -> None:
-    """Compile (or load) the optimizer's kernel for the flat `params`, on tiny arrays, if it will run on them."""
+    """Compile (or load) the kernel of the optimizer (or anything naming its `fused_kernel`: the weight
+    average) for the flat `params`, on tiny arrays, if it will run on them."""
     name = getattr(optimizer, "fused_kernel", None)
     found = None if name is None else kernel(name, params)
     if found is None:
         return
-    n_arrays, n_scalars = {"adam": (4, 6), "momentum": (3, 2), "nesterov": (3, 2)}[name]
+    n_arrays, n_scalars = KERNEL_ARGS[name]
     arrays = [np.zeros(2, dtype=params.dtype) for _ in range(n_arrays)]
     found(*arrays, *[params.dtype.type(0.5)] * n_scalars)

@@ -19,7 +19,15 @@ from backprop_cli.optim import specs
 from backprop_cli.optim.adam import Adam, AdamW
 from backprop_cli.optim.adaptive import Adagrad, RMSprop
 from backprop_cli.optim.base import Optimizer
-from backprop_cli.optim.schedules import Constant, Cosine, Exponential, Plateau, Schedule, StepDecay, WarmupCosine
+from backprop_cli.optim.schedules import (
+    Constant,
+    Cosine,
+    Exponential,
+    OneCycle,
+    Plateau,
+    Schedule,
+    StepDecay,
+)
 from backprop_cli.optim.sgd import SGD, Momentum, Nesterov
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
@@ -36,7 +44,8 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "step": StepDecay,
     "exponential": Exponential,
     "cosine": Cosine,
-    "warmup_cosine": WarmupCosine,
+    "warmup_cosine": Cosine,  # an alias: its spec sets warmup_epochs 1 by default
+    "one_cycle": OneCycle,
     "plateau": Plateau,
 }
 

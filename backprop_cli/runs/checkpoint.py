@@ -43,6 +43,18 @@ class Checkpoint:
         start = prefix + "."
         return {name[len(start) :]: t for name, t in self.tensors.items() if name.startswith(start)}
 
+    def weights(self, which: str | None = None) -> dict[str, np.ndarray]:
+        """The model's tensors to use: "raw" (as trained), "ema" (the weight average in place of the
+        trained parameters; refused when the run kept none), or None: the average when there is one."""
+        model, ema = self.section("model"), self.section("ema")
+        if which == "ema" and not ema:
+            raise CheckpointError(
+                "holds no weight average: its run did not set training.ema",
+                where=str(self.path),
+                fix="use --weights raw",
+            )
+        return model if which == "raw" else {**model, **ema}
+
 
 def _dtype_code(dtype: np.dtype) -> str | None:
     little = dtype.newbyteorder("<") if dtype.byteorder in "<>=" else dtype

@@ -146,7 +146,7 @@ def _twins(ex: Exercise, cls: type[Layer], path: str, report: Report) -> tuple[L
         report.problem = f"build made {made}, but the layer has {own}: keep build as the exercise wrote it"
         return ours, None
     draw = np.random.default_rng(SEED + 2)
-    for key, p in ours.params.items():  # away from the initial values (gamma = 1 would hide a forgotten gamma)
+    for p in ours.params.values():  # away from the initial values (gamma = 1 would hide a forgotten gamma)
         p += 0.5 * draw.standard_normal(p.shape)
     for table, mine in ((theirs.params, ours.params), (theirs.state, ours.state)):
         for key, value in mine.items():

@@ -28,7 +28,9 @@ def explain_network(config, parts=None) -> dict:
 
     parts = parts or build_parts(config)
     model, loss, trainer = parts.model, parts.loss, parts.trainer
-    n = trainer.loader.batch_size  # the configured batch, or the whole training set when it is smaller
+    # the configured batch (with accumulation: one micro-batch, what a forward holds), or the whole training
+    # set when it is smaller
+    n = min(trainer.micro_batch or trainer.loader.batch_size, trainer.loader.n)
     shapes = _shapes(parts, n)
     kept = _kept_at(parts, n)
     layers = [_layer_row(name, layer, n, shapes, kept) for name, layer in walk_layers(model)]
@@ -51,7 +53,7 @@ def explain_network(config, parts=None) -> dict:
         "optimizer": _optimizer(config, trainer.optimizer),
         "schedule": {
             "type": config.schedule.type,
-            "rule": trainer.schedule.explain(),
+            "rule": trainer.schedule.formula(),
             "lr_at_step_1": trainer.schedule.lr_at(0, 0),
         },
         "totals": totals,

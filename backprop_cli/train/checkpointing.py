@@ -35,7 +35,7 @@ class Checkpointer(Callback):
         self.best = Improvement(monitor, mode)
         self.callback_states = callback_states
         self.running_summary = running_summary
-        self.best_model_tensors: dict | None = None
+        self.best_model_tensors: dict | None = None  # the best epoch's kept weights (Checkpoint.weights)
         self.last_saved_step: int | None = None
         self.last_saved_epoch = 0
         self.last_record: dict | None = None
@@ -47,7 +47,7 @@ class Checkpointer(Callback):
         if epoch % self.every == 0 or epoch == trainer.epochs or trainer.stop_requested:
             self.save_last(trainer)
         if self.best.update(logs.get(self.best.monitor), epoch):
-            self.best_model_tensors = {k: v.copy() for k, v in trainer.model.state_tensors().items()}
+            self.best_model_tensors = trainer.kept_weights()  # with EMA on: the average's weights
             self._guard(epoch, lambda: save_checkpoint(self.files.best, trainer.tensors(), self._meta(trainer, "best")))
         self._guard(epoch, lambda: self.running_summary(trainer))
 

@@ -25,15 +25,17 @@ class Improvement:
     def update(self, value: float | None, epoch: int) -> bool:
         if value is None or not math.isfinite(value):
             return False
-        if self.best is None or self._beats(value):
+        if self.best is None or self.beats(value, self.best):
             self.best, self.best_epoch = value, epoch
             return True
         return False
 
-    def _beats(self, value: float) -> bool:
+    def beats(self, value: float, other: float, min_delta: float | None = None) -> bool:
+        """Whether `value` is better than `other` by more than min_delta (the tracker's, unless given)."""
+        delta = self.min_delta if min_delta is None else min_delta
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < other - delta
+        return value > other + delta
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch}

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop_cli.config.schema import Config
+from backprop_cli.data.augment import check_augment
 from backprop_cli.data.dataset import Dataset
 from backprop_cli.data.loading import load_data
 from backprop_cli.data.probe import DataFacts, probe_data
@@ -53,6 +54,7 @@ def preflight(config: Config) -> Preflight:
         facts, vocab_size = probe_data(config.data, config.seed, sequences=reads_sequences(config.model.layers)), None
         rows = len(facts.raw.x_train) if facts.raw is not None else None
     check_monitors(config, facts)
+    check_augment(config.data.augment, facts.input_shape, token_ids=is_text(config.data))
     n_params = check_model_fits(config, facts.input_shape, vocab_size, rows)
     layer_specs = with_vocab_size(config.model.layers, vocab_size)
     _, output_shape = estimate_model(layer_specs, facts.input_shape)

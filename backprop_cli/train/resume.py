@@ -140,7 +140,7 @@ def restore(resume: ResumePoint, trainer, callbacks, checkpointer, files: RunFil
     if files.best.is_file():
         best = load_checkpoint(files.best)
         _check_model_tensors(best, trainer.model)
-        checkpointer.best_model_tensors = best.section("model")
+        checkpointer.best_model_tensors = best.weights()
     repair_metrics(files.metrics, trainer.epoch, meta.get("metrics"))
 
 

@@ -30,8 +30,8 @@ from backprop_cli.train.plateau import PlateauFeeder
 from backprop_cli.train.preflight import Preflight, preflight
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
-from backprop_cli.train.snapshots import Snapshots, snapshot_rule
 from backprop_cli.train.signals import stop_on_signals, terminate_unwinds
+from backprop_cli.train.snapshots import Snapshots, snapshot_rule
 
 
 @dataclass
@@ -112,7 +112,17 @@ def _train(parts: Parts, files: RunFiles, options: RunOptions, resume: ResumePoi
         callbacks.append(PlateauFeeder(trainer.schedule))
     es = config.training.early_stopping
     if es is not None:
-        callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+        callbacks.append(
+            EarlyStopping(
+                es.monitor,
+                es.mode,
+                es.patience,
+                es.min_delta,
+                es.baseline,
+                es.start_from_epoch,
+                es.divergence_threshold,
+            )
+        )
     callbacks += _picture_callbacks(parts, files, meta)
     callback_list = CallbackList(callbacks)
     summary_base = {
@@ -174,6 +184,8 @@ def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float
     if trainer.status in ("completed", "early_stopped"):
         if checkpointer.best_model_tensors is not None and (es is None or es.restore_best):
             trainer.model.load_state_tensors(checkpointer.best_model_tensors)
+        elif trainer.ema is not None:  # the final weights are the average's
+            trainer.model.load_state_tensors(trainer.kept_weights())
         if data.x_test is not None:
             test = score_split(trainer.model, parts.loss, data.x_test, data.y_test, trainer.classification)
     return _summary(base, trainer, checkpointer, started, status=trainer.status, test=test)

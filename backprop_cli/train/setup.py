@@ -8,6 +8,7 @@ import numpy as np
 
 from backprop_cli.config.schema import Config
 from backprop_cli.data import load_data
+from backprop_cli.data.augment import Augmenter, background, check_augment
 from backprop_cli.data.batching import BatchLoader
 from backprop_cli.diagnostics.admission import admit_plugins
 from backprop_cli.errors import ConfigError
@@ -17,12 +18,26 @@ from backprop_cli.nn.conv.windows import reads_sequences
 from backprop_cli.nn.losses import build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.step_memory import layer_steps, step_bytes
+from backprop_cli.optim.ema import WeightAverage, decay_from
 from backprop_cli.optim.registry import build_optimizer, build_schedule
 from backprop_cli.train.log_writers import check_log_writers
 from backprop_cli.train.trainer import Regularization, Trainer
 
 # Parameters, gradients and up to two optimizer slots, each a full copy: refuse what cannot fit.
 COPIES_IN_MEMORY = 4
+
+
+def _weight_average(ema, model) -> WeightAverage | None:
+    return None if ema is None else WeightAverage(model.flat_params, decay_from(ema.decay, ema.half_life_steps))
+
+
+def _augmentation(config: Config, data) -> dict:
+    """The trainer's augmenter and its generator, when data.augment asks for any."""
+    if not config.data.augment:
+        return {}
+    check_augment(config.data.augment, data.input_shape, token_ids=bool(data.text))
+    fill = background(data.scaler, data.input_shape)
+    return {"augment": Augmenter(config.data.augment, fill), "augment_rng": augment_generator(config.seed)}
 
 
 @dataclass
@@ -38,6 +53,12 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """One seed, two independent streams: model (init, dropout) and shuffling."""
     model_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(model_seq), np.random.default_rng(shuffle_seq)
+
+
+def augment_generator(seed: int) -> np.random.Generator:
+    """The seed's third stream, for data augmentation: spawning a third child leaves the first two as they
+    were, so a run without augmentation draws exactly what it drew before augmentation existed."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
 
 
 def check_model_fits(
@@ -151,7 +172,9 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
     check_token_ids(model, data)
     loss = build_loss(config.loss)
     check_output_layer(config, model.output_shape, loss, data.n_classes, data.task, data.y_train.shape[1:])
-    loader = BatchLoader(data.x_train, data.y_train, config.training.batch_size)
+    training = config.training
+    # accumulation: the loader draws the rows of k micro-batches at once, the trainer splits them
+    loader = BatchLoader(data.x_train, data.y_train, training.batch_size * training.accumulate)
     reg = config.regularization
     trainer = Trainer(
         model=model,
@@ -166,5 +189,8 @@ def build_parts(config: Config, data=None, download_progress=None, raw=None) -> 
         regularization=Regularization(reg.l1, reg.l2, reg.grad_clip_norm, reg.grad_clip_value),
         x_val=data.x_val,
         y_val=data.y_val,
+        micro_batch=training.batch_size if training.accumulate > 1 else None,
+        ema=_weight_average(training.ema, model),
+        **_augmentation(config, data),
     )
     return Parts(config=config, data=data, model=model, loss=loss, trainer=trainer)

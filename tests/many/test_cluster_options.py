@@ -81,7 +81,8 @@ def test_an_empty_scheduler_option_is_refused_not_run_locally(sweep_file, tmp_pa
 def test_the_connection_deadline_is_a_finite_number_of_seconds(sweep_file, seconds):
     result = in_process("sweep", sweep_file, "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", seconds)
     # parsed like every float option: one message naming the option and the range
-    assert_user_error(result, 2, f"--connect-timeout: {seconds} is out of range; give a finite number from 0.001 to 3600")
+    expected = f"--connect-timeout: {seconds} is out of range; give a finite number from 0.001 to 3600"
+    assert_user_error(result, 2, expected)
 
 
 def test_a_scheduler_that_accepts_and_never_answers_is_given_up_at_our_deadline(files, sweep_file, tmp_path):

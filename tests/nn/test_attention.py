@@ -15,6 +15,7 @@ from backprop_cli.nn.core.dense import Dense
 from backprop_cli.nn.losses import SoftmaxCrossEntropy, build_loss
 from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.normalization.layernorm import LayerNorm
+from tests.torch_recorded import case, recorded
 
 
 def _built(layer, shape, rng):
@@ -164,22 +165,13 @@ def test_causal_attention_output_at_a_step_ignores_later_steps(rng):
     assert not np.allclose(a[:, :, 4:], b[:, :, 4:])
 
 
-@pytest.mark.parametrize("causal", [True, False])
-def test_attention_forward_equals_torch_scaled_dot_product_attention(causal, rng):
-    torch = pytest.importorskip("torch")
-    f = torch.nn.functional
-    layer = _attention(2, causal, 5, rng, dim=6)
-    x = rng.standard_normal((3, 6, 5))
-    p = {k: torch.from_numpy(v) for k, v in layer.params.items()}
-    xt = torch.from_numpy(x).transpose(1, 2)  # (N, L, D)
-
-    def heads(a):
-        return a.reshape(3, 5, 2, 3).transpose(1, 2)  # (N, H, L, d_h)
-
-    q, k, v = heads(xt @ p["Wq"] + p["bq"]), heads(xt @ p["Wk"]), heads(xt @ p["Wv"] + p["bv"])
-    o = f.scaled_dot_product_attention(q, k, v, is_causal=causal).transpose(1, 2).reshape(3, 5, 6)
-    expected = (o @ p["Wo"] + p["bo"]).transpose(1, 2).numpy()
-    np.testing.assert_allclose(layer.forward(x, training=False), expected, atol=1e-12)
+@pytest.mark.parametrize("causal", [1, 0])
+def test_attention_forward_equals_torch_scaled_dot_product_attention(causal):
+    numbers = case(recorded("attention"), f"causal-{causal}")  # tests/fixtures/make_torch_fixtures.py
+    layer = _built(Attention(heads=2, causal=bool(causal)), (6, 5), np.random.default_rng(0))
+    for name in layer.params:
+        layer.params[name][...] = numbers[name]
+    np.testing.assert_allclose(layer.forward(numbers["x"], training=False), numbers["y"], atol=1e-12)
 
 
 def test_attention_needs_features_divisible_by_its_heads(rng):

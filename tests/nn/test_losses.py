@@ -194,3 +194,59 @@ def test_a_loss_that_cannot_fit_the_models_output_says_which_units_to_use(
 )
 def test_a_loss_that_fits_the_models_output_passes_the_check(name, output_shape, n_classes, n_targets):
     build_loss(name).check_output(output_shape, n_classes, n_targets=n_targets)
+
+
+# ---- label smoothing: targets (1 − ε)·onehot + ε/K -----------------------------------------------------
+@pytest.mark.parametrize(
+    "name, pred_shape, labels",
+    [("cross_entropy", (5, 4), (5,)), ("cross_entropy", (3, 4, 6), (3, 6)), ("binary_cross_entropy", (5, 1), (5,))],
+    ids=["rows", "every-step", "binary"],
+)
+def test_label_smoothing_backpropagates_the_gradient_of_its_loss(name, pred_shape, labels, rng, gradients_match):
+    pred = rng.standard_normal(pred_shape)
+    target = rng.integers(0, 2 if name == "binary_cross_entropy" else pred_shape[1], labels)
+    loss = build_loss({"type": name, "label_smoothing": 0.1})
+    gradients_match(Linear(), pred, rng, loss=loss, target=target)
+
+
+def test_label_smoothing_values_worked_out_by_hand():
+    # z = [0, ln 3]: p = [1/4, 3/4]; label 0, ε = 0.2, K = 2: q = [0.8 + 0.1, 0.1] = [0.9, 0.1]
+    loss = SoftmaxCrossEntropy(label_smoothing=0.2)
+    z = np.array([[0.0, math.log(3.0)]])
+    assert loss.forward(z, np.array([0])) == pytest.approx(-(0.9 * math.log(0.25) + 0.1 * math.log(0.75)))
+    np.testing.assert_allclose(loss.backward(), [[0.25 - 0.9, 0.75 - 0.1]])  # p − q
+
+
+def test_label_smoothing_of_equal_logits_moves_eps_over_k_to_every_class():
+    # K = 4, ε = 0.2, N = 2: p = 1/4; q = 0.05 everywhere plus 0.8 at the label; dz = (p − q) / 2
+    loss = SoftmaxCrossEntropy(label_smoothing=0.2)
+    assert loss.forward(np.zeros((2, 4)), np.array([0, 3])) == pytest.approx(math.log(4))
+    np.testing.assert_allclose(loss.backward(), [[-0.3, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, -0.3]])
+
+
+def test_binary_label_smoothing_pulls_the_targets_towards_one_half():
+    # ε = 0.2: targets 0 and 1 become 0.1 and 0.9; at z = 0, σ = 1/2, so dz = (0.5 − t') / N
+    loss = BinaryCrossEntropyWithLogits(label_smoothing=0.2)
+    assert loss.forward(np.zeros((2, 1)), np.array([0, 1])) == pytest.approx(math.log(2))
+    np.testing.assert_allclose(loss.backward(), [[0.2], [-0.2]])
+
+
+def test_explain_shows_the_smoothed_targets():
+    text = " ".join(build_loss({"type": "cross_entropy", "label_smoothing": 0.1}).explain()["forward"])
+    assert "q = 0.9·onehot(t) + 0.1/K" in text
+    assert "dz = (p − q) / N" in build_loss({"type": "cross_entropy", "label_smoothing": 0.1}).explain()["backward"][0]
+
+
+def test_label_smoothing_on_a_regression_loss_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        build_loss({"type": "mse", "label_smoothing": 0.1})
+    assert "regression loss" in str(err.value)
+
+
+def test_a_checkpoints_loss_config_without_label_smoothing_builds_the_plain_loss():
+    loss = build_loss({"type": "cross_entropy", "delta": 1.0}, resolved=True)
+    assert loss.label_smoothing == 0.0
+    assert (
+        build_loss({"type": "cross_entropy", "delta": 1.0, "label_smoothing": 0.1}, resolved=True).label_smoothing
+        == 0.1
+    )

@@ -9,6 +9,7 @@ from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.recurrent.gru import GRU
 from backprop_cli.nn.recurrent.lstm import LSTM
 from backprop_cli.nn.recurrent.rnn import SimpleRNN
+from tests.torch_recorded import case, recorded
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 C, H = 2, 3
@@ -110,52 +111,34 @@ def test_a_relu_rnn_equals_its_textbook_equation(rng):
     np.testing.assert_allclose(layer.forward(x, training=False), reference(layer, "rnn", x), rtol=1e-12, atol=1e-12)
 
 
-# ---- PyTorch, given the same weights ------------------------------------------------------------------
+# ---- PyTorch, given the same weights (its numbers recorded in tests/fixtures/torch) --------------------
 
 
-def torch_twin(layer, kind):
-    """torch.nn.RNN/LSTM/GRU holding our weights: weight_ih = Wᵀ, weight_hh = Uᵀ, biases as documented."""
-    torch = pytest.importorskip("torch")
-    make = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
-    extra = {"nonlinearity": layer.activation} if kind == "rnn" else {}
-    net = make(C, H, batch_first=True, bidirectional=layer.bidirectional, **extra)
-    with torch.no_grad():
-        for d in layer.directions:
-            suffix = "_l0" + d
-            getattr(net, "weight_ih" + suffix).copy_(torch.from_numpy(layer.params["W" + d].T.copy()))
-            getattr(net, "weight_hh" + suffix).copy_(torch.from_numpy(layer.params["U" + d].T.copy()))
-            getattr(net, "bias_ih" + suffix).copy_(torch.from_numpy(layer.params["b" + d].copy()))
-            bias_hh = np.zeros_like(layer.params["b" + d])
-            if kind == "gru":
-                bias_hh[2 * H :] = layer.params["b_hn" + d]
-            getattr(net, "bias_hh" + suffix).copy_(torch.from_numpy(bias_hh))
-    return torch, net
+def recorded_layer(kind, prefix, length):
+    """Our layer holding the recorded weights, and the recorded case (tests/fixtures/make_torch_fixtures.py)."""
+    numbers = case(recorded("recurrent_layers"), prefix)
+    bi = "W_reverse" in numbers
+    layer = CELLS[kind](H, return_sequences=prefix != "lstm-last", bidirectional=bi)
+    layer.build((C, length), np.random.default_rng(0), np.float32)
+    for name in layer.params:
+        layer.params[name][...] = numbers[name]
+    return layer, numbers
 
 
 @pytest.mark.parametrize("kind", CELLS)
-@pytest.mark.parametrize("bi", [False, True])
-def test_outputs_and_gradients_equal_pytorchs_with_the_same_weights(kind, bi, rng):
-    layer = built(kind, rng, 7, dtype=np.float32, return_sequences=True, bidirectional=bi)
-    torch, net = torch_twin(layer, kind)
-    x = rng.standard_normal((4, C, 7)).astype(np.float32)
-    xt = torch.from_numpy(x.transpose(0, 2, 1).copy()).requires_grad_(True)  # torch: (N, L, C)
-    y_torch, _ = net(xt)  # (N, L, D*H)
-    y = layer.forward(x, training=True)
-    np.testing.assert_allclose(y, y_torch.detach().numpy().transpose(0, 2, 1), rtol=1e-5, atol=1e-5)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
-    y_torch.backward(torch.from_numpy(dy.transpose(0, 2, 1).copy()))
-    dx = layer.backward(dy)
-    np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 1), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(layer.grads["U"], net.weight_hh_l0.grad.numpy().T, rtol=1e-4, atol=1e-5)
+@pytest.mark.parametrize("bi", [0, 1])
+def test_outputs_and_gradients_equal_pytorchs_with_the_same_weights(kind, bi):
+    layer, numbers = recorded_layer(kind, f"{kind}-{bi}", 7)
+    y = layer.forward(numbers["x"], training=True)
+    np.testing.assert_allclose(y, numbers["y"], rtol=1e-5, atol=1e-5)
+    dx = layer.backward(numbers["dy"])
+    np.testing.assert_allclose(dx, numbers["dx"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer.grads["U"], numbers["dU"], rtol=1e-4, atol=1e-5)
 
 
-def test_the_last_state_is_pytorchs_final_hidden_state_in_both_directions(rng):
-    layer = built("lstm", rng, 6, dtype=np.float32, bidirectional=True)
-    torch, net = torch_twin(layer, "lstm")
-    x = rng.standard_normal((3, C, 6)).astype(np.float32)
-    _, (h_n, _) = net(torch.from_numpy(x.transpose(0, 2, 1).copy()))  # h_n: (D, N, H)
-    expected = np.concatenate([h_n[0].detach().numpy(), h_n[1].detach().numpy()], axis=1)
-    np.testing.assert_allclose(layer.forward(x, training=False), expected, rtol=1e-5, atol=1e-6)
+def test_the_last_state_is_pytorchs_final_hidden_state_in_both_directions():
+    layer, numbers = recorded_layer("lstm", "lstm-last", 6)
+    np.testing.assert_allclose(layer.forward(numbers["x"], training=False), numbers["y"], rtol=1e-5, atol=1e-6)
 
 
 # ---- initialization, names, shapes ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from backprop_cli.nn.model import build_model, estimate_param_count
 from backprop_cli.nn.pooling.global_pool import GlobalAvgPool, GlobalMaxPool
 from backprop_cli.nn.pooling.pool1d import AvgPool1D, MaxPool1D
 from backprop_cli.nn.reshaping.reshape import Reshape
+from tests.torch_recorded import CONV1D_CASES, case, recorded
 
 DENSE = {"type": "dense", "units": 2}
 
@@ -49,31 +50,17 @@ def test_conv1d_without_bias_checks_only_its_weights(rng, gradients_match):
     assert [e.name for e in gradients_match(layer, rng.standard_normal((2, 3, 6)), rng)] == ["W", "x"]
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"kernel_size": 3},
-        {"kernel_size": 5, "stride": 2, "padding": 2},
-        {"kernel_size": 3, "dilation": 3, "padding": 1},
-        {"kernel_size": 4, "stride": 3, "dilation": 2},
-    ],
-)
-def test_conv1d_equals_pytorchs_conv1d_with_the_same_weights(kwargs, rng):
-    torch = pytest.importorskip("torch")
-    layer = built(Conv1D(4, **kwargs), (3, 17), rng, np.float32)
-    conv = torch.nn.Conv1d(3, 4, **kwargs)
-    with torch.no_grad():
-        conv.weight.copy_(torch.from_numpy(layer.params["W"]))
-        conv.bias.copy_(torch.from_numpy(layer.params["b"]))
-    x = rng.standard_normal((5, 3, 17)).astype(np.float32)
-    xt = torch.from_numpy(x).requires_grad_(True)
-    y_torch = conv(xt)
-    y = layer.forward(x, training=True)
-    np.testing.assert_allclose(y, y_torch.detach().numpy(), rtol=1e-5, atol=1e-5)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
-    y_torch.backward(torch.from_numpy(dy))
-    np.testing.assert_allclose(layer.backward(dy), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(layer.grads["W"], conv.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+@pytest.mark.parametrize("i", range(4), ids=["k3", "k5-s2-p2", "k3-d3-p1", "k4-s3-d2"])
+def test_conv1d_equals_pytorchs_conv1d_with_the_same_weights(i):
+    kwargs = CONV1D_CASES[i]
+    numbers = case(recorded("conv1d"), str(i))  # PyTorch's numbers (tests/fixtures/make_torch_fixtures.py)
+    layer = Conv1D(4, **kwargs)
+    layer.build((3, 17), np.random.default_rng(0), np.float32)
+    layer.params["W"][...], layer.params["b"][...] = numbers["W"], numbers["b"]
+    y = layer.forward(numbers["x"], training=True)
+    np.testing.assert_allclose(y, numbers["y"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.backward(numbers["dy"]), numbers["dx"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer.grads["W"], numbers["dW"], rtol=1e-4, atol=1e-4)
 
 
 def test_conv1d_computes_the_cross_correlation_written_out(rng):

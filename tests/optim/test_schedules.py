@@ -70,6 +70,58 @@ def test_warmup_cosine_without_warmup_is_cosine():
     assert [w.lr_at(i, 0) for i in range(12)] == [c.lr_at(i, 0) for i in range(12)]
 
 
+def test_cosine_with_warmup_epochs_is_the_warmup_cosine_alias():
+    a = schedule({"type": "cosine", "warmup_epochs": 1.0}, base_lr=0.9, epochs=2, steps_per_epoch=3)
+    b = schedule({"type": "warmup_cosine"}, base_lr=0.9, epochs=2, steps_per_epoch=3)  # one epoch by default
+    assert [a.lr_at(i, i // 3) for i in range(6)] == [b.lr_at(i, i // 3) for i in range(6)]
+    assert [a.lr_at(i, i // 3) for i in range(6)] == pytest.approx([0.3, 0.6, 0.9, 0.9, 0.45, 0.0])
+
+
+def test_warmup_steps_ramp_in_front_of_a_constant_rate():
+    # W = 4: lr/4, 2lr/4, 3lr/4, lr, then lr for ever
+    s = schedule({"type": "constant", "warmup_steps": 4}, base_lr=0.8, epochs=3, steps_per_epoch=3)
+    assert [s.lr_at(i, i // 3) for i in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 0.8, 0.8])
+
+
+def test_warmup_scales_an_epoch_rule_without_shifting_its_epochs():
+    # step decay halves at every epoch (2 steps each); W = 3 steps: epoch 0 at 0.1 times 1/3 and 2/3,
+    # epoch 1 at 0.05 times 3/3, then 0.05, then epoch 2 at 0.025
+    s = schedule(
+        {"type": "step", "step_size": 1, "gamma": 0.5, "warmup_steps": 3}, base_lr=0.1, epochs=3, steps_per_epoch=2
+    )
+    assert [s.lr_at(i, i // 2) for i in range(5)] == pytest.approx([0.1 / 3, 0.2 / 3, 0.05, 0.05, 0.025])
+
+
+def test_warmup_scales_the_plateau_rate_too():
+    s = schedule({"type": "plateau", "factor": 0.5, "patience": 1, "warmup_steps": 2}, base_lr=1.0)
+    s.observe(0, {"val_loss": 1.0})
+    s.observe(1, {"val_loss": 2.0})  # no improvement: halved
+    assert [s.lr_at(0, 2), s.lr_at(1, 2), s.lr_at(2, 2)] == pytest.approx([0.25, 0.5, 0.5])
+
+
+def test_warmup_epochs_and_warmup_steps_together_are_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        schedule({"type": "cosine", "warmup_epochs": 1, "warmup_steps": 3})
+    assert "not both" in err.value.what
+
+
+def test_one_cycle_rises_to_max_lr_then_falls_to_its_floor_as_pytorch_does():
+    # 2 epochs of 4 steps, pct_start 0.25: the peak at step 0.25 * 8 - 1 = 1; start max/25 = 0.04,
+    # floor 0.04 / 1e4 = 4e-6 at step 7; half way down (step 4, progress 3/6) the mean of max and floor
+    s = schedule({"type": "one_cycle", "max_lr": 1.0, "pct_start": 0.25}, base_lr=0.5, epochs=2, steps_per_epoch=4)
+    assert s.lr_at(0, 0) == pytest.approx(0.04)
+    assert s.lr_at(1, 0) == pytest.approx(1.0)
+    assert s.lr_at(4, 1) == pytest.approx((1.0 + 4e-6) / 2)
+    assert s.lr_at(7, 1) == pytest.approx(4e-6)
+    # step 2: progress 1/6 of the way down, cos(pi/6) = sqrt(3)/2
+    assert s.lr_at(2, 0) == pytest.approx(4e-6 + (1.0 - 4e-6) * (1 + math.sqrt(3) / 2) / 2)
+
+
+def test_one_cycle_peaks_at_the_optimizer_lr_unless_given_max_lr():
+    s = schedule({"type": "one_cycle", "pct_start": 0.5}, base_lr=0.3, epochs=1, steps_per_epoch=6)  # peak: step 2
+    assert [s.lr_at(i, 0) for i in range(6)].index(0.3) == 2
+
+
 def test_min_lr_above_the_base_rate_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         schedule({"type": "cosine", "min_lr": 2.0}, base_lr=1.0)
@@ -165,3 +217,10 @@ def test_pure_schedules_have_an_empty_state_and_ignore_metrics(name):
     assert s.observe(0, {"val_loss": 1.0}) is False
     with pytest.raises(CheckpointError):
         s.load_state_dict({"scale": 0.5})
+
+
+def test_the_formula_shown_by_explain_names_the_warmup():
+    s = schedule({"type": "cosine", "warmup_steps": 2}, base_lr=0.9, epochs=2, steps_per_epoch=3)
+    assert s.formula().endswith("times (s + 1)/2 for s < 2 (the warmup)")
+    assert "(s − 2)" in s.formula()
+    assert "warmup" not in schedule({"type": "cosine"}).formula()

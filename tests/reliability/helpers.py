@@ -225,10 +225,10 @@ def checkpoint_epoch(run, name: str = "last") -> tuple[int, int]:
 
 # ---- what a run leaves ------------------------------------------------------------------------------
 def state_bytes(run_or_file: Path) -> dict[str, tuple[str, tuple, bytes]]:
-    """Every model.* and optimizer.* tensor of the last checkpoint as (dtype, shape, raw bytes)."""
+    """Every model.*, optimizer.* and ema.* tensor of the last checkpoint as (dtype, shape, raw bytes)."""
     path = run_or_file if run_or_file.is_file() else run_or_file / "checkpoints" / "last.safetensors"
     tensors = load_file(str(path))
-    kept = {k: v for k, v in tensors.items() if k.startswith(("model.", "optimizer."))}
+    kept = {k: v for k, v in tensors.items() if k.startswith(("model.", "optimizer.", "ema."))}
     return {k: (str(v.dtype), v.shape, v.tobytes()) for k, v in kept.items()}
 
 

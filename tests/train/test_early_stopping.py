@@ -78,3 +78,41 @@ def test_the_state_survives_a_round_trip_so_a_resume_continues_counting():
     for epoch, value in [(4, 1.2), (5, 1.3)]:
         second.on_epoch_end(trainer, {"epoch": epoch, "val_loss": value})
     assert trainer.status == "early_stopped"
+
+
+def test_a_baseline_never_beaten_stops_after_patience_epochs():
+    # improving 1.0 -> 0.8 -> 0.7, but never below the baseline 0.5: every epoch counts against patience
+    epoch, trainer = run(EarlyStopping(patience=3, baseline=0.5), [1.0, 0.8, 0.7, 0.6])
+    assert epoch == 3
+    assert "baseline 0.5" in trainer.stop_reason
+
+
+def test_once_past_the_baseline_patience_counts_from_the_last_improvement():
+    # 0.6 is past nothing, 0.4 beats the baseline 0.5 (wait 0), then two epochs without improvement
+    epoch, _ = run(EarlyStopping(patience=2, baseline=0.5), [0.6, 0.4, 0.45, 0.41, 0.3])
+    assert epoch == 4
+
+
+def test_start_from_epoch_ignores_the_first_epochs_entirely():
+    # epochs 1 and 2 are not watched: their 0.1 is neither the best nor a reason to wait; from epoch 3
+    # the best is 0.9 (epoch 3), and 1.0, 1.1 are two epochs without improvement
+    es = EarlyStopping(patience=2, start_from_epoch=2)
+    epoch, trainer = run(es, [0.1, 0.1, 0.9, 1.0, 1.1])
+    assert epoch == 5 and "best 0.9 at epoch 3" in trainer.stop_reason
+    assert run(EarlyStopping(patience=2), [0.1, 0.1, 0.9, 1.0, 1.1])[0] == 3  # without it: at epoch 3
+
+
+def test_divergence_threshold_stops_at_once_whatever_the_patience():
+    epoch, trainer = run(EarlyStopping(patience=100, divergence_threshold=5.0), [2.0, 1.0, 5.0, 5.5, 0.5])
+    assert epoch == 4  # 5.0 is not worse than 5.0; 5.5 is
+    assert "5.5" in trainer.stop_reason and "divergence_threshold 5" in trainer.stop_reason
+
+
+def test_divergence_threshold_of_an_accuracy_is_a_floor():
+    es = EarlyStopping(monitor="val_accuracy", patience=100, divergence_threshold=0.2)
+    assert run(es, [0.5, 0.3, 0.1], key="val_accuracy")[0] == 3
+
+
+def test_a_metric_never_computed_stops_with_a_message_not_a_crash():
+    epoch, trainer = run(EarlyStopping(patience=2), [None, None])
+    assert epoch == 2 and "not been computed" in trainer.stop_reason

@@ -1,0 +1,46 @@
+"""With CI=true no test may skip because an optional package is missing: such a skip becomes a failure.
+
+`pytest.importorskip` skips with "could not import ..."; in CI every optional package a test needs is in
+the `test` extra, so that skip can only mean the extra lost it, and the checks behind it silently stopped
+running (as PyTorch's cross-checks once did). Elsewhere the skip stays a skip. Hooks for tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+MISSING_PACKAGE = "could not import"  # the start of pytest.importorskip's reason
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def fail_missing_package(report) -> None:
+    """Turn a skip for a missing package into a failure that says so (CI only)."""
+    if not (in_ci() and report.skipped and MISSING_PACKAGE in _reason(report)):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"CI=true: this test may not skip for a missing optional package ({_reason(report)}); "
+        "add the package to the `test` extra in pyproject.toml"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    fail_missing_package(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    fail_missing_package(outcome.get_result())

@@ -148,6 +148,19 @@ def run_gemm(threads: int, trials: int = 7, clock=time.perf_counter) -> dict:
     return out
 
 
+def torch_net(image: int = 28):
+    """The same network in PyTorch (images of `image` x `image` pixels, one channel)."""
+    from torch import nn
+
+    layers: list[nn.Module] = []
+    c, hw = 1, image
+    for f, k, p in CONVS:
+        layers += [nn.Conv2d(c, f, k, padding=p), nn.ReLU(), nn.MaxPool2d(2)]
+        c, hw = f, (hw + 2 * p - k + 1) // 2
+    layers += [nn.Flatten(), nn.Linear(c * hw * hw, DENSE[0]), nn.ReLU(), nn.Linear(*DENSE)]
+    return nn.Sequential(*layers)
+
+
 def run_torch(epochs: int, threads: int) -> dict:
     """The same network in PyTorch, default Adam, a plain loop over tensors in memory (as workload 1)."""
     import torch
@@ -156,13 +169,7 @@ def run_torch(epochs: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in _data())
-    layers: list[nn.Module] = []
-    c, hw = 1, 28
-    for f, k, p in CONVS:
-        layers += [nn.Conv2d(c, f, k, padding=p), nn.ReLU(), nn.MaxPool2d(2)]
-        c, hw = f, (hw + 2 * p - k + 1) // 2
-    layers += [nn.Flatten(), nn.Linear(c * hw * hw, DENSE[0]), nn.ReLU(), nn.Linear(*DENSE)]
-    model = nn.Sequential(*layers)
+    model = torch_net()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
     n, times = len(x_train), []

@@ -173,12 +173,7 @@ def torch_step(steps: int, threads: int, clock) -> float:
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    layers: list[nn.Module] = []
-    c, hw = 1, 28
-    for f, k, p in cnn.CONVS:
-        layers += [nn.Conv2d(c, f, k, padding=p), nn.ReLU(), nn.MaxPool2d(2)]
-        c, hw = f, (hw + 2 * p - k + 1) // 2
-    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * hw * hw, cnn.DENSE[0]), nn.ReLU(), nn.Linear(*cnn.DENSE))
+    model = cnn.torch_net()
     opt, loss_fn = torch.optim.Adam(model.parameters(), lr=cnn.LR), nn.CrossEntropyLoss()
     x, y = torch.rand(cnn.BATCH, 1, 28, 28), torch.randint(0, 10, (cnn.BATCH,))
     times = []

@@ -5,12 +5,16 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from bench import cnn
+from bench import cnn, sequences
 from bench.common import later_epochs_median
 from bench.workloads import IMPL_LABELS, MLP_WORKLOADS
 
-EPOCH_WORKLOADS = {**{k: (w.title, w.impls) for k, w in MLP_WORKLOADS.items()}, cnn.KEY: (cnn.TITLE, cnn.IMPLS)}
-IMPL_ALIASES = {"torch-cnn": "torch"}  # the CNN's PyTorch worker is the "torch" row of its table
+EPOCH_WORKLOADS = {
+    **{k: (w.title, w.impls) for k, w in MLP_WORKLOADS.items()},
+    cnn.KEY: (cnn.TITLE, cnn.IMPLS),
+    **{k: (title, sequences.IMPLS) for k, (title, _) in sequences.WORKLOADS.items()},
+}
+IMPL_ALIASES = {"torch-cnn": "torch", "torch-seq": "torch"}  # each PyTorch worker is the "torch" row of its table
 
 
 def _spread(values: list[float]) -> dict:
@@ -30,9 +34,10 @@ def aggregate(raw: list[dict]) -> dict:
                     [r["epoch_times"][0] / later_epochs_median(r["epoch_times"]) for r in runs]
                 ),
                 "epoch_s": epoch,
-                "samples_per_s": 60_000 / epoch["median"],
+                "samples_per_s": runs[0].get("rows", 60_000) / epoch["median"],
                 "rss_mb": statistics.median(r["rss_mb"] for r in runs),
-                "test_accuracy": statistics.median(r["test_accuracy"] for r in runs),
+                "test_accuracy": _median_of(runs, "test_accuracy"),
+                "val_loss": _median_of(runs, "val_loss"),
                 "epochs": len(runs[0]["epoch_times"]),
                 "dtype": runs[0].get("dtype"),
             }
@@ -75,7 +80,13 @@ def aggregate(raw: list[dict]) -> dict:
             }
     summary["targets"] = targets(summary)
     summary["targets_14"] = targets_14(summary)
+    summary["targets_two_threads"] = targets_two_threads(summary)
     return summary
+
+
+def _median_of(runs: list[dict], key: str) -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else None
 
 
 def _epoch(summary: dict, workload: str, impl: str) -> float | None:
@@ -185,9 +196,50 @@ def targets_14(s: dict) -> list[dict]:
     return out
 
 
+def targets_two_threads(s: dict) -> list[dict]:
+    """The CNN, char LSTM/GRU and transformer targets: epoch-time or peak-RSS ratios to PyTorch (2 threads each)."""
+
+    def ratio(key: str, field: str = "epoch") -> float | None:
+        rows = s["mlp"].get(key, {})
+        ours, torch = rows.get("backprop-cli"), rows.get("torch")
+        if field == "epoch":
+            return _ratio(_epoch(s, key, "backprop-cli"), _epoch(s, key, "torch"))
+        return _ratio(ours and ours["rss_mb"], torch and torch["rss_mb"])
+
+    rows = [
+        ("MNIST CNN epoch vs PyTorch", ratio(cnn.KEY), 1.2, 1.0),
+        ("MNIST CNN peak RSS vs PyTorch's", ratio(cnn.KEY, "rss"), 1.0, 1.0),
+        ("char LSTM epoch vs PyTorch", ratio("lstm-char"), 1.0, 0.8),
+        ("char GRU epoch vs PyTorch", ratio("gru-char"), 1.0, 0.8),
+        ("char transformer epoch vs PyTorch", ratio("transformer"), 1.2, 1.0),
+        ("char transformer peak RSS vs PyTorch's", ratio("transformer", "rss"), 1.0, 1.0),
+        (
+            "CNN test accuracy, configs/mnist-cnn.yaml as shipped (unchanged)",
+            s["extra"].get("cnn_config", {}).get("test_accuracy"),
+            -0.990,
+            -0.993,
+        ),
+    ]
+    return [
+        {"target": what, "value": v, "must": abs(must), "aim": abs(aim), "met": _met(v, must), "aimed": _met(v, aim)}
+        for what, v, must, aim in rows
+    ]
+
+
 def _met(value: float | None, limit: float) -> bool | None:
     """value <= limit; a negative limit means value >= -limit (accuracy); None when not measured."""
     return None if value is None else (value >= -limit if limit < 0 else value <= limit)
+
+
+def _targets_table(title: str, rows: list[dict]) -> list[str]:
+    yes = {True: "yes", False: "**no**", None: "not measured"}
+    lines = [f"### {title}", "", "| target | must | aim | measured | met | aim met |", "|---|---|---|---|---|---|"]
+    for t in rows:
+        lines.append(
+            f"| {t['target']} | {t['must']:.3g} | {t['aim']:.3g} | {_f(t['value'], '{:.3f}')} | "
+            f"{yes[t['met']]} | {yes[t['aimed']]} |"
+        )
+    return lines + [""]
 
 
 def _f(value, fmt: str = "{:.2f}") -> str:
@@ -214,10 +266,31 @@ def _mlp_table(key: str, rows: dict, s: dict) -> list[str]:
         e = r["epoch_s"]
         lines.append(
             f"| {IMPL_LABELS[impl]} | {e['median']:.3f} [{e['min']:.3f}–{e['max']:.3f}] | "
-            f"{r['samples_per_s']:,.0f} | {r['rss_mb']:.0f} | {r['test_accuracy']:.4f} | "
+            f"{r['samples_per_s']:,.0f} | {r['rss_mb']:.0f} | {_f(r['test_accuracy'], '{:.4f}')} | "
             f"{_f(_ratio(e['median'], torch))} | {_f(_ratio(e['median'], sk))} | "
             f"{_f(_ratio(e['median'], bound))} | {r['first_epoch_ratio']['median']:.2f} |"
         )
+    return lines + [""]
+
+
+def _sequence_table(key: str, rows: dict, s: dict) -> list[str]:
+    """A character model's table: windows of 64 characters per second, and the held-out loss after the last epoch."""
+    torch = _epoch(s, key, "torch")
+    lines = [
+        f"### {EPOCH_WORKLOADS[key][0]}",
+        "",
+        "| implementation | epoch s, median [min–max] | windows/s | peak RSS MB | val loss | × PyTorch | "
+        "1st epoch × later |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for impl in EPOCH_WORKLOADS[key][1]:
+        if impl in rows:
+            r, e = rows[impl], rows[impl]["epoch_s"]
+            lines.append(
+                f"| {IMPL_LABELS[impl]} | {e['median']:.2f} [{e['min']:.2f}–{e['max']:.2f}] | "
+                f"{r['samples_per_s']:,.0f} | {r['rss_mb']:.0f} | {_f(r['val_loss'], '{:.3f}')} | "
+                f"{_f(_ratio(e['median'], torch))} | {r['first_epoch_ratio']['median']:.2f} |"
+            )
     return lines + [""]
 
 
@@ -257,7 +330,7 @@ def markdown(s: dict, meta: dict) -> str:
             "",
         ]
     for key, rows in s["mlp"].items():
-        lines += _mlp_table(key, rows, s)
+        lines += _sequence_table(key, rows, s) if key in sequences.WORKLOADS else _mlp_table(key, rows, s)
     if s.get("cnn_gemm"):
         g = s["cnn_gemm"]
         lines += [
@@ -318,19 +391,11 @@ def markdown(s: dict, meta: dict) -> str:
             t = r["wall_s"]
             lines.append(f"| {names.get(impl, impl)} | {t['median']:.3f} [{t['min']:.3f}–{t['max']:.3f}] |")
         lines.append("")
-    lines += [
-        "### Targets (issue 14)",
-        "",
-        "| target | must | aim | measured | met | aim met |",
-        "|---|---|---|---|---|---|",
-    ]
-    yes = {True: "yes", False: "**no**", None: "not measured"}
-    for t in s.get("targets_14", []):
-        lines.append(
-            f"| {t['target']} | {t['must']:.3g} | {t['aim']:.3g} | {_f(t['value'], '{:.3f}')} | "
-            f"{yes[t['met']]} | {yes[t['aimed']]} |"
-        )
-    lines += [""]
+    lines += _targets_table(
+        "Targets: CNN, char LSTM, GRU and transformer against PyTorch (2 threads each)",
+        s.get("targets_two_threads", []),
+    )
+    lines += _targets_table("Targets (issue 14)", s.get("targets_14", []))
     lines += ["### Targets (issue 6)", "", "| target | measured | met |", "|---|---|---|"]
     for t in s["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]

@@ -2,6 +2,7 @@
 
     python -m bench            # the full run (about an hour on 2 busy cores)
     python -m bench --quick    # fewer epochs and repeats, for iterating on a lever
+    python -m bench --scaling  # how epoch time and memory grow with batch, width, length, image size
     python bench/run.py --only mlp-adam --repeats 3
 
 The table goes to stdout and to bench/results/<stamp>.md, every raw figure to bench/results/<stamp>.json.
@@ -23,7 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cnn  # noqa: E402
+from bench import cnn, sequences  # noqa: E402
 from bench.common import ROOT, THREADS, child_env, cpu_name, load_digits_csv, write_json  # noqa: E402
 from bench.ours import digits_config, mlp_config  # noqa: E402
 from bench.report import aggregate, markdown  # noqa: E402
@@ -73,21 +74,26 @@ def train_argv(scratch: Path, name: str, config_text: str) -> list[str]:
     return [*backprop_argv(), "train", str(config), "--runs-dir", runs, "--threads", str(THREADS), "--json"]
 
 
-def cli_mlp_job(key: str, epochs: int, subset: tuple[Path, int] | None = None) -> Job:
-    """`backprop train` on an MLP workload, or on the CNN (on the first rows of MNIST when given a subset)."""
+def cli_job(key: str, epochs: int, subset: tuple[Path, int] | None = None) -> Job:
+    """`backprop train` on an MLP workload, the CNN (on the first rows of MNIST when given a subset) or a
+    character model."""
 
     def run(scratch: Path) -> dict:
-        if key == cnn.KEY:
+        if key in sequences.WORKLOADS:
+            text = sequences.config(key, epochs, THREADS)
+        elif key == cnn.KEY:
             text = cnn.config(epochs, THREADS, subset=str(subset[0]) if subset else None)
         else:
             text = mlp_config(MLP_WORKLOADS[key], epochs, THREADS)
         result = measure(train_argv(scratch, "config.yaml", text), scratch)
         summary = json.loads(result.pop("stdout"))
-        lines = (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()
-        result["epoch_times"] = [json.loads(line)["epoch_time_s"] for line in lines]
+        records = [json.loads(line) for line in (Path(summary["run_dir"]) / "metrics.jsonl").read_text().splitlines()]
+        result["epoch_times"] = [r["epoch_time_s"] for r in records]
         if subset:
             result["epoch_times"], result["rows"] = cnn.scale_epochs(result["epoch_times"], subset[1]), subset[1]
-        result["test_accuracy"] = summary["test"]["accuracy"]
+        if summary.get("test"):
+            result["test_accuracy"] = summary["test"]["accuracy"]
+        result["val_loss"] = records[-1].get("val_loss")
         result["threads_in_summary"] = summary.get("threads")
         return result
 
@@ -192,7 +198,7 @@ def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> li
         for impl in w.impls:
             if args.impls and impl not in args.impls:
                 continue
-            jobs.append(cli_mlp_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
+            jobs.append(cli_job(key, epochs) if impl == "backprop-cli" else worker_job(key, impl, epochs))
     if not args.only or cnn.KEY in args.only:
         epochs = args.epochs or (cnn.QUICK_EPOCHS if args.quick else cnn.EPOCHS)
         subset, env = None, None
@@ -200,9 +206,13 @@ def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> li
             subset = (scratch_root / "mnist-subset.npz", args.cnn_rows)
             cnn.write_subset(subset[0], args.cnn_rows)
             env = {"BENCH_CNN_SUBSET": str(subset[0])}
-        jobs += [cli_mlp_job(cnn.KEY, epochs, subset), worker_job(cnn.KEY, "torch-cnn", epochs, env)]
+        jobs += [cli_job(cnn.KEY, epochs, subset), worker_job(cnn.KEY, "torch-cnn", epochs, env)]
         jobs.append(worker_job(cnn.KEY, "gemm-cnn", 0))
         jobs[-1].workload = "cnn-gemm"
+    for key in sequences.WORKLOADS:
+        if not args.only or key in args.only:
+            epochs = args.epochs or (sequences.QUICK_EPOCHS if args.quick else sequences.EPOCHS)
+            jobs += [cli_job(key, epochs), worker_job(key, "torch-seq", epochs)]
     if args.only and "cnn-config" in args.only:  # minutes of training: only when asked for
         jobs.append(cnn_config_job())
     if not args.only or "compile" in args.only:
@@ -219,13 +229,20 @@ def plan(args, run_dir: Path, inputs: dict[str, Path], scratch_root: Path) -> li
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--scaling" in argv:  # how cost grows with size: its own options (bench/scaling.py)
+        from bench import scaling
+
+        scaling.main([a for a in argv if a != "--scaling"])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 epochs per MLP run, 2 repeats")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5, quick 2)")
     parser.add_argument(
         "--only",
         nargs="*",
-        help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines cnn cnn-config compile",
+        help="workloads: mlp-adam mlp-sgd mlp-adam-b32 gemm digits pipelines cnn cnn-config compile "
+        "lstm-char gru-char transformer",
     )
     parser.add_argument("--impls", nargs="*", help="of the MLP workloads, run only these implementations")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every MLP run (smoke tests)")

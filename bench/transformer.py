@@ -80,66 +80,10 @@ def run_backprop(epochs: int) -> dict:
 
 
 def run_torch(epochs: int) -> dict:
-    """The same network in PyTorch: nn.Linear/LayerNorm/Embedding and scaled_dot_product_attention."""
-    import numpy as np
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
+    """The same network in PyTorch (bench/sequences.py's workload 10, as the full bench runs it)."""
+    from bench.sequences import run_torch as run_torch_sequence
 
-    from backprop_cli.data.bundled import bundled_text
-    from backprop_cli.data.text import encode, vocabulary, windows
-
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(0)
-    text = bundled_text("shakespeare.txt")
-    vocab = vocabulary(text)
-    ids = encode(text, vocab, "shakespeare")
-    n_val = round(len(ids) * 0.1)
-    x, y = (torch.from_numpy(a) for a in windows(ids[:-n_val], CONTEXT, CONTEXT, np.int64))
-    xv, yv = (torch.from_numpy(a) for a in windows(ids[-n_val:], CONTEXT, CONTEXT, np.int64))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(DIM), nn.LayerNorm(DIM)
-            self.q, self.k, self.v = nn.Linear(DIM, DIM), nn.Linear(DIM, DIM, bias=False), nn.Linear(DIM, DIM)
-            self.o, self.up, self.down = nn.Linear(DIM, DIM), nn.Linear(DIM, HIDDEN), nn.Linear(HIDDEN, DIM)
-
-        def forward(self, h):  # (N, L, D)
-            n, steps, _ = h.shape
-            a = self.ln1(h)
-            q, k, v = (f(a).view(n, steps, HEADS, -1).transpose(1, 2) for f in (self.q, self.k, self.v))
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(n, steps, DIM)
-            h = h + self.o(o)
-            return h + self.down(F.gelu(self.up(self.ln2(h)), approximate="tanh"))
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(len(vocab), DIM)
-            self.pos = nn.Parameter(0.02 * torch.randn(CONTEXT, DIM))
-            self.blocks = nn.Sequential(*[Block() for _ in range(BLOCKS)])
-            self.ln, self.out = nn.LayerNorm(DIM), nn.Linear(DIM, len(vocab))
-
-        def forward(self, ids):  # (N, L) -> logits (N, V, L), as ours
-            return self.out(self.ln(self.blocks(self.emb(ids) + self.pos))).transpose(1, 2)
-
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=LR)
-    times, loss_sum = [], 0.0
-    for _ in range(epochs):
-        started, loss_sum = time.perf_counter(), 0.0
-        for batch in torch.randperm(len(x)).split(BATCH):
-            loss = F.cross_entropy(net(x[batch]), y[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(batch)
-        with torch.no_grad():
-            val = F.cross_entropy(net(xv), yv).item()
-        times.append(time.perf_counter() - started)
-    params = sum(p.numel() for p in net.parameters())
-    return {"epoch_times": times, "train_loss": loss_sum / len(x), "val_loss": val, "params": params}
+    return run_torch_sequence("transformer", epochs, THREADS)
 
 
 def measure(kind: str, epochs: int, threads: int) -> dict:

@@ -19,6 +19,10 @@ def main(argv: list[str]) -> None:
         from bench.cnn import run_torch as run_torch_cnn
 
         result = run_torch_cnn(epochs, THREADS)
+    elif kind == "torch-seq":
+        from bench.sequences import run_torch as run_torch_sequence
+
+        result = run_torch_sequence(workload, epochs, THREADS)
     elif kind == "gemm-cnn":
         from bench.cnn import run_gemm as run_gemm_cnn
 

@@ -40,10 +40,12 @@ def _epochs(trainer, callbacks: Callback) -> None:
 def warm_up(trainer) -> None:
     """Compile, or load from numba's disk cache, every kernel the layers and the optimizer will call,
     before the progress and epoch clocks start: otherwise the first epoch pays for it (bench/README.md)."""
+    from backprop_cli.nn.kernels.blas import warm_up as warm_blas
     from backprop_cli.nn.model import walk_layers
     from backprop_cli.optim.fused import warm_up as warm_optimizer
 
     keep_freed_memory()
+    warm_blas(trainer.model.flat_params.dtype)
     for _, layer in walk_layers(trainer.model):
         if hasattr(layer, "warm_up"):
             layer.warm_up()

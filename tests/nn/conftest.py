@@ -1,4 +1,5 @@
-"""Helpers for the nn tests: a float64 finite-difference assertion."""
+"""Helpers for the nn tests: a float64 finite-difference assertion; the same code through the NumPy rules and
+through the compiled kernels."""
 
 from __future__ import annotations
 
@@ -20,3 +21,16 @@ def assert_gradients_match(layer, x, rng, **kwargs):
 @pytest.fixture
 def gradients_match():
     return assert_gradients_match
+
+
+@pytest.fixture
+def rules_then_kernels(monkeypatch):
+    """run(fn) -> [fn() with the NumPy rules (BACKPROP_NO_NUMBA=1), fn() with the compiled kernels]."""
+
+    def run(fn):
+        monkeypatch.setenv("BACKPROP_NO_NUMBA", "1")
+        rules = fn()
+        monkeypatch.delenv("BACKPROP_NO_NUMBA")
+        return [rules, fn()]
+
+    return run

@@ -61,25 +61,22 @@ def test_im2col_and_col2im_kernels_give_their_numpy_rules_bits(kern, dtype, c, h
     assert dx.dtype == dtype
 
 
-def _pool_both_ways(monkeypatch, k, s, x, dy):
+def _pool_both_ways(rules_then_kernels, k, s, x, dy):
     """(y, dx) of MaxPool2D through the NumPy rule, then through the kernel."""
-    out = []
-    for off in ("1", None):
-        if off:
-            monkeypatch.setenv("BACKPROP_NO_NUMBA", off)
-        else:
-            monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
+
+    def run():
         layer = MaxPool2D(k, s)
         layer.build(x.shape[1:], None, x.dtype)
         y = layer.forward(x, training=True)
-        out.append((y, layer.backward(dy(y.shape))))
-    return out
+        return y, layer.backward(dy(y.shape))
+
+    return rules_then_kernels(run)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("k, s", [(2, None), (2, 1), (3, 2), (3, None), (1, 1), (2, 3)])
 @pytest.mark.parametrize("n", [1, 3])
-def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(monkeypatch, dtype, k, s, n, rng):
+def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(rules_then_kernels, dtype, k, s, n, rng):
     x = rng.standard_normal((n, 2, 7, 6)).astype(dtype)
     x[0, 0, :2, :2] = 1.5  # a tie: the first maximum in row-major order takes the gradient
     x = x.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)  # an odd memory layout, as after a transpose
@@ -88,7 +85,7 @@ def test_maxpool_kernel_gives_the_numpy_rules_maximum_and_gradient(monkeypatch, 
     def dy(shape):
         return drawn.setdefault(shape, rng.standard_normal(shape).astype(dtype))
 
-    (y_rule, dx_rule), (y_kern, dx_kern) = _pool_both_ways(monkeypatch, k, s, x, dy)
+    (y_rule, dx_rule), (y_kern, dx_kern) = _pool_both_ways(rules_then_kernels, k, s, x, dy)
     np.testing.assert_array_equal(y_kern, y_rule)
     np.testing.assert_array_equal(dx_kern, dx_rule)  # bit-equal: overlapping windows add in the same order
     assert y_kern.dtype == dx_kern.dtype == dtype
@@ -98,7 +95,7 @@ def test_maxpool_kernel_records_the_argmax_once_in_forward(kern, rng):
     layer = MaxPool2D(2)
     layer.build((1, 2, 2), None, np.float64)
     layer.forward(np.array([[[[2.0, 4.0], [4.0, 1.0]]]]), training=True)
-    assert layer._arg.dtype == np.uint8 and layer._arg.ravel().tolist() == [1]  # offset (0, 1): the first 4
+    assert layer._arg.dtype == np.int32 and layer._arg.ravel().tolist() == [1]  # offset (0, 1): the first 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -111,31 +108,28 @@ def test_the_bias_relu_kernel_gives_the_numpy_bits(kern, dtype, rng):
     np.testing.assert_array_equal(got, want)
 
 
-def _conv_both_ways(monkeypatch, layer_args, x, dy, block_bytes=None):
+def _conv_both_ways(monkeypatch, rules_then_kernels, layer_args, x, dy, block_bytes=None):
     from backprop_cli.nn.conv import conv2d as conv
 
     if block_bytes:
         monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)
-    out = []
-    for off in ("1", None):
-        if off:
-            monkeypatch.setenv("BACKPROP_NO_NUMBA", off)
-        else:
-            monkeypatch.delenv("BACKPROP_NO_NUMBA", raising=False)
+
+    def run():
         layer = Conv2D(*layer_args[:2], **layer_args[2])
         layer.build(x.shape[1:], np.random.default_rng(3), x.dtype)
         layer.params["b"][:] = 0.1
         y = layer.forward(x, training=True)
         dx = layer.backward(dy)
-        out.append((y.copy(), dx.copy(), {k: g.copy() for k, g in layer.grads.items()}))
-    return out
+        return y.copy(), dx.copy(), {k: g.copy() for k, g in layer.grads.items()}
+
+    return rules_then_kernels(run)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ["relu", "tanh", None])
 @pytest.mark.parametrize("c, h, w, n, k, s, padding", GEOMETRIES)
 def test_conv2d_gives_the_same_outputs_and_gradients_with_and_without_kernels(
-    monkeypatch, dtype, activation, c, h, w, n, k, s, padding, rng
+    monkeypatch, rules_then_kernels, dtype, activation, c, h, w, n, k, s, padding, rng
 ):
     f = 3
     _, _, _, _, oh, ow = _geometry(c, h, w, k, s, padding)
@@ -143,7 +137,7 @@ def test_conv2d_gives_the_same_outputs_and_gradients_with_and_without_kernels(
     dy = rng.standard_normal((n, f, oh, ow)).astype(dtype)
     args = (f, k, {"stride": s, "padding": padding, "activation": activation})
     # a tiny block size: several row blocks, so dW is summed over blocks on both paths
-    (y0, dx0, g0), (y1, dx1, g1) = _conv_both_ways(monkeypatch, args, x, dy, block_bytes=64)
+    (y0, dx0, g0), (y1, dx1, g1) = _conv_both_ways(monkeypatch, rules_then_kernels, args, x, dy, block_bytes=64)
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(dx1, dx0)
     for key in g0:
@@ -159,3 +153,29 @@ def test_conv2d_keeps_its_cols_workspace_small_at_the_evaluation_batch(rng):
     layer.forward(np.zeros((1024, 32, 14, 14), np.float32), training=False)
     row_bytes = 32 * 25 * 14 * 1024 * 4  # one output row of cols: the smallest block
     assert layer._ws.nbytes <= max(BLOCK_BYTES, row_bytes)
+
+
+def _conv_pool_step(x, dy_seed):
+    """y, dx and dW of conv2d(relu) -> maxpool2d on x, through the kernels."""
+    conv, pool = Conv2D(4, 3, padding=1, activation="relu"), MaxPool2D(2)
+    pool.build(conv.build(x.shape[1:], np.random.default_rng(3), x.dtype), None, x.dtype)
+    y = pool.forward(conv.forward(x, training=True), training=True)
+    dx = conv.backward(pool.backward(np.random.default_rng(dy_seed).standard_normal(y.shape).astype(x.dtype)))
+    return y.copy(), dx.copy(), conv.grads["W"].copy()
+
+
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_kernels_split_over_threads_give_one_threads_bits(kern, monkeypatch, threads, rng):
+    from backprop_cli.nn.kernels import threads as kernel_threads
+
+    x = rng.standard_normal((3, 5, 8, 6)).astype(np.float32)  # 5 channels: parts of 2 and 3, or 1, 2 and 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    whole = _conv_pool_step(x, 7)
+    monkeypatch.setenv("OMP_NUM_THREADS", threads)
+    monkeypatch.setattr(kernel_threads, "MIN_BYTES", 1)  # split even these small arrays
+    calls, real = [], kernel_threads.bounds
+    monkeypatch.setattr(kernel_threads, "bounds", lambda n, parts: calls.append(parts) or real(n, parts))
+    split = _conv_pool_step(x, 7)
+    assert calls and max(calls) == int(threads)  # the kernels did run in parts
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(b, a)

@@ -64,5 +64,5 @@ def test_warm_up_compiles_the_kernels_of_the_model_and_the_optimizer_before_trai
     Trainer.model = model
     warm_up(Trainer)
     kernels = conv_kernels.kernels()
-    assert all(kernels[name].signatures for name in ("im2col", "col2im", "maxpool", "maxpool_backward"))
+    assert all(kernels[name].__wrapped__.signatures for name in ("im2col", "col2im", "maxpool", "maxpool_backward"))
     assert fused.compiled("optim", fused._optimizer_kernels)["adam"].signatures

@@ -9,11 +9,12 @@ import numpy as np
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels.attention import attention_weights, attention_weights_backward
+from backprop_cli.nn.kernels.attention import warm_up as warm_attention
 from backprop_cli.nn.steps import sequence_shape, steps_first
 
 PROJECTIONS = ("q", "k", "v", "o")
 BIASED = ("q", "v", "o")  # not k: see the class docstring
-
 
 
 def check_heads(heads: int, dim: int) -> None:
@@ -23,6 +24,7 @@ def check_heads(heads: int, dim: int) -> None:
             f"attention with {heads} heads needs features divisible by {heads}, but its input has {dim}",
             fix="choose heads that divide the embedding dim",
         )
+
 
 class Attention(Layer):
     """y = concat_h(softmax(Q_h K_hᵀ / sqrt(d_h) + M) V_h) Wo + bo,  Q = x Wq + bq, K = x Wk, V = x Wv + bv.
@@ -57,6 +59,10 @@ class Attention(Layer):
         """The last forward's attention weights P (N, H, L, L): row t says how step t spread its attention."""
         return self._p
 
+    def warm_up(self) -> None:
+        """Compile (or load) the softmax kernels before a timed loop starts."""
+        warm_attention(self.params["Wq"].dtype)
+
     # ---- forward ----------------------------------------------------------------------------------
     def _project(self, xt: np.ndarray, name: str) -> np.ndarray:
         a = xt @ self.params[f"W{name}"]  # (N, L, D) @ (D, D)
@@ -74,10 +80,7 @@ class Attention(Layer):
         q, k, v = (self._split(self._project(xt, name)) for name in "qkv")
         scale = 1.0 / math.sqrt(q.shape[-1])
         scores = q @ k.transpose(0, 1, 3, 2)  # (N, H, L, d_h) @ (N, H, d_h, L) -> (N, H, L, L)
-        scores *= scale
-        if self.causal:
-            scores += causal_mask(x.shape[2], scores.dtype)  # (L, L): -inf where a key comes later
-        p = softmax_rows(scores)
+        p = attention_weights(scores, scale, self.causal)  # softmax(S·scale + M) in place (kernels/attention.py)
         self._q, self._k, self._v, self._p, self._scale = q, k, v, p, scale
         self._keep = None
         if training and self.dropout > 0.0:
@@ -106,9 +109,8 @@ class Attention(Layer):
         dp = d_heads @ self._v.transpose(0, 1, 3, 2)  # (N, H, L, d_h) @ (N, H, d_h, L) -> (N, H, L, L)
         if self._keep is not None:
             dp *= self._keep
-        # softmax backward per row: dS = P * (dP - Σ_j dP_j P_j); masked entries have P = 0, so dS = 0 there
-        ds = self._p * (dp - np.sum(dp * self._p, axis=-1, keepdims=True))
-        ds *= self._scale
+        # softmax backward per row: dS = P * (dP - Σ_j dP_j P_j) * scale; masked entries have P = 0, so dS = 0 there
+        ds = attention_weights_backward(self._p, dp, self._scale, self.causal)
         dq = ds @ self._k  # (N, H, L, L) @ (N, H, L, d_h)
         dk = ds.transpose(0, 1, 3, 2) @ self._q
         dx = np.zeros_like(dyt)
@@ -143,16 +145,3 @@ class Attention(Layer):
         attention = 2 * 2 * n * self._steps * d  # QKᵀ and P·V, each 2 L² d_h per head and example
         softmax = 5 * batch * h * self._steps**2
         return projections + attention + softmax, 2 * (projections + attention) + 4 * batch * h * self._steps**2
-
-
-def causal_mask(steps: int, dtype) -> np.ndarray:
-    """(L, L): 0 on and below the diagonal, -inf above (a query never sees a later key)."""
-    return np.triu(np.full((steps, steps), -np.inf, dtype=dtype), k=1)
-
-
-def softmax_rows(s: np.ndarray) -> np.ndarray:
-    """softmax over the last axis, in place on s (ours); each row has a finite entry (its diagonal)."""
-    s -= s.max(axis=-1, keepdims=True)
-    np.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)
-    return s

@@ -8,6 +8,8 @@ import numpy as np
 
 from backprop_cli.errors import ConfigError, DataError
 from backprop_cli.nn.base import Layer
+from backprop_cli.nn.kernels.embedding import scatter_add
+from backprop_cli.nn.kernels.embedding import warm_up as warm_scatter
 
 
 class Embedding(Layer):
@@ -43,6 +45,10 @@ class Embedding(Layer):
         self.grads = {"W": np.zeros_like(w)}
         return (self.dim, self._steps)
 
+    def warm_up(self) -> None:
+        """Compile (or load) the backward's kernel before a timed loop starts."""
+        warm_scatter(self.params["W"].dtype)
+
     def forward(self, x, training):
         ids = token_ids(x, self.vocab_size)
         self._ids, self._x_shape = ids, x.shape
@@ -52,7 +58,7 @@ class Embedding(Layer):
         dW = self.grads["W"]
         dW[...] = 0.0
         # scatter-add: a token used at several steps (or in several examples) collects every one of them
-        np.add.at(dW, self._ids, dy.transpose(0, 2, 1))  # dW[(N, L)] += (N, L, dim)
+        scatter_add(dW, self._ids, dy)  # dW[(N, L)] += (N, L, dim): np.add.at, or its kernel (kernels/embedding.py)
         if not self.input_grad:
             return None
         return np.zeros(self._x_shape, dtype=dy.dtype)  # the output is piecewise constant in the ids

@@ -30,6 +30,12 @@ class WeightLayer(Layer):
         self.init_scale = float(init_scale)
         self.use_bias = use_bias
 
+    def warm_up(self) -> None:
+        """Compile (or load) the inner activation's kernels before a timed loop starts (the loop walks layers,
+        and the activation is not a child)."""
+        if hasattr(self.act, "warm_up"):
+            self.act.warm_up()
+
     def chain_text(self, linear: str, grads: list[str]) -> dict[str, list[str]]:
         """explain() of a weight layer: the linear map (into z, or y without an activation), the activation,
         then the activation's backward, the parameter gradients and dx (from dz, or dy without one).

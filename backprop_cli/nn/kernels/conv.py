@@ -9,21 +9,34 @@ tests/nn/test_conv_kernels.py holds each kernel equal to its rule in float32 and
   kernels read and write the unpadded image and skip the padding by bounds checks; the NumPy rules
   work on a padded copy (pass top = left = 0 and the padded image).
 - max pooling: the same maximum, and the same subgradient (the first maximum of a window in row-major
-  order takes the whole dy); the kernel records that argmax once, in forward, as a byte per window.
+  order takes the whole dy); the kernel records that argmax once, in forward, as an int32 per window
+  (a byte would do, but a loop storing bytes beside float32 does not vectorize: 16 against 4 ms for
+  the LeNet's first pool at batch 128, on this project's AVX2 host).
 - bias + relu: z + b then max(., 0) in one pass; relu's backward (ReLU.backward) takes its mask y > 0
   from that output.
+
+Every kernel computes each channel (the leading axis of all its arrays) on its own, so kernels() hands
+them out split over the cores by channel (kernels/threads.py): the same bits at any thread count.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from backprop_cli.nn.kernels.threads import split_rows
 from backprop_cli.optim.fused import compiled, disabled
+
+_split: dict = {}  # name -> the compiled kernel over the channels on the kernel threads (kernels/threads.py)
 
 
 def kernels() -> dict:
-    """{name: compiled function}, or {} when the NumPy rules must run (numba missing or turned off)."""
-    return {} if disabled() else compiled("conv", _build)
+    """{name: compiled function}, or {} when the NumPy rules must run (numba missing or turned off). Each
+    splits its channels over the threads BLAS uses: the same bits as one call (every channel is its own)."""
+    if disabled():
+        return {}
+    if not _split:
+        _split.update({name: split_rows(fn) for name, fn in compiled("conv", _build).items()})
+    return _split
 
 
 # ---- the NumPy rules -----------------------------------------------------------------------------
@@ -105,11 +118,12 @@ def _build(jit) -> dict:
                         for q in range(k):
                             if p == 0 and q == 0:
                                 continue
-                            for n in range(n_):
+                            at = p * k + q
+                            for n in range(n_):  # branch-free, so that it vectorizes: a branch on data mispredicts
                                 v, best = x[c, s * i + p, s * j + q, n], y[c, i, j, n]
-                                if v > best or (v != v and best == best):  # a NaN wins, as in np.maximum
-                                    y[c, i, j, n] = v
-                                    arg[c, i, j, n] = p * k + q
+                                take = (v > best) | ((v != v) & (best == best))  # a NaN wins, as in np.maximum
+                                y[c, i, j, n] = v if take else best
+                                arg[c, i, j, n] = at if take else arg[c, i, j, n]
 
     @jit
     def maxpool_backward(dy, arg, dx, k, s):  # pragma: no cover - runs compiled
@@ -160,7 +174,7 @@ def warm_up(dtype) -> float:
     cols = np.empty((1, 1, 1, 2, 2, 1), dtype=dtype)
     found["im2col"](x, cols, 1, 1, 0, 0, 0)
     found["col2im"](cols, x, 1, 1, 0, 0, 0)
-    y, arg = np.empty((1, 1, 1, 1), dtype=dtype), np.empty((1, 1, 1, 1), dtype=np.uint8)
+    y, arg = np.empty((1, 1, 1, 1), dtype=dtype), np.empty((1, 1, 1, 1), dtype=np.int32)
     found["maxpool"](x, y, arg, 2, 2)
     found["maxpool_backward"](y, arg, x, 2, 2)
     z = np.ones((1, 2), dtype=dtype)

@@ -72,7 +72,7 @@ class MaxPool2D(Pool2D):
         xt = np.ascontiguousarray(x.transpose(1, 2, 3, 0))  # no copy after conv2d (batch-last already)
         c, _, _, n = xt.shape
         y = np.empty((c, *self._out_hw, n), dtype=x.dtype)
-        arg = np.empty(y.shape, dtype=np.uint8 if self.pool_size**2 <= 256 else np.int32)
+        arg = np.empty(y.shape, dtype=np.int32)  # as wide as y: a byte-wide arg stops the kernel vectorizing
         kern["maxpool"](xt, y, arg, self.pool_size, self.stride)
         if training:
             self._arg, self._x_chw = arg, xt.shape[:3]

@@ -22,18 +22,12 @@ import numpy as np
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.conv.windows import sequence_shape
 from backprop_cli.nn.initializers import initialize
+from backprop_cli.nn.kernels import recurrent as recurrent_kernels
 from backprop_cli.nn.kernels.blas import one_blas_thread
+from backprop_cli.nn.kernels.threads import bounds, in_parallel, kernel_threads
 
+MIN_ROWS = 8  # a block of fewer examples makes each step's product too thin to pay for a thread
 DIRECTIONS = ("", "_reverse")  # parameter-name suffixes: PyTorch's `_reverse` for the backward direction
-
-
-def sigmoid_(a: np.ndarray) -> np.ndarray:
-    """sigma(a) in place, as 0.5 (1 + tanh(a / 2)): never overflows."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a += 1.0
-    a *= 0.5
-    return a
 
 
 class Recurrent(Layer):
@@ -88,13 +82,32 @@ class Recurrent(Layer):
     def initial_bias(self, dtype) -> np.ndarray:
         return np.zeros(self.gates * self.units, dtype=dtype)
 
+    def warm_up(self) -> None:
+        """Compile (or load) the step kernels before a timed loop starts."""
+        recurrent_kernels.warm_up(self.params["W"].dtype)
+
     def forward(self, x, training):
-        with one_blas_thread():
-            return self._forward(x)
+        return self._forward(x)
 
     def backward(self, dy):
-        with one_blas_thread():
-            return self._backward(dy)
+        return self._backward(dy)
+
+    def _by_rows(self, fn, n: int, args: tuple, axes: tuple) -> tuple[np.ndarray, ...]:
+        """fn(*args) on row blocks of the batch (axes: each argument's batch axis, None for none), one block a
+        thread, each on one BLAS thread; the results joined along their batch axis 1. The examples are
+        independent through every step, so the blocks run at once; the partition is fixed by the thread
+        count (kernels/threads.py), and so are the bits."""
+        parts = min(kernel_threads(), n // MIN_ROWS) or 1
+        blocks = [tuple(_rows(a, axis, lo, hi) for a, axis in zip(args, axes)) for lo, hi in bounds(n, parts)]
+        with one_blas_thread():  # a step's product (N, H) @ (H, G*H) is too small to share (kernels/blas.py)
+            results = in_parallel([(fn, block) for block in blocks])
+        if parts == 1:
+            return results[0]
+        joined: dict[int, np.ndarray] = {}  # an LSTM returns da twice: the two stay one array
+        first = results[0]
+        return tuple(
+            joined.setdefault(id(r), np.concatenate([p[i] for p in results], axis=1)) for i, r in enumerate(first)
+        )
 
     def _forward(self, x):
         n, c, length = x.shape
@@ -103,10 +116,12 @@ class Recurrent(Layer):
         outs = []
         for d in self.directions:
             p = self._direction(d)
-            xw = xt.reshape(length * n, c) @ p["W"]  # (L*N, C) @ (C, G*H)
+            with one_blas_thread(2 * xt.size * p["W"].shape[1]):  # a second BLAS thread only where it pays
+                xw = xt.reshape(length * n, c) @ p["W"]  # (L*N, C) @ (C, G*H)
             xw += p["b"]
             xw = xw.reshape(length, n, -1)
-            cache = self._run(xw if d == "" else xw[::-1], p)  # the reverse direction reads the steps backwards
+            xw = xw if d == "" else xw[::-1]  # the reverse direction reads the steps backwards
+            cache = self._by_rows(self._run, n, (xw, p), (1, None))  # hs, ... (L[+1], N, ...)
             self._caches.append(cache)
             hs = cache[0][1:]  # (L, N, H): h_1 .. h_L in the direction's own order
             outs.append(hs if d == "" else hs[::-1])  # back in time order
@@ -130,16 +145,19 @@ class Recurrent(Layer):
                 dh_seq, dh_last = (dh_seq if d == "" else dh_seq[::-1]), None
             else:
                 dh_seq, dh_last = None, dy[:, j * h : (j + 1) * h]
-            self._marks, self._norms = ({0, length // 2, length - 1} if d == "" else set()), {}
-            da, dz = self._unroll(dh_seq, dh_last, cache, p, g)  # (L, N, G*H) each, the direction's order
+            self._marks, self._norms = ({0, length // 2, length - 1} if d == "" else set()), []
+            args = (dh_seq, dh_last, cache, p, g)
+            da, dz = self._by_rows(self._unroll, n, args, (1, 0, 1, None, None))  # (L, N, G*H), the direction's order
             if d == "":
+                squares = {t: sum(sq for s, sq in self._norms if s == t) for t in self._marks}  # over the row blocks
                 self.time_grad_norm = {
-                    k: self._norms[t] for k, t in (("first", 0), ("middle", length // 2), ("last", length - 1))
+                    k: math.sqrt(squares[t]) for k, t in (("first", 0), ("middle", length // 2), ("last", length - 1))
                 }
-            self._weight_grads(d, da, dz, cache[0], g)
-            if dxt is not None:
-                dx_dir = (da.reshape(length * n, -1) @ p["W"].T).reshape(length, n, c)  # (L*N, G*H) @ (G*H, C)
-                dxt += dx_dir if d == "" else dx_dir[::-1]
+            with one_blas_thread(2 * da.size * (c + h)):  # dW, dU (and dx): one product each over all steps
+                self._weight_grads(d, da, dz, cache[0], g)
+                if dxt is not None:
+                    dx_dir = (da.reshape(length * n, -1) @ p["W"].T).reshape(length, n, c)  # (L*N, G*H) @ (G*H, C)
+                    dxt += dx_dir if d == "" else dx_dir[::-1]
         return None if dxt is None else dxt.transpose(1, 2, 0)  # (N, C, L)
 
     def _weight_grads(self, d: str, da: np.ndarray, dz: np.ndarray, hs: np.ndarray, g: dict) -> None:
@@ -152,9 +170,10 @@ class Recurrent(Layer):
         np.sum(da2, axis=0, out=g["b"])
 
     def _note(self, t: int, dh: np.ndarray) -> None:
-        """Keep |dL/dh_t| at the first, middle and last step of the forward direction (the monitor reads it)."""
+        """Keep |dL/dh_t|² of these rows at the first, middle and last step of the forward direction (the
+        monitor reads |dL/dh_t|: the root of the row blocks' sum); list.append is atomic across threads."""
         if t in self._marks:
-            self._norms[t] = math.sqrt(float(np.vdot(dh, dh)))
+            self._norms.append((t, float(np.vdot(dh, dh))))
 
     def _start(self, dh_last: np.ndarray | None, shape: tuple[int, int], dtype) -> np.ndarray:
         """dL/dh_L: the output's gradient when only the last step is returned, else zeros (a copy: it is updated)."""
@@ -171,3 +190,12 @@ class Recurrent(Layer):
         proj, rec = self._matmul_flops(batch)
         pointwise = self.pointwise * len(self.directions) * batch * self.length * self.units
         return proj + rec + pointwise, 2 * (proj + rec) + 2 * pointwise
+
+
+def _rows(a, axis: int | None, lo: int, hi: int):
+    """Rows lo..hi of `a` along its batch `axis` (of each array of a tuple); None and axis None pass whole."""
+    if a is None or axis is None:
+        return a
+    if isinstance(a, tuple):
+        return tuple(_rows(x, axis, lo, hi) for x in a)
+    return a[(slice(None),) * axis + (slice(lo, hi),)]

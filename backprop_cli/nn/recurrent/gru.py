@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.recurrent.bptt import Recurrent, sigmoid_
+from backprop_cli.nn.kernels.recurrent import Steps
+from backprop_cli.nn.recurrent.bptt import Recurrent
 
 
 class GRU(Recurrent):
@@ -28,18 +29,10 @@ class GRU(Recurrent):
         acts = np.empty((length, n, 3 * h), dtype=xw.dtype)
         hn = np.empty((length, n, h), dtype=xw.dtype)
         hu = np.empty((n, 3 * h), dtype=xw.dtype)
+        steps = Steps(xw.dtype)  # the compiled step (kernels/recurrent.py), or its NumPy rule
         for t in range(length):
             np.matmul(hs[t], p["U"], out=hu)  # (N, H) @ (H, 3H): all three gates at once
-            a = acts[t]
-            rz = np.add(xw[t][:, : 2 * h], hu[:, : 2 * h], out=a[:, : 2 * h])
-            sigmoid_(rz)
-            np.add(hu[:, 2 * h :], p["b_hn"], out=hn[t])
-            cand = np.multiply(a[:, :h], hn[t], out=a[:, 2 * h :])  # r ⊙ (h·U_n + b_hn)
-            cand += xw[t][:, 2 * h :]
-            np.tanh(cand, out=cand)
-            np.subtract(hs[t], cand, out=hs[t + 1])  # h_t = n + z ⊙ (h_{t-1} - n)
-            hs[t + 1] *= a[:, h : 2 * h]
-            hs[t + 1] += cand
+            steps.gru(acts[t], xw[t], hu, p["b_hn"], hn[t], hs[t], hs[t + 1])
         return hs, acts, hn
 
     def _unroll(self, dh_seq, dh_last, cache, p, g) -> tuple[np.ndarray, np.ndarray]:
@@ -48,22 +41,20 @@ class GRU(Recurrent):
         length, n, h = acts.shape[0], acts.shape[1], self.units
         da, dz = np.empty_like(acts), np.empty_like(acts)
         dh = self._start(dh_last, (n, h), acts.dtype)
+        dh_prev = np.empty((n, h), dtype=acts.dtype)
+        steps = Steps(acts.dtype)
         for t in reversed(range(length)):
             if dh_seq is not None:
                 dh += dh_seq[t]
             self._note(t, dh)
-            a, d, e = acts[t], da[t], dz[t]
-            r, z, cand = a[:, :h], a[:, h : 2 * h], a[:, 2 * h :]
-            np.multiply(dh * (1.0 - z), 1.0 - cand * cand, out=d[:, 2 * h :])  # dn ⊙ tanh'
-            np.multiply(dh * (hs[t] - cand), z * (1.0 - z), out=d[:, h : 2 * h])  # dz ⊙ σ'
-            np.multiply(d[:, 2 * h :] * hn[t], r * (1.0 - r), out=d[:, :h])  # dr ⊙ σ'
-            e[:, : 2 * h] = d[:, : 2 * h]
-            np.multiply(d[:, 2 * h :], r, out=e[:, 2 * h :])  # through r ⊙ (h·U_n + b_hn)
-            dh_prev = dh * z  # h_{t-1} also reaches h_t directly, through z
-            dh_prev += e @ p["U"].T  # (N, 3H) @ (3H, H)
-            dh = dh_prev
-        np.sum(dz[:, :, 2 * h :], axis=(0, 1), out=g["b_hn"])
+            steps.gru_backward(dh, acts[t], hn[t], hs[t], da[t], dz[t], dh_prev)  # da_t, dz_t; dh_prev = dh ⊙ z
+            dh_prev += dz[t] @ p["U"].T  # (N, 3H) @ (3H, H): the path through the gates
+            dh, dh_prev = dh_prev, dh
         return da, dz
+
+    def _weight_grads(self, d, da, dz, hs, g) -> None:
+        super()._weight_grads(d, da, dz, hs, g)
+        np.sum(dz[:, :, 2 * self.units :], axis=(0, 1), out=g["b_hn"])  # db_hn = Σ dn ⊙ r, over steps and rows
 
     def explain(self) -> dict[str, list[str]]:
         return {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop_cli.nn.recurrent.bptt import Recurrent, sigmoid_
+from backprop_cli.nn.kernels.recurrent import Steps
+from backprop_cli.nn.recurrent.bptt import Recurrent
 
 
 class LSTM(Recurrent):
@@ -24,10 +25,6 @@ class LSTM(Recurrent):
         b[self.units : 2 * self.units] = 1.0  # forget gate
         return b
 
-    def _gates(self, a: np.ndarray) -> tuple[np.ndarray, ...]:
-        h = self.units
-        return a[:, :h], a[:, h : 2 * h], a[:, 2 * h : 3 * h], a[:, 3 * h :]
-
     def _run(self, xw: np.ndarray, p: dict) -> tuple[np.ndarray, ...]:
         """hs, cs (L+1, N, H) from h_0 = c_0 = 0; acts (L, N, 4H) the gates after σ/tanh; tcs = tanh(c_t)."""
         length, n, _ = xw.shape
@@ -36,17 +33,10 @@ class LSTM(Recurrent):
         cs = np.zeros_like(hs)
         acts = np.empty((length, n, 4 * h), dtype=xw.dtype)
         tcs = np.empty((length, n, h), dtype=xw.dtype)
+        steps = Steps(xw.dtype)  # the compiled step (kernels/recurrent.py), or its NumPy rule
         for t in range(length):
-            a = np.matmul(hs[t], p["U"], out=acts[t])  # (N, H) @ (H, 4H): all four gates at once
-            a += xw[t]
-            sigmoid_(a[:, : 2 * h])  # i, f
-            np.tanh(a[:, 2 * h : 3 * h], out=a[:, 2 * h : 3 * h])  # g
-            sigmoid_(a[:, 3 * h :])  # o
-            i, f, g, o = self._gates(a)
-            np.multiply(f, cs[t], out=cs[t + 1])
-            cs[t + 1] += i * g
-            np.tanh(cs[t + 1], out=tcs[t])
-            np.multiply(o, tcs[t], out=hs[t + 1])
+            np.matmul(hs[t], p["U"], out=acts[t])  # (N, H) @ (H, 4H): all four gates at once
+            steps.lstm(acts[t], xw[t], cs[t], cs[t + 1], tcs[t], hs[t + 1])
         return hs, cs, acts, tcs
 
     def _unroll(self, dh_seq, dh_last, cache, p, g) -> tuple[np.ndarray, np.ndarray]:
@@ -56,19 +46,12 @@ class LSTM(Recurrent):
         da = np.empty_like(acts)
         dh = self._start(dh_last, (n, h), acts.dtype)
         dc = np.zeros((n, h), dtype=acts.dtype)
+        steps = Steps(acts.dtype)
         for t in reversed(range(length)):
             if dh_seq is not None:
                 dh += dh_seq[t]
             self._note(t, dh)
-            i, f, gg, o = self._gates(acts[t])
-            di, df, dg, do = self._gates(da[t])
-            tc = tcs[t]
-            dc += dh * o * (1.0 - tc * tc)  # h_t = o ⊙ tanh(c_t)
-            np.multiply(dh * tc, o * (1.0 - o), out=do)  # σ' = σ (1 - σ)
-            np.multiply(dc * gg, i * (1.0 - i), out=di)
-            np.multiply(dc * cs[t], f * (1.0 - f), out=df)
-            np.multiply(dc * i, 1.0 - gg * gg, out=dg)  # tanh' = 1 - g²
-            dc *= f  # c_{t-1} reaches c_t through the forget gate
+            steps.lstm_backward(dh, dc, acts[t], cs[t], tcs[t], da[t])  # da_t; dc becomes dL/dc_(t-1) through f
             dh = da[t] @ p["U"].T  # (N, 4H) @ (4H, H)
         return da, da
 

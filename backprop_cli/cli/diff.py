@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from backprop_cli.cli.options import FiniteFloat
+from backprop_cli.limits import DIFF_TOLERANCE_RANGE
+
+TOLERANCE = FiniteFloat(*DIFF_TOLERANCE_RANGE, zero="bit-identical")
+
 
 def diff(
     run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="A run directory, or a config file.")],
@@ -17,7 +22,9 @@ def diff(
     ] = 100,
     tolerance: Annotated[
         float,
-        typer.Option("--tolerance", metavar="X", min=0.0, help="Largest |Δ| that counts as equal (0: bit-identical)."),
+        typer.Option(
+            "--tolerance", metavar="X", parser=TOLERANCE, help="Largest |Δ| that counts as equal (0: bit-identical)."
+        ),
     ] = 0.0,
     env_a: Annotated[
         Optional[list[str]],

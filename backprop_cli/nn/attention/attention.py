@@ -17,7 +17,6 @@ PROJECTIONS = ("q", "k", "v", "o")
 BIASED = ("q", "v", "o")  # not k: see the class docstring
 
 
-
 def check_heads(heads: int, dim: int) -> None:
     """The heads split the features evenly; checked when the layer is built and when a model is estimated."""
     if dim % heads:
@@ -25,6 +24,7 @@ def check_heads(heads: int, dim: int) -> None:
             f"attention with {heads} heads needs features divisible by {heads}, but its input has {dim}",
             fix="choose heads that divide the embedding dim",
         )
+
 
 class Attention(Layer):
     """y = concat_h(softmax(Q_h K_hᵀ / sqrt(d_h) + M) V_h) Wo + bo,  Q = x Wq + bq, K = x Wk, V = x Wv + bv.
@@ -54,6 +54,10 @@ class Attention(Layer):
             self.params[f"b{name}"] = np.zeros(dim, dtype=dtype)
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         return (dim, self._steps)
+
+    def weights(self) -> np.ndarray:
+        """The last forward's attention weights P (N, H, L, L): row t says how step t spread its attention."""
+        return self._p
 
     def warm_up(self) -> None:
         """Compile (or load) the softmax kernels before a timed loop starts."""

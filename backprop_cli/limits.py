@@ -10,6 +10,8 @@ LR_RANGE = (1e-12, 1e12)
 TEMPERATURE_RANGE = (1e-3, 1e3)
 # gradcheck: a relative error lies in [0, 1] (errors are |a - b| / max(|a| + |b|, floor))
 TOLERANCE_RANGE = (0.0, 1.0)
+# diff: the largest absolute |Δ| between two runs' tensors that counts as equal (0 alone: bit-identical)
+DIFF_TOLERANCE_RANGE = (1e-30, 1e30)
 
 
 def memory_allowance() -> int:

@@ -12,15 +12,18 @@ import typer
 from typer.core import TyperArgument
 
 from backprop_cli import __version__
+from backprop_cli.cli import check as check_cmd
 from backprop_cli.cli import config as config_cmd
 from backprop_cli.cli import cv as cv_cmd
 from backprop_cli.cli import data as data_cmd
+from backprop_cli.cli import diff as diff_cmd
 from backprop_cli.cli import evaluate, generate, gradcheck, plot, predict, runs, train
 from backprop_cli.cli import exercise as exercise_cmd
 from backprop_cli.cli import explain as explain_cmd
 from backprop_cli.cli import export as export_cmd
 from backprop_cli.cli import import_weights as import_cmd
 from backprop_cli.cli import lr_find as lr_find_cmd
+from backprop_cli.cli import report as report_cmd
 from backprop_cli.cli import sweep as sweep_cmd
 from backprop_cli.cli import trace as trace_cmd
 from backprop_cli.cli.output import (
@@ -77,6 +80,9 @@ app.command(name="generate")(generate.generate)
 app.command(name="sweep")(sweep_cmd.sweep)
 app.command(name="cv")(cv_cmd.cv)
 app.command(name="exercise")(exercise_cmd.exercise)
+app.command(name="check")(check_cmd.check)
+app.command(name="diff")(diff_cmd.diff)
+app.command(name="report")(report_cmd.report)
 for _typer in (app, config_cmd.app, data_cmd.app, runs.app):  # a closed stdout ends any command quietly
     for _info in _typer.registered_commands:
         _info.callback = guard_stdout(_info.callback)

@@ -246,6 +246,9 @@ def compare(
         Optional[int], typer.Option("--top", min=2, max=50, help="A sweep's best N trials (default 5).")
     ] = None,
     as_json: JsonOption = False,
+    html: Annotated[
+        Optional[Path], typer.Option("--html", metavar="FILE", help="Also write the comparison as one HTML page.")
+    ] = None,
 ) -> None:
     """Configs side by side, only the keys that differ; then final, best and test metrics side by side."""
     from backprop_cli.errors import UserError
@@ -263,7 +266,13 @@ def compare(
         )
     if len(runs) < 2:
         raise UserError("compare needs two or more runs", fix="backprop runs compare RUN RUN ...")
-    data = compare_runs([open_run(r) for r in runs])
+    opened = [open_run(r) for r in runs]
+    data = compare_runs(opened)
+    if html is not None:
+        from backprop_cli.report.compare_report import compare_report
+        from backprop_cli.report.write import write_report
+
+        print(f"wrote {write_report(lambda: compare_report(opened, data), html)}", file=sys.stderr)
     if as_json:
         _print_json(data)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_serializer, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_serializer, field_validator, model_validator
 
 from backprop_cli.config.columns import ColumnSpec, MissingDefaults, column_shorthand, compact_columns
 from backprop_cli.config.missing import NA_VALUES
@@ -171,6 +171,24 @@ class DiagnosticsConfig(Spec):
     monitor_every_n_steps: int | None = Field(None, gt=0, le=10_000_000)  # None: once per epoch
     warnings: bool = True  # vanishing/exploding gradients, dead units, symmetry, saturation
     exploding_grad_norm: float = Field(1000.0, gt=0)  # a global gradient norm above this warns
+    histograms: bool = True  # z, y and dy histograms per layer at the monitor's samples: histograms.jsonl
+
+
+class SnapshotEvery(Spec):
+    every: int = Field(gt=0, le=1_000_000)  # keep the weights of every N-th epoch
+
+
+def _snapshot_form(value) -> str:
+    """Which of the three forms a value is written in, so that a mistake is named in that form alone."""
+    return {dict: "every", list: "epochs"}.get(type(value), "word")
+
+
+Snapshots = Annotated[
+    Annotated[Literal["auto", "none"], Tag("word")]
+    | Annotated[list[Annotated[int, Field(ge=0, le=1_000_000)]], Tag("epochs")]
+    | Annotated[SnapshotEvery, Tag("every")],
+    Discriminator(_snapshot_form),
+]
 
 
 class OutputConfig(Spec):
@@ -178,6 +196,7 @@ class OutputConfig(Spec):
     checkpoint_every: int = Field(1, gt=0, le=1_000_000)  # epochs between checkpoints/last.safetensors
     csv: bool = False  # metrics.csv beside metrics.jsonl (train/csv_log.py)
     tensorboard: bool = False  # TensorBoard event files in the run directory (needs tensorboardX)
+    snapshots: Snapshots = "auto"  # weights kept at these epochs for `plot --view boundary`; auto: each, small 2-D data
 
 
 class Config(Spec):

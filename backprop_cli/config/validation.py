@@ -104,6 +104,8 @@ def _clean_path(schema: Any, data: Any, loc: Sequence) -> KeyPath:
             continue
         if node is not None and not isinstance(node, (dict, list)) and isinstance(key, str):
             continue  # a tag below a scalar: the scalar itself is the problem
+        if isinstance(node, list) and isinstance(key, str):
+            continue  # a list is indexed by numbers: a name here is a union's tag (output.snapshots)
         path.append(key)
         annotation = _annotation_of(annotation, node, key)
         node = _child(node, key)

@@ -23,7 +23,6 @@ from backprop_cli.config.names import closest
 from backprop_cli.errors import UserError
 from backprop_cli.outputpath import check_output_file
 from backprop_cli.plot.time_flow import draw_time, time_series
-from backprop_cli.runs.atomic import atomic_write_bytes
 from backprop_cli.runs.describe import spans_decades
 from backprop_cli.runs.listing import Run, as_number, best_of, get_path
 
@@ -303,9 +302,8 @@ def image_format(path: Path) -> str:
 
 def write_plot(runs: Sequence[Run], output: str | os.PathLike[str] | None = None, metric: str | None = None) -> Path:
     """Draw `runs` and write the image atomically (PNG, or SVG/PDF by suffix); returns its path."""
+    from backprop_cli.plot.figure import save_figure
+
     path = Path(output) if output is not None else default_output(runs, metric)
-    fmt = image_format(path)
-    # onto a symlink: write its target (replacing the link would cut it from where it points)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    atomic_write_bytes(target, render(build_figure(runs, metric), fmt))
-    return path
+    image_format(path)  # a bad name is refused before the drawing
+    return save_figure(build_figure(runs, metric), path)

@@ -58,6 +58,17 @@ class RunFiles:
         return self.checkpoints / "best.safetensors"
 
     @property
+    def histograms(self) -> Path:
+        return self.root / "histograms.jsonl"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.snapshots / f"epoch-{epoch:05d}.safetensors"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".lock"
 

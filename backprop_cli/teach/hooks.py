@@ -1,7 +1,7 @@
 """Watching a model work without the layers knowing: every layer's forward and backward, recorded.
 
-`recording(model)` shadows `forward`/`backward` on each layer instance (the class methods stay as they
-are) for the duration of a `with` block; a dense or conv2d layer's inner activation is watched too,
+`recording(model)` taps every layer (diagnostics/taps.py: the instance's methods are shadowed, the class's
+stay as they are) for the duration of a `with` block; a dense or conv2d layer's inner activation is watched too,
 so its input is the pre-activation z and its returned gradient is dz.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop_cli.diagnostics.taps import Tap, Taps
 from backprop_cli.nn.base import Layer
 from backprop_cli.nn.model import walk_layers
 
@@ -58,34 +59,24 @@ def _keep(value, shapes_only: bool):
 @contextmanager
 def recording(model: Layer, shapes_only: bool = False) -> Iterator[dict[str, Record]]:
     """{name: Record}, filled in as forward and backward run inside the block."""
-    records: dict[str, Record] = {}
-    watched = watched_layers(model)
-    own = [{k: vars(layer)[k] for k in ("forward", "backward") if k in vars(layer)} for _, layer in watched]
-    for name, layer in watched:
-        records[name] = record = Record()
-        layer.forward = _watch_forward(layer.forward, record, shapes_only)
-        layer.backward = _watch_backward(layer.backward, record, shapes_only)
-    try:
+    records = {name: Record() for name, _ in watched_layers(model)}
+    taps = [
+        Tap(layer, _forward_into(records[name], shapes_only), _backward_into(records[name], shapes_only))
+        for name, layer in watched_layers(model)
+    ]
+    with Taps(taps):
         yield records
-    finally:
-        for (_, layer), saved in zip(watched, own):  # as before: the class methods, or what was set on it
-            del layer.forward, layer.backward
-            vars(layer).update(saved)
 
 
-def _watch_forward(forward, record: Record, shapes_only: bool):
-    def watched(x, training):
-        y = forward(x, training)
+def _forward_into(record: Record, shapes_only: bool):
+    def keep(x, y):
         record.x, record.y = _keep(x, shapes_only), _keep(y, shapes_only)
-        return y
 
-    return watched
+    return keep
 
 
-def _watch_backward(backward, record: Record, shapes_only: bool):
-    def watched(dy):
-        dx = backward(dy)
+def _backward_into(record: Record, shapes_only: bool):
+    def keep(dy, dx):
         record.dy, record.dx = _keep(dy, shapes_only), _keep(dx, shapes_only)
-        return dx
 
-    return watched
+    return keep

@@ -15,6 +15,11 @@ from backprop_cli.diagnostics.rules import Sample, WarningRules
 from backprop_cli.train.callbacks import Callback
 
 
+def next_step_sampled(trainer, batches: int, every: int | None) -> bool:
+    """Whether the step about to run is one the monitor samples: its epoch's last, or every N-th if asked."""
+    return trainer.batch_in_epoch == batches - 1 or bool(every and (trainer.step + 1) % every == 0)
+
+
 class GradientMonitor(Callback):
     """logs["layers"] = {layer: {grad_norm, weight_norm, update_ratio, dead_fraction, saturated_fraction}};
     logs["warnings"] = the warnings this epoch fired; every N steps also logs["layers_by_step"]."""
@@ -69,9 +74,7 @@ class GradientMonitor(Callback):
 
     def _maybe_snapshot(self, trainer) -> None:
         """Copy the parameters when the next step is one that will be sampled: the update ratio's Δθ."""
-        next_step = trainer.step + 1
-        last_of_epoch = trainer.batch_in_epoch == self._batches - 1
-        if last_of_epoch or (self.every and next_step % self.every == 0):
+        if next_step_sampled(trainer, self._batches, self.every):
             np.copyto(self._snapshot, trainer.model.flat_params)
             self._snapshot_step = trainer.step
 

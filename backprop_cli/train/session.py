@@ -23,6 +23,7 @@ from backprop_cli.train.callbacks import Callback, CallbackList
 from backprop_cli.train.checkpointing import Checkpointer
 from backprop_cli.train.early_stopping import EarlyStopping
 from backprop_cli.train.evaluate import score_split
+from backprop_cli.train.histogram_log import HistogramLog
 from backprop_cli.train.improvement import resolve_mode
 from backprop_cli.train.log_writers import log_writers
 from backprop_cli.train.loop import fit
@@ -32,6 +33,7 @@ from backprop_cli.train.preflight import Preflight, preflight
 from backprop_cli.train.resume import ResumePoint, restore
 from backprop_cli.train.setup import Parts, build_parts
 from backprop_cli.train.signals import stop_on_signals, terminate_unwinds
+from backprop_cli.train.snapshots import Snapshots, snapshot_rule
 
 
 @dataclass
@@ -159,6 +161,7 @@ def _callbacks(
                 es.divergence_threshold,
             )
         )
+    callbacks += _picture_callbacks(parts, files, meta)
     callback_list = CallbackList(callbacks)
 
     def running_summary(t, status: str = "running") -> None:
@@ -177,6 +180,18 @@ def _callbacks(
     callback_list.callbacks.extend(log_writers(config, files))  # after the checkpointer: the line is written
     callback_list.callbacks.extend(options.extra_callbacks)
     return callback_list, checkpointer
+
+
+def _picture_callbacks(parts: Parts, files: RunFiles, meta: dict) -> list[Callback]:
+    """What the pictures are drawn from: histograms at the monitor's samples, weight snapshots at epochs."""
+    diagnostics, model = parts.config.diagnostics, parts.model
+    found: list[Callback] = []
+    if diagnostics.monitor and diagnostics.histograms:
+        found.append(HistogramLog(files, diagnostics.monitor_every_n_steps))
+    wanted = snapshot_rule(parts.config.output.snapshots, parts.data.input_shape, model.param_count)
+    if wanted is not None:
+        found.append(Snapshots(files, meta, wanted))
+    return found
 
 
 def _finish(parts: Parts, checkpointer: Checkpointer, base: dict, started: float) -> dict:

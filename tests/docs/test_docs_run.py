@@ -12,8 +12,8 @@ import pytest
 
 from tests.docs.harness import ROOT, blocks, links, problems, run_page
 
-PAGES = sorted((ROOT / "docs").glob("*.md"))
-LINKED = [ROOT / "README.md", *PAGES]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINKED = PAGES
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

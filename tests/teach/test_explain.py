@@ -163,3 +163,46 @@ def test_every_loss_optimizer_and_schedule_describes_itself():
     for table in (LOSSES, OPTIMIZERS, SCHEDULES):
         for name, cls in table.items():
             assert "explain" in vars(cls), f"{name}: add explain() beside its rule"
+
+
+def _residual_config(tmp_path, block: str):
+    """digits -> flatten -> dense 16 relu -> residual[block] -> dense 10; batch 16, SGD."""
+    layers = (
+        "    - {type: flatten}\n    - {type: dense, units: 16, activation: relu}\n"
+        f"    - {{type: residual, layers: [{block}]}}\n    - {{type: dense, units: 10}}\n"
+    )
+    extra = "optimizer: {type: sgd, lr: 0.1}\ntraining: {epochs: 1, batch_size: 16}\n"
+    path = write_config(tmp_path / "res.yaml", layers, data="{dataset: digits, validation_split: 0.2}", extra=extra)
+    return explain_network(config_of(path))
+
+
+def test_totals_with_a_residual_block_count_the_block_once_not_its_nested_rows_too(tmp_path):
+    r = _residual_config(tmp_path, "{type: dense, units: 16, activation: relu}")
+    n = 16
+    assert [row["name"] for row in r["layers"]] == ["0", "1", "2", "2.0", "3"]
+    # dense 64->16 relu, the first layer that trains: no dx
+    first_f, first_b = 2 * n * 64 * 16 + n * 16 + n * 16, n * 16 + 2 * n * 64 * 16 + n * 16
+    # the block: its dense 16->16 relu (with dx), plus the skip's sum (forward) and the two gradients' sum (backward)
+    inner_f, inner_b = 2 * n * 16 * 16 + n * 16 + n * 16, n * 16 + 2 * n * 16 * 16 + n * 16 + 2 * n * 16 * 16
+    block_f, block_b = inner_f + n * 16, inner_b + n * 16
+    last_f, last_b = 2 * n * 16 * 10 + n * 10, 2 * n * 16 * 10 + n * 10 + 2 * n * 16 * 10
+    rows = {row["name"]: row for row in r["layers"]}
+    assert rows["2"]["flops"] == {"forward": block_f, "backward": block_b}
+    assert rows["2.0"]["flops"] == {"forward": inner_f, "backward": inner_b}
+    t = r["totals"]
+    assert (t["flops_forward"], t["flops_backward"]) == (first_f + block_f + last_f, first_b + block_b + last_b)
+    assert t["flops_step"] == t["flops_forward"] + t["flops_backward"]
+    # kept for backward: each dense its input and relu's 1-byte mask; the block's row is its dense's; the loss
+    # its probabilities, labels and row indices
+    block_kept = n * 16 * F32 + n * 16
+    assert rows["2"]["kept_bytes"] == rows["2.0"]["kept_bytes"] == block_kept
+    loss_kept = n * 10 * F32 + n * I64 + n * I64
+    assert t["activation_bytes"] == (n * 64 * F32 + n * 16) + block_kept + n * 16 * F32 + loss_kept
+    assert t["param_count"] == 64 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+
+
+def test_state_bytes_of_a_batchnorm_inside_a_block_count_once(tmp_path):
+    r = _residual_config(tmp_path, "{type: dense, units: 16}, {type: batchnorm}")
+    rows = {row["name"]: row for row in r["layers"]}
+    assert rows["2"]["state_bytes"] == rows["2.1"]["state_bytes"] == 2 * 16 * F32  # running_mean, running_var
+    assert r["totals"]["state_bytes"] == 2 * 16 * F32

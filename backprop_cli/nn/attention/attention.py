@@ -76,6 +76,10 @@ class Attention(Layer):
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         return (dim, self._steps)
 
+    def weights(self) -> np.ndarray:
+        """The last forward's attention weights P (N, H, L, L): row t says how step t spread its attention."""
+        return self._p
+
     def warm_up(self) -> None:
         """Compile (or load) the softmax kernels before a timed loop starts."""
         warm_attention(self.params["Wq"].dtype)

@@ -85,8 +85,9 @@ def _conv_and_pool_kept(n, f, c, k, o, windows) -> tuple[int, int]:
     from backprop_cli.nn.kernels import conv as conv_kernels
 
     if conv_kernels.kernels():  # the input copied batch-last; relu fused, its output kept, and the bool mask relu's
-        # backward reads off that output; a uint8 argmax a window
-        return n * c * 8 * 8 * F32 + cols + outputs * F32 + outputs, windows
+        # backward reads off that output; an int32 argmax a window (as wide as y: a byte-wide one kept the
+        # pooling kernel from vectorizing)
+        return n * c * 8 * 8 * F32 + cols + outputs * F32 + outputs, 4 * windows
     return n * c * 8 * 8 * F32 + cols + outputs, outputs * F32 + 4 * windows  # NumPy rules: the batch itself
 
 

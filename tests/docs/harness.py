@@ -29,7 +29,7 @@ from pathlib import Path
 from tests.datafiles import SLICE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCHS = 2
+EPOCHS = 1
 FENCE = re.compile(r"(?P<directives>(?:<!-- test: [^>]*-->\s*\n)*)```(?P<lang>[\w-]*)\n(?P<body>.*?)\n```", re.S)
 DIRECTIVE = re.compile(r"<!-- test: (?P<word>[\w-]+) ?(?P<arg>.*?)\s*-->")
 PAGE_EPOCHS = re.compile(r"<!-- test: epochs (\d+) -->")

@@ -12,7 +12,6 @@ import pytest
 
 from backprop_cli.config.load import build_config
 from backprop_cli.config.yamlsafe import parse_yaml
-from backprop_cli.train.session import RunOptions, run_training
 from backprop_cli.train.setup import build_parts
 
 from .helpers import (
@@ -80,10 +79,12 @@ def tools_config(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tools_config, tmp_path_factory):
-    """The reference run trains in this process (one thread, as the CLI runs are told): only the interrupted
-    runs are about processes and signals."""
-    config = build_config(parse_yaml(tools_config.read_text(), str(tools_config))).config
-    return run_training(config, RunOptions(runs_dir=str(tmp_path_factory.mktemp("tools-reference")), threads=1)).run_dir
+    """The reference run trains in its own process, as the interrupted runs do: in a test process that has
+    run other tests (a pytest-xdist worker), a leftover setting could change the metrics' last bits."""
+    runs_dir = tmp_path_factory.mktemp("tools-reference")
+    result = train(tools_config, runs_dir)
+    assert result.returncode == 0, result.stderr
+    return only_run(runs_dir)
 
 
 def test_the_reference_run_keeps_a_weight_average_and_augments(uninterrupted):

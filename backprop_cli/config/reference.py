@@ -15,8 +15,7 @@ import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic.fields import FieldInfo, PydanticUndefined  # the latter re-exported from pydantic_core
 
 INTRO = """# Config reference
 

@@ -1,7 +1,6 @@
 """The `backprop` command: one Typer app, one verb per module, one boundary that maps errors to exit codes.
 
-Commands import the library inside their functions, so that `backprop --version` and `predict` start
-fast and `--threads` can cap the BLAS threads before NumPy is first imported.
+Commands import the library inside their functions, so that `backprop --version` and `predict` start fast.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def check(
     the data's balance, duplicates, constant and leaking columns, and the gradients."""
     from backprop_cli.cli.options import cap_threads
 
-    cap_threads(1)  # small batches: BLAS threads would only wait on each other (before NumPy loads)
+    cap_threads(1)  # small batches: BLAS threads would only wait on each other
     from backprop_cli.checkup.run import failed, run_checkup
     from backprop_cli.cli.sections import load_located
     from backprop_cli.runs.jsonio import dumps

@@ -18,7 +18,7 @@ def explain(
     """The forward formula and chain-rule backward of every layer of CONFIG, with shapes, FLOPs and memory."""
     from backprop_cli.cli.options import cap_threads
 
-    cap_threads(1)  # a few small batches: threads would only wait on each other (before NumPy loads)
+    cap_threads(1)  # a few small batches: threads would only wait on each other
     from backprop_cli.runs.jsonio import dumps
     from backprop_cli.teach.explain import explain_network
 

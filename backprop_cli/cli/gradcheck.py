@@ -36,7 +36,7 @@ def gradcheck(
     """Check every gradient of CONFIG's network against central differences in float64; exit 1 if one fails."""
     from backprop_cli.cli.options import cap_threads
 
-    cap_threads(1)  # batches of a few rows: BLAS threads would only wait on each other (before NumPy loads)
+    cap_threads(1)  # batches of a few rows: BLAS threads would only wait on each other
     from backprop_cli.config.load import load_config
     from backprop_cli.diagnostics.gradcheck import DEFAULT_ROWS, failure_hint, run_gradcheck
     from backprop_cli.errors import RunError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,12 +17,20 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BL
 
 
 def cap_threads(threads: int | None) -> int | None:
-    """Cap the BLAS threads; effective only before NumPy is first imported, which the verbs ensure."""
+    """Cap the BLAS threads of this process and of the processes it starts.
+
+    The environment caps a BLAS that is not loaded yet (and workers started later); a BLAS already
+    loaded (reading the config imports NumPy) reads it no more, so its pool is capped where it runs.
+    """
     if threads is None:
         current = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
         return int(current) if current and current.isdecimal() else os.cpu_count()
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
+    if "numpy" in sys.modules:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")  # for the rest of the process
     return threads
 
 

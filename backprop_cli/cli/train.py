@@ -57,7 +57,6 @@ def train(
 
 
 def _run(wanted, resume, run_name, runs_dir, quiet, as_json, threads) -> None:
-    # NumPy is imported from here on: after the thread cap is in the environment.
     from backprop_cli.cli.progress import make_progress
     from backprop_cli.runs.jsonio import dumps
     from backprop_cli.train.resume import prepare_resume

@@ -1,13 +1,14 @@
-"""The CLI as users meet it: real subprocesses of `python -m backprop_cli`, stdout and stderr apart."""
+"""The CLI as users meet it: real processes of `python -m backprop_cli` (started warm: tests/warm_process.py),
+stdout and stderr apart."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests import warm_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
@@ -19,14 +20,7 @@ def backprop(
     """Run `backprop ARGS` as a user would; returns the CompletedProcess (text stderr, bytes stdout).
     `env` is added to this process's environment."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "backprop_cli", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
+    return warm_process.run(args, input=stdin, cwd=cwd, env=env, timeout=timeout)
 
 
 def out(result) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import warm_process
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 # configs copied from the acceptance checks: the project's tests read nothing outside the project
@@ -19,7 +21,7 @@ def backprop(*args: str, code: str | None = None, timeout: float = 120) -> subpr
     """`backprop ARGS` in a fresh process (text output); `code` runs first in that process (to inject a bug)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", "OPENBLAS_NUM_THREADS": "1"}
     if code is None:
-        command = [sys.executable, "-m", "backprop_cli", *args]
+        return warm_process.run(args, text=True, env=env, timeout=timeout)  # a real process, started warm
     else:
         main = "import sys; from backprop_cli.cli import main; sys.argv = ['backprop', *sys.argv[1:]]; main()"
         command = [sys.executable, "-c", f"{code}\n{main}", *args]

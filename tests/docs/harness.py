@@ -2,9 +2,10 @@
 
 A page's fenced ```bash blocks run in order in one bash process (so a `cd` or a variable carries on to the
 next block), in a fresh temporary folder beside links to the repository's configs/, datasets/ and docs/.
-`backprop` is this checkout's (`python -m backprop_cli`), and `train` and `cv` get a small epoch budget
-(`--set training.epochs=N`, N = EPOCHS unless the page says otherwise), and MNIST is the bundled slice of
-500 training images, so a page runs in seconds. Paths under /tmp/ are moved into the temporary folder.
+`backprop` is this checkout's (`python -m backprop_cli`, started warm: tests/warm_process.py), and `train`
+and `cv` get a small epoch budget (`--set training.epochs=N`, N = EPOCHS unless the page says otherwise),
+and MNIST is the bundled slice of 500 training images, so a page runs in seconds. Paths under /tmp/ are
+moved into the temporary folder.
 
 An HTML comment right before a fence steers it:
     <!-- test: skip REASON -->   not run (an install line, a Dask address, a training of hours); the
@@ -26,6 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import warm_process
 from tests.datafiles import SLICE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +85,9 @@ def page_epochs(page: Path) -> int:
 PRELUDE = r"""
 backprop() {
   if [[ "$1" == train || "$1" == cv ]] && [[ -z "$DOCS_AS_IS" ]]; then
-    "$DOCS_PYTHON" -m backprop_cli "$@" --set "training.epochs=$DOCS_EPOCHS"
+    "$DOCS_PYTHON" "$DOCS_WARM" "$@" --set "training.epochs=$DOCS_EPOCHS"
   else
-    "$DOCS_PYTHON" -m backprop_cli "$@"
+    "$DOCS_PYTHON" "$DOCS_WARM" "$@"
   fi
 }
 export -f backprop
@@ -132,7 +134,9 @@ def run_page(page: Path, work: Path, timeout: float = 600) -> list[Outcome]:
         "PYTHONUNBUFFERED": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `python`: this one
         "NO_COLOR": "1",
+        "DOCS_WARM": str(ROOT / "tests" / "warm_process.py"),  # `python -m backprop_cli`, started warm
     }
+    env[warm_process.ADDRESS_VAR] = warm_process.address_for(env)
     done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
     return _outcomes(runnable, done.stdout, log)

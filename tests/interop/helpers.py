@@ -6,12 +6,12 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from backprop_cli.data.bundled import load_digits
+from tests import warm_process
 
 N_TRAIN = 1500  # of the 1797 digits; the other 297 are the test split
 
@@ -19,8 +19,7 @@ N_TRAIN = 1500  # of the 1797 digits; the other 297 are the test split
 def backprop(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """`backprop ARGS` as a user runs it: stdout bytes, stderr text; raises nothing."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "backprop_cli", *map(str, args)], capture_output=True, cwd=cwd,
-                          env=env, timeout=timeout)  # fmt: skip
+    return warm_process.run(args, cwd=cwd, env=env, timeout=timeout)  # a real process, started warm
 
 
 def ok(result: subprocess.CompletedProcess) -> str:

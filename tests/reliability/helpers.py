@@ -1,8 +1,9 @@
 """Real `backprop` processes for the fault scenarios: run, signal, wait, and compare what they leave.
 
-Every command goes through the installed `backprop` script with `--threads 1` for training, so that
-"bit-identical" compares runs made with the same thread count (the thread count changes
-floating-point results).
+A command run to completion starts warm (tests/warm_process.py: a real process forked from one that has
+imported the CLI); one that is signalled, limited or watched goes through the installed `backprop` script.
+Training gets `--threads 1`, so that "bit-identical" compares runs made with the same thread count (the
+thread count changes floating-point results).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from safetensors.numpy import load_file
 
 from backprop_cli.runs.checkpoint import load_checkpoint
+from tests import warm_process
 from tests.datafiles import mnist_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +42,10 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def backprop(*args, env: dict[str, str] | None = None, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
-    """Run `backprop ARGS...` to completion; text stdout and stderr captured."""
+    """Run `backprop ARGS...` to completion; text stdout and stderr captured. Started warm
+    (tests/warm_process.py) unless the process needs more than a working directory and stdin text."""
+    if set(kwargs) <= {"cwd", "input"}:
+        return warm_process.run(args, env=env or environment(), timeout=timeout, text=True, **kwargs)
     return subprocess.run(
         [*BACKPROP, *map(str, args)],
         env=env or environment(),

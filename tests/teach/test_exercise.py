@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from backprop_cli.diagnostics.admission import admit
 from backprop_cli.nn.plugin import Plugin
 from backprop_cli.nn.plugin_source import provide_file
 from backprop_cli.teach.exercise import EXERCISES, blank, grade, reference
+from tests import warm_process
 
 NAMES = sorted(EXERCISES)
 
@@ -99,9 +98,7 @@ def test_a_solved_exercise_is_a_plugin_admitted_by_the_gradcheck(tmp_path, name)
 
 
 def backprop(*args, cwd: Path):
-    return subprocess.run(
-        [sys.executable, "-m", "backprop_cli", *map(str, args)], cwd=cwd, capture_output=True, text=True
-    )
+    return warm_process.run(args, cwd=cwd, text=True)  # a real process, started warm
 
 
 def test_exercise_then_check_then_train_with_it_as_a_plugin(tmp_path):

@@ -1,0 +1,74 @@
+"""A command started warm (tests/warm_process.py) is what a cold `python -m backprop_cli` is from outside:
+the same stdout, stderr and exit code, its own stdin, working directory and environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests import warm_process
+
+TINY = (
+    "seed: 3\ndata: {dataset: spirals, n_samples: 60, validation_split: 0.2}\n"
+    "model:\n  layers:\n    - {type: dense, units: 4, activation: tanh}\n    - {type: dense, units: 3}\n"
+    "training: {epochs: 1, batch_size: 16}\n"
+)
+
+
+def cold(args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backprop_cli", *args], capture_output=True, **kwargs)
+
+
+def test_output_and_exit_codes_are_those_of_a_cold_start(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    for args in (["--version"], ["config", "validate", "tiny.yaml"], ["config", "validate", "missing.yaml"],
+                 ["train", "tiny.yaml", "--set", "training.epochs=x"], ["no-such-verb"]):  # fmt: skip
+        warm, reference = warm_process.run(args, cwd=tmp_path), cold(args, cwd=tmp_path)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (reference.returncode, reference.stdout, reference.stderr)
+    assert {warm_process.run(a, cwd=tmp_path).returncode for a in (["--version"], ["nope"])} == {0, 2}
+
+
+def test_stdin_cwd_and_environment_are_the_callers(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    runs = tmp_path / "runs"
+    trained = warm_process.run(["train", "tiny.yaml", "--quiet", "--runs-dir", "runs"], cwd=tmp_path, text=True)
+    assert trained.returncode == 0, trained.stderr
+    run = trained.stdout.strip()
+    assert (tmp_path / run).is_dir() and run.startswith("runs/")
+    rows = "0.1,0.2\n-0.3,0.4\n"
+    warm = warm_process.run(["predict", run, "-"], input=rows, cwd=tmp_path, text=True)
+    reference = cold(["predict", run, "-"], input=rows, cwd=tmp_path, text=True)
+    assert (warm.returncode, warm.stdout) == (0, reference.stdout) and len(warm.stdout.splitlines()) == 2
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {**os.environ, "BACKPROP_DATA_DIR": str(empty)}  # MNIST is not there
+    listed = warm_process.run(["data", "list"], env=env, text=True)
+    assert listed.stdout == cold(["data", "list"], env=env, text=True).stdout
+    assert listed.stdout != warm_process.run(["data", "list"], text=True).stdout  # where the tests' MNIST is
+    assert runs.is_dir()
+
+
+def test_an_environment_read_at_start_up_gets_a_warm_process_of_its_own():
+    plain = dict(os.environ)
+    other = {**plain, "BACKPROP_NO_NUMBA": "1"}
+    assert warm_process._warm_for(plain) is not warm_process._warm_for(other)
+    assert warm_process._warm_for({**plain, "COLUMNS": "70"}) is warm_process._warm_for(plain)
+
+
+def test_a_signal_ends_the_command_as_it_ends_a_cold_one(tmp_path):
+    (tmp_path / "long.yaml").write_text(TINY.replace("epochs: 1", "epochs: 100000"))
+    read_end, write_end = os.pipe()
+    started = warm_process.Started(
+        warm_process._warm_for(dict(os.environ)).address, ["train", "long.yaml", "--runs-dir", "runs"],
+        (os.open(os.devnull, os.O_RDONLY), write_end, write_end), tmp_path, dict(os.environ),
+    )  # fmt: skip
+    os.close(write_end)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "runs").glob("*/metrics.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(started.pid, signal.SIGINT)
+    assert started.wait(timeout=60) == -signal.SIGINT  # stopped between steps, then died by the signal, as cold
+    os.close(read_end)

@@ -113,7 +113,8 @@ class _Warm:
     """One warm process and the socket it listens on."""
 
     def __init__(self, env: dict[str, str]):
-        self.folder = tempfile.mkdtemp(prefix="backprop-warm-")
+        short = "/tmp" if os.path.isdir("/tmp") else None  # a socket's path may not exceed ~100 bytes
+        self.folder = tempfile.mkdtemp(prefix="backprop-warm-", dir=short)
         self.address = os.path.join(self.folder, "socket")
         self.process = subprocess.Popen(
             [sys.executable, "-c", _WARM, self.address, _SETTINGS],

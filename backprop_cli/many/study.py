@@ -25,6 +25,7 @@ from backprop_cli.many.spec import METRICS, HalvingSchedule
 from backprop_cli.runs.atomic import atomic_write_text
 from backprop_cli.runs.rundir import RunFiles, create_run_dir
 from backprop_cli.runs.studydir import PLAN_FILE, PLAN_LIMIT, RESUME
+from backprop_cli.train.signals import interrupted_between_steps
 
 STOP_FILE = ".stop"
 
@@ -104,13 +105,19 @@ def create_study(runs_dir: str | Path, name: str, plan: Plan, configs: list[Conf
     final = _study_dir(runs_dir, f"{name}{suffix}")  # reserves the name; stays empty until the rename
     building = final.with_name(f".{final.name}.tmp")
     try:
-        os.mkdir(building)
-        for filename, text in files.items():
-            atomic_write_text(building / filename, text)
-        plan.trials = [_make_trial(building, plan, trial, config) for trial, config in zip(plan.trials, configs)]
-        write_plan(building, plan)
-        _start_results(building, plan)
-        os.rename(building, final)  # onto the empty reserved directory: one atomic step
+        with interrupted_between_steps() as check:  # Ctrl-C: between two trial directories, never lost
+            os.mkdir(building)
+            for filename, text in files.items():
+                atomic_write_text(building / filename, text)
+            made = []
+            for trial, config in zip(plan.trials, configs):
+                check()
+                made.append(_make_trial(building, plan, trial, config))
+            plan.trials = made
+            write_plan(building, plan)
+            _start_results(building, plan)
+            check()
+            os.rename(building, final)  # onto the empty reserved directory: one atomic step
     except BaseException:  # Ctrl-C included: no half-made study is left behind
         shutil.rmtree(building, ignore_errors=True)
         if final.is_dir() and not any(final.iterdir()):

@@ -1,4 +1,5 @@
-"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once."""
+"""SIGINT/SIGTERM ask the trainer to stop between steps; a second SIGINT exits at once. Work of many
+small steps (a study's directories) is interrupted between two steps too."""
 
 from __future__ import annotations
 
@@ -32,6 +33,28 @@ def stop_on_signals(trainer):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def interrupted_between_steps():
+    """Ctrl-C inside the block raises KeyboardInterrupt where the block calls `check()` (between two steps)
+    and at its end; not wherever Python happens to run its handler, which may be inside a finalizer,
+    where the exception is printed as ignored and the work goes on as if no key had been pressed."""
+    received: list[int] = []
+
+    def check() -> None:
+        if received:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield check  # only the main thread may install handlers (and only it gets KeyboardInterrupt)
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    check()
 
 
 class Terminated(BaseException):

@@ -11,7 +11,7 @@ import signal
 import subprocess
 
 import pytest
-from reliability.helpers import assert_user_error, environment, in_process, start, wait_until
+from reliability.helpers import assert_user_error, environment, in_process, start, wait_stopped
 
 from backprop_cli.config.load import load_config
 from backprop_cli.many.plans import new_cv, new_sweep
@@ -89,14 +89,19 @@ def test_verbs_that_take_one_run_point_a_sweep_directory_at_its_trials_and_at_sw
 
 
 def test_ctrl_c_while_a_large_sweep_makes_its_trial_directories_leaves_no_half_made_study(files, tmp_path):
-    rates = [round(0.0001 * (i + 1), 4) for i in range(800)]
+    """Ctrl-C lands while trial 20's directory is written (the pause hook stops the process there, so the
+    key is pressed mid-way for sure); the study stops before the next trial and removes what it made."""
+    rates = [round(0.0001 * (i + 1), 4) for i in range(300)]
     (tmp_path / "large.yaml").write_text(f"base: {files / 'iris.yaml'}\nparameters:\n  optimizer.lr: {rates}\n")
     runs = tmp_path / "runs"
-    proc = start("sweep", tmp_path / "large.yaml", "--runs-dir", runs, stdout=subprocess.PIPE, env=environment())
-    building = lambda: [p for p in runs.glob(".*.tmp") if len(list(p.glob("trial-*"))) > 10]  # noqa: E731
-    wait_until(building, timeout=120, what="the sweep making its trial directories")
+    hook = {"BACKPROP_TEST_PAUSE_AT": "temp_opened", "BACKPROP_TEST_KILL_MATCH": "trial-020",
+            "BACKPROP_TEST_PAUSE_SECONDS": "0"}  # fmt: skip
+    proc = start("sweep", tmp_path / "large.yaml", "--runs-dir", runs, stdout=subprocess.PIPE, env=environment(**hook))
+    wait_stopped(proc, "backprop-test: paused at temp_opened")
+    assert len([p for p in runs.glob(".*.tmp/trial-*")]) == 21  # mid-way: trials 0-20 made, 279 to go
     os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "Traceback" not in err and out == ""
+    assert "Traceback" not in err and "Exception ignored" not in err and out == ""
     assert list(runs.iterdir()) == []  # neither the half-made study nor its reserved name

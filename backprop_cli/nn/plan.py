@@ -129,6 +129,8 @@ def plan_network(
     output against `loss` (when given), the meaning.
     `resolved=True`: the specs are a checkpoint's dumped, validated config (read, not validated again).
     `memory=False`: no size check (a checkpoint's reader bounds the size by the tensors in its file first)."""
+    if not layer_specs:  # a config says so at validation; a checkpoint's (or a library caller's) list may not
+        raise ConfigError("a model needs at least one layer", where=key_path, fix="list the layers under model.layers")
     specs = with_vocab_size([spec_of(s, f"{key_path}.{i}", resolved) for i, s in enumerate(layer_specs)],
                             facts.vocab_size)  # fmt: skip
     steps = list(_walk(specs, tuple(facts.input_shape), key_path))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.config.schema import DataConfig
@@ -151,6 +151,7 @@ def held_out_scoring(held_ids: np.ndarray, context: int, x: np.ndarray, y: np.nd
     split=st.sampled_from([0.1, 0.25, 0.5]),
     seed=st.integers(0, 2**16),
 )
+@example(length=60, context=10, stride_part=0.9375, split=0.25, seed=0)  # stride 9: as many windows as disjoint ones
 def test_validation_and_test_windows_score_every_held_out_character_once_whatever_the_stride(
     tmp_path_factory, length, context, stride_part, split, seed
 ):
@@ -169,7 +170,10 @@ def test_validation_and_test_windows_score_every_held_out_character_once_whateve
     ids = encode(text, ds.class_names, "book")
     held_out_scoring(ids[-n_val:], context, ds.x_val, ds.y_val)
     held_out_scoring(encode(text[::-1], ds.class_names, "test"), context, ds.x_test, ds.y_test)
-    assert stride < context and len(ds.x_train) > (len(ids) - n_val - 1) // context  # training windows do overlap
+    n_train = len(ids) - n_val
+    assert stride < context and len(ds.x_train) == len(range(0, n_train - context, stride))  # one every `stride`
+    if len(ds.x_train) > 1:  # so the training windows overlap
+        np.testing.assert_array_equal(ds.x_train[1][: context - stride], ds.x_train[0][stride:])
 
 
 def test_the_shipped_additions_config_scores_each_validation_character_once():

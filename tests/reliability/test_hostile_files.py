@@ -430,3 +430,13 @@ def test_random_model_loss_and_shape_metadata_under_a_valid_checksum_only_ever_r
         assert "feature" in str(err) or "expects" in str(err), err
     finally:
         target.unlink(missing_ok=True)
+
+
+def test_a_checkpoint_whose_config_lists_no_layers_is_refused_as_damaged(good_checkpoint, tmp_path):
+    """Found by the test above: an empty layer list under a valid digest reached the plan's last layer."""
+    checkpoint = load_checkpoint(good_checkpoint)
+    checkpoint.meta["config"]["model"]["layers"] = []
+    target = tmp_path / "no-layers.safetensors"
+    save_checkpoint(target, checkpoint.tensors, checkpoint.meta)
+    for verb in ("eval", "predict"):
+        assert_user_error(in_process(verb, target), 2, "metadata is damaged", "a model needs at least one layer")

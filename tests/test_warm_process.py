@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests import warm_process
 
@@ -72,3 +73,30 @@ def test_a_signal_ends_the_command_as_it_ends_a_cold_one(tmp_path):
     os.kill(started.pid, signal.SIGINT)
     assert started.wait(timeout=60) == -signal.SIGINT  # stopped between steps, then died by the signal, as cold
     os.close(read_end)
+
+
+def test_a_warm_process_ends_with_the_process_that_started_it():
+    """A pytest worker killed outright leaves no warm process behind (it watches its stdin for the end)."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "from tests import warm_process\n"
+        "warm_process.run(['--version'])\n"
+        "print(next(iter(warm_process._warm.values())).process.pid, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    warm = int(caller.stdout.readline())
+    caller.kill()
+    caller.wait()
+    deadline = time.monotonic() + 30
+    while _alive(warm) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(warm)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -51,7 +51,7 @@ PRELOAD = (
 # The warm process: import, listen, and for each request fork a watcher that forks the command's process.
 # A request whose environment differs in what an interpreter reads at start-up is answered with pid 0.
 _WARM = r"""
-import importlib, json, os, signal, socket, struct, sys
+import importlib, json, os, select, signal, socket, struct, sys
 settings = json.loads(sys.argv[2])
 def key(env):
     return sorted((k, v) for k, v in env.items()
@@ -70,6 +70,8 @@ import gc; gc.freeze()
 os.write(1, b"ready\n")
 os.close(1)
 while True:
+    if 0 in select.select([listener, 0], [], [])[0]:  # our stdin's writer, the caller, is gone: so are we
+        os._exit(0)
     conn, _ = listener.accept()
     head, fds, _, _ = socket.recv_fds(conn, 4, 3)
     size, = struct.unpack("!I", head)

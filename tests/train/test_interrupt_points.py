@@ -15,6 +15,11 @@ PRELUDE = """
 import os, signal, sys
 from backprop_cli.train.signals import interrupted_between_steps
 
+# Ctrl-C as an interactive start has it, whatever this process inherited (a parent that ignores SIGINT,
+# as a pytest-xdist worker may, passes SIG_IGN on; Python then installs no handler of its own)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
 class SignalsWhenDropped:  # its finalizer sends this process SIGINT: the handler runs inside the finalizer
     def __del__(self):
         os.kill(os.getpid(), signal.SIGINT)

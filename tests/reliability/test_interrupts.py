@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import signal
 import time
@@ -37,6 +36,7 @@ from .helpers import (
     resume,
     run_all,
     runs_in,
+    signal_mid_epoch,
     start,
     start_train,
     summary,
@@ -44,30 +44,7 @@ from .helpers import (
     train,
     wait_for_line,
     wait_stopped,
-    wait_until,
 )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process (/proc/PID/stat, in clock ticks); 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def signal_mid_epoch(config, runs_dir, signum: int):
-    """Start a run, send `signum` a little after its first epoch was logged; (run dir, process)."""
-    proc = start_train(config, runs_dir)
-    run = wait_until(lambda: [r for r in runs_in(runs_dir) if n_metric_lines(r) >= 1], what="epoch 1")[0]
-    # the first epoch's checkpoint writes take a few ms of the process's CPU, then the second epoch's steps
-    # begin: counted in its own CPU time, which a busy host does not stretch as it stretches a sleep
-    spent = cpu_seconds(proc.pid)
-    wait_until(lambda: proc.poll() is not None or cpu_seconds(proc.pid) - spent >= 0.05, what="50 ms of CPU more")
-    proc.send_signal(signum)
-    proc.communicate(timeout=60)
-    return run, proc
 
 
 # ---- 1, 2: SIGINT and SIGTERM ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ bit-identical to the uninterrupted run, the augmentation generator and the avera
 from __future__ import annotations
 
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -21,24 +20,11 @@ from .helpers import (
     metrics,
     only_run,
     resume,
-    runs_in,
-    start_train,
+    signal_mid_epoch,
     state_bytes,
     summary,
     train,
-    wait_until,
 )
-
-
-def interrupt_mid_epoch(config, runs_dir):
-    """Start a run; SIGINT it a little after its first checkpoint was written (an epoch takes seconds)."""
-    proc = start_train(config, runs_dir)
-    run = wait_until(lambda: [r for r in runs_in(runs_dir) if (r / "summary.json").exists()], what="epoch 1")[0]
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
-    return run, proc
-
 
 ALL_TOOLS = """\
 name: tools
@@ -107,7 +93,7 @@ def test_sigkill_between_epochs_resumes_bit_identical_with_every_tool_on(tools_c
 
 def test_sigint_mid_epoch_resumes_bit_identical_with_every_tool_on(tools_config, uninterrupted, tmp_path):
     for attempt in range(4):  # a signal that lands between two epochs proves less: try again
-        run, proc = interrupt_mid_epoch(tools_config, tmp_path / f"try{attempt}")
+        run, proc = signal_mid_epoch(tools_config, tmp_path / f"try{attempt}", signal.SIGINT)
         assert proc.returncode == -signal.SIGINT
         if checkpoint_epoch(run)[1] > 0:
             break

@@ -63,38 +63,47 @@ def tanh32_rule(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+_tanh32_scalar = None  # the compiled scalar tanh, set by _build; the loops below reach it as a global
+
+
+def _tanh32_scalar_rule(xv):  # pragma: no cover - runs compiled
+    v = xv
+    if v > CLAMP:
+        v = CLAMP
+    if v < -CLAMP:  # a NaN fails both tests and stays
+        v = -CLAMP
+    x2 = v * v
+    p = x2 * P[6] + P[5]
+    p = p * x2 + P[4]
+    p = p * x2 + P[3]
+    p = p * x2 + P[2]
+    p = p * x2 + P[1]
+    p = p * x2 + P[0]
+    q = x2 * Q[3] + Q[2]
+    q = q * x2 + Q[1]
+    q = q * x2 + Q[0]
+    return xv if abs(xv) < TINY else (p * v) / q
+
+
 def _build(jit) -> dict:
-    @jit  # small: LLVM inlines it into the loops below, which then vectorize
-    def tanh32_scalar(xv):  # pragma: no cover - runs compiled
-        v = xv
-        if v > CLAMP:
-            v = CLAMP
-        if v < -CLAMP:  # a NaN fails both tests and stays
-            v = -CLAMP
-        x2 = v * v
-        p = x2 * P[6] + P[5]
-        p = p * x2 + P[4]
-        p = p * x2 + P[3]
-        p = p * x2 + P[2]
-        p = p * x2 + P[1]
-        p = p * x2 + P[0]
-        q = x2 * Q[3] + Q[2]
-        q = q * x2 + Q[1]
-        q = q * x2 + Q[0]
-        return xv if abs(xv) < TINY else (p * v) / q
+    # A global, not a variable of this function: numba's disk cache keys a kernel by its closure's pickle,
+    # and a compiled function pickles with an id new in every process, so a kernel that closed over it
+    # missed the cache and compiled again in every process (~1.2 s), its index growing each time.
+    global _tanh32_scalar
+    _tanh32_scalar = jit(_tanh32_scalar_rule)  # small: LLVM inlines it into the loops, which then vectorize
 
     @jit
     def tanh32(x, out):  # pragma: no cover - runs compiled
         for i in range(x.shape[0]):
             for j in range(x.shape[1]):
-                out[i, j] = tanh32_scalar(x[i, j])
+                out[i, j] = _tanh32_scalar(x[i, j])
 
     @jit
     def tanh32_inplace(x):  # pragma: no cover - runs compiled
         # one array: with two that alias, LLVM's overlap check sends the loop to its scalar version (3x slower)
         for i in range(x.shape[0]):
             for j in range(x.shape[1]):
-                x[i, j] = tanh32_scalar(x[i, j])
+                x[i, j] = _tanh32_scalar(x[i, j])
 
     whole, in_place = split_rows(tanh32), split_rows(tanh32_inplace)  # elementwise: any split, the same bits
 

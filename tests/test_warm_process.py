@@ -59,6 +59,14 @@ def test_an_environment_read_at_start_up_gets_a_warm_process_of_its_own():
     assert warm_process._warm_for({**plain, "COLUMNS": "70"}) is warm_process._warm_for(plain)
 
 
+def test_the_tests_of_a_worker_share_one_warm_process():
+    """pytest names the running test and phase in PYTEST_CURRENT_TEST: not a reason for another process."""
+    plain = dict(os.environ)
+    assert "PYTEST_CURRENT_TEST" in plain
+    later = {**plain, "PYTEST_CURRENT_TEST": "tests/test_other.py::test_next (setup)"}
+    assert warm_process._warm_for(later) is warm_process._warm_for(plain)
+
+
 def test_a_signal_ends_the_command_as_it_ends_a_cold_one(tmp_path):
     (tmp_path / "long.yaml").write_text(TINY.replace("epochs: 1", "epochs: 100000"))
     read_end, write_end = os.pipe()

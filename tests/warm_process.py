@@ -1,8 +1,9 @@
 """`backprop ARGS` in a real child process, forked from a warm interpreter instead of started cold.
 
 Most of a short command's second goes to starting Python and importing NumPy, numba, pydantic and the
-layers. A warm process (one per pytest worker and environment) imports them once and then forks for
-each command: the child takes the caller's stdin, stdout and stderr (passed over a Unix socket),
+layers, and a command's first kernel call adds ~1 s of numba setting up its compiler. A warm process
+(one per pytest worker and environment) imports them and sets numba up once (the kernels themselves are
+still loaded by the command that calls them), then forks for each command: the child takes the caller's stdin, stdout and stderr (passed over a Unix socket),
 working directory, environment and arguments, and runs `python -m backprop_cli` as a fresh process
 would, through the interpreter's own exit (exit codes, uncaught exceptions, atexit, flushing). The
 caller gets a `subprocess.CompletedProcess` as from `subprocess.run`.
@@ -31,7 +32,8 @@ import time
 from pathlib import Path
 
 CALL_TIME_VARS = ("COLUMNS", "LINES", "BACKPROP_DATA_DIR", "BACKPROP_MAX_INPUT_BYTES", "BACKPROP_DATA_MIRROR",
-                  "BACKPROP_READ_BY_INDEX_ABOVE", "BACKPROP_WARM_ADDRESS")  # fmt: skip
+                  "BACKPROP_READ_BY_INDEX_ABOVE", "BACKPROP_WARM_ADDRESS",
+                  "PYTEST_CURRENT_TEST")  # fmt: skip  # pytest's, new at each test and phase: read by no one
 CALL_TIME_PREFIXES = ("BACKPROP_TEST_",)  # the fault hooks: read at the first write, in the child
 SHELL_VARS = ("_", "PWD", "OLDPWD", "SHLVL", "PS1", "PS2")  # what a shell exports (or drops) on its own
 SHELL_PREFIXES = ("BASH_FUNC_",)
@@ -61,6 +63,12 @@ for name in settings["preload"]:
     try:
         importlib.import_module(name)
     except ImportError:  # an optional extra that is not installed: the command imports (and fails) as cold
+        pass
+if not os.environ.get("BACKPROP_NO_NUMBA"):  # numba's typing and lowering registries: ~1 s of every command
+    try:                                       # whose first kernel call would load them (the kernels stay lazy)
+        from numba.core.registry import cpu_target
+        cpu_target.target_context.refresh()
+    except ImportError:
         pass
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 listener.bind(sys.argv[1])

@@ -11,7 +11,10 @@ from backprop_cli.metric_names import maximised
 from backprop_cli.train.improvement import resolve_mode
 from backprop_cli.train.skewed import skewed_metrics, suggested_threshold
 
-metrics = pytest.importorskip("sklearn.metrics")
+
+def sklearn_metrics():
+    """scikit-learn's metrics, imported by the tests that compare with them (~3 s: not at collection)."""
+    return pytest.importorskip("sklearn.metrics")
 
 
 def _probabilities(seed: int, n: int, k: int, decimals: int) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +27,7 @@ def _probabilities(seed: int, n: int, k: int, decimals: int) -> tuple[np.ndarray
 
 
 def _sklearn(y: np.ndarray, p: np.ndarray) -> dict:
-    k = p.shape[1]
+    metrics, k = sklearn_metrics(), p.shape[1]
     if k == 2:
         ref = {
             "roc_auc": metrics.roc_auc_score(y, p[:, 1]),
@@ -62,6 +65,7 @@ def test_each_figure_equals_scikit_learns_on_the_same_probabilities(seed, n, k, 
 def test_top_k_breaks_ties_as_scikit_learn_does():
     p = np.array([[0.25, 0.25, 0.25, 0.25, 0.0, 0.0], [0.2, 0.2, 0.2, 0.2, 0.2, 0.0]])
     y = np.array([0, 5])
+    metrics = sklearn_metrics()
     for k in (1, 2, 3, 4):
         expected = metrics.top_k_accuracy_score(y, p, k=k, labels=list(range(6)))
         assert skewed_metrics(y, p, top_k=k)["top_k_accuracy"] == expected
@@ -80,6 +84,7 @@ def test_the_suggested_threshold_maximises_balanced_accuracy_over_every_cut(seed
     y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
     p1 = np.round(rng.random(n), 1)
     found = suggested_threshold(y, p1)
+    metrics = sklearn_metrics()
     fpr, tpr, _ = metrics.roc_curve(y, p1, drop_intermediate=False)  # every cut, all-negative and all-positive too
     best = np.max((tpr + 1 - fpr) / 2)  # balanced accuracy of two classes: the mean of TPR and TNR
     assert found["balanced_accuracy"] == pytest.approx(best, abs=1e-12)

@@ -108,3 +108,36 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+PROBE = """\
+import tempfile
+from pathlib import Path
+
+from backprop_cli import Layer
+
+Path(__file__).with_name("tmpdir.txt").write_text(tempfile.gettempdir())
+
+
+class Probe(Layer):
+    def forward(self, x, training):
+        return x
+
+    def backward(self, dy):
+        return dy
+"""
+
+
+def test_the_temp_folder_is_the_callers_in_a_shared_warm_process(tmp_path):
+    """TMPDIR does not choose the warm process: the command asks it again (Python keeps its first answer)."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    (tmp_path / "probe.yaml").write_text(
+        TINY.replace("layers:\n", "layers:\n    - {type: plugin, path: probe.py, class: Probe}\n", 1)
+    )
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        env = {**os.environ, "TMPDIR": str(tmp_path / name)}
+        assert warm_process._warm_for(env) is warm_process._warm_for(dict(os.environ))
+        done = warm_process.run(["config", "validate", "probe.yaml"], cwd=tmp_path, env=env, text=True)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "tmpdir.txt").read_text() == str(tmp_path / name)

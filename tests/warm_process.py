@@ -3,14 +3,14 @@
 Most of a short command's second goes to starting Python and importing NumPy, numba, pydantic and the
 layers, and a command's first kernel call adds ~1 s of numba setting up its compiler. A warm process
 (one per pytest worker and environment) imports them and sets numba up once (the kernels themselves are
-still loaded by the command that calls them), then forks for each command: the child takes the caller's stdin, stdout and stderr (passed over a Unix socket),
-working directory, environment and arguments, and runs `python -m backprop_cli` as a fresh process
+still loaded by the command that calls them), then forks for each command: the child takes the caller's
+stdin, stdout and stderr (passed over a Unix socket), working directory, environment and arguments, and runs `python -m backprop_cli` as a fresh process
 would, through the interpreter's own exit (exit codes, uncaught exceptions, atexit, flushing). The
 caller gets a `subprocess.CompletedProcess` as from `subprocess.run`.
 
 What a fork cannot change is what the interpreter read when it started: so the warm process is chosen
 by the whole environment except the variables the CLI reads only when a command runs (CALL_TIME_VARS),
-and a different one (another HOME, TMPDIR, thread cap, BACKPROP_NO_NUMBA...) gets a warm process of
+and a different one (another HOME, thread cap, BACKPROP_NO_NUMBA...) gets a warm process of
 its own. Tests about start-up itself (imports, the installed script) start processes as usual.
 
 `python tests/warm_process.py ARGS` is the same call as a command (for the docs harness's shell).
@@ -33,8 +33,9 @@ from pathlib import Path
 
 CALL_TIME_VARS = ("COLUMNS", "LINES", "BACKPROP_DATA_DIR", "BACKPROP_MAX_INPUT_BYTES", "BACKPROP_DATA_MIRROR",
                   "BACKPROP_READ_BY_INDEX_ABOVE", "BACKPROP_WARM_ADDRESS",
-                  "PYTEST_CURRENT_TEST")  # fmt: skip  # pytest's, new at each test and phase: read by no one
-CALL_TIME_PREFIXES = ("BACKPROP_TEST_",)  # the fault hooks: read at the first write, in the child
+                  "PYTEST_CURRENT_TEST",  # pytest's, new at each test and phase: read by no one
+                  "TMPDIR")  # fmt: skip  # read when a temp file is first made (the child forgets the parent's)
+CALL_TIME_PREFIXES = ("BACKPROP_TEST_", "DOCS_")  # the fault hooks (read at the first write); the docs harness's
 SHELL_VARS = ("_", "PWD", "OLDPWD", "SHLVL", "PS1", "PS2")  # what a shell exports (or drops) on its own
 SHELL_PREFIXES = ("BASH_FUNC_",)
 ADDRESS_VAR = "BACKPROP_WARM_ADDRESS"  # the warm process `python tests/warm_process.py ARGS` asks
@@ -111,6 +112,7 @@ for target, fd in enumerate(fds):
 os.chdir(request["cwd"])
 os.environ.clear()
 os.environ.update(request["env"])
+import tempfile; tempfile.tempdir = None  # gettempdir() keeps its first answer: ask the caller's TMPDIR again
 sys.path[0] = request["cwd"]
 sys.argv = [request["argv0"], *request["args"]]
 del conn, listener, fds, request, head, body, size, pid, settings, mine

@@ -104,8 +104,9 @@ class Outcome:
     errors: list[tuple[int, str]]  # (status, command) of every command that failed inside the block
 
 
-def run_page(page: Path, work: Path, timeout: float = 600) -> list[Outcome]:
-    """Run every block of `page` that is not skipped, in order, in `work`; one Outcome per block run."""
+def run_page(page: Path, work: Path, timeout: float = 600, home: Path | None = None) -> list[Outcome]:
+    """Run every block of `page` that is not skipped, in order, in `work`; one Outcome per block run.
+    HOME is `home` (pages given the same one share a warm process), else `work`."""
     runnable = [b for b in blocks(page) if b.skip is None]
     for name in ("configs", "datasets", "docs"):
         (work / name).symlink_to(ROOT / name)
@@ -128,7 +129,7 @@ def run_page(page: Path, work: Path, timeout: float = 600) -> list[Outcome]:
         "DOCS_PYTHON": sys.executable,
         "DOCS_EPOCHS": str(page_epochs(page)),
         "DOCS_LOG": str(log),
-        "HOME": str(work),
+        "HOME": str(home or work),
         "BACKPROP_DATA_DIR": str(SLICE_DIR),  # MNIST: the bundled slice, so a page's trainings take seconds
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",

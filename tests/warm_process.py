@@ -4,9 +4,10 @@ Most of a short command's second goes to starting Python and importing NumPy, nu
 layers, and a command's first kernel call adds ~1 s of numba setting up its compiler. A warm process
 (one per pytest worker and environment) imports them and sets numba up once (the kernels themselves are
 still loaded by the command that calls them), then forks for each command: the child takes the caller's
-stdin, stdout and stderr (passed over a Unix socket), working directory, environment and arguments, and runs `python -m backprop_cli` as a fresh process
-would, through the interpreter's own exit (exit codes, uncaught exceptions, atexit, flushing). The
-caller gets a `subprocess.CompletedProcess` as from `subprocess.run`.
+stdin, stdout and stderr (passed over a Unix socket), working directory, environment and arguments, and
+runs `python -m backprop_cli` as a fresh process would, through the interpreter's own exit (exit codes,
+uncaught exceptions, atexit, flushing). The caller gets a `subprocess.CompletedProcess` as from
+`subprocess.run`.
 
 What a fork cannot change is what the interpreter read when it started: so the warm process is chosen
 by the whole environment except the variables the CLI reads only when a command runs (CALL_TIME_VARS),

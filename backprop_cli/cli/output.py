@@ -36,7 +36,11 @@ def plain(value: Any) -> str:
     `ok[/]` is shown as written, never read as a closing tag. Every such piece goes through here."""
     from rich.markup import escape
 
-    return escape(str(value))
+    text = str(value)
+    body = text.rstrip("\\")
+    # rich doubles one trailing backslash but not a run of them, and an odd run ending the piece escapes
+    # the tag after it (three backslashes then `[/]` showed the tag): the trailing run is doubled, any length
+    return escape(body) + "\\" * (2 * (len(text) - len(body)))
 
 
 def fill_closed_std_streams() -> None:

@@ -76,6 +76,14 @@ def test_markup_like_text_renders_as_written(text):
     test_escaped_text_renders_exactly_as_written.hypothesis.inner_test(text)
 
 
+@pytest.mark.parametrize("text", ["\\", "\\\\", "\\\\\\", "a\\\\\\", "ok[/]\\\\\\", "[b]\\\\\\\\\\"])
+def test_a_trailing_run_of_backslashes_shows_as_written_and_the_tag_after_it_stays_a_tag(text):
+    """An odd run of three or more at the end escaped the closing tag that followed: `[/]` was shown."""
+    console = Console(file=io.StringIO(), width=200, highlight=False, color_system=None, emoji=False)
+    console.print(f"[bold]{plain(text)}[/] [dim]{plain(text)}[/]", end="", soft_wrap=True)
+    assert console.file.getvalue() == f"{text} {text}"
+
+
 # ---- run names: one rule ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["a\nb", "a" * 300, "a/b", ".hidden", "tab\tname", "ok\n"])
 def test_a_run_name_the_config_would_refuse_is_refused_by_run_name_too(configs, tmp_path, name):

@@ -38,7 +38,7 @@ for module, builder in json.loads(sys.argv[1]):
 keys = {}
 for fn in built:  # after the builders ran: a closure may name a kernel defined after it
     cells = tuple(cell.cell_contents for cell in fn.__closure__ or ())
-    keys[f"{fn.__module__}.{fn.__qualname__}"] = hashlib.sha256(dumps(cells)).hexdigest()
+    keys[f"{fn.__module__}:{fn.__qualname__}"] = hashlib.sha256(dumps(cells)).hexdigest()
 print(json.dumps(keys))
 """
 
@@ -69,7 +69,7 @@ def test_every_kernel_group_is_found():
 def test_every_kernel_has_the_same_cache_key_in_a_second_process():
     builders = kernel_builders()
     first, second = closure_keys(builders), closure_keys(builders)
-    assert {name.split("._")[0] for name in first} == {module for module, _ in builders}  # every group built
+    assert {name.split(":")[0] for name in first} == {module for module, _ in builders}  # every group built
     assert first.keys() == second.keys()
     missed = sorted(name for name in first if first[name] != second[name])
     assert missed == [], f"these kernels would compile again in every process: {missed}"

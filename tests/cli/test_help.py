@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from backprop_cli.cli import app
+from backprop_cli.cli import app, click_command
 from backprop_cli.cli.helptext import tidy
 from tests.reliability.helpers import in_process
 
@@ -28,6 +28,24 @@ def registered() -> list[tuple[str, ...]]:
     command = typer.main.get_command(app)
     tidy(command)
     return sorted(_commands(command))
+
+
+def _help(command, path: tuple[str, ...]) -> str:
+    context = command.make_context("backprop", [], resilient_parsing=True)
+    for name in path:
+        command = command.commands[name]
+        context = command.make_context(name, [], parent=context, resilient_parsing=True)
+    return command.get_help(context)
+
+
+@pytest.mark.parametrize("path", registered(), ids=" ".join)
+def test_the_tree_built_for_one_command_has_its_help_and_nothing_else(path):
+    """A process builds only the command it runs (click_command(name)): the same options, help and example."""
+    alone = click_command(path[0])
+    assert list(alone.commands) == [path[0]]
+    whole = typer.main.get_command(app)
+    tidy(whole)
+    assert _help(alone, path) == _help(whole, path)
 
 
 @pytest.mark.parametrize("path", registered(), ids=" ".join)

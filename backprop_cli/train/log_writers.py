@@ -6,13 +6,22 @@ are imported only for a run that trains.
 
 from __future__ import annotations
 
+import sys
+
 from backprop_cli.errors import ConfigError
 
 TB_FIX = "install the optional extra: pip install 'backprop-cli[tensorboard]', or set output.tensorboard: false"
 
 
 def require_tensorboardx():
-    """tensorboardX's SummaryWriter, or one clear message before the run starts."""
+    """tensorboardX's SummaryWriter, or one clear message before the run starts.
+
+    tensorboardX imports PyTorch whenever it is installed (~2 s) only to accept torch tensors as well as
+    NumPy arrays; we give it NumPy arrays, so it is imported with torch hidden (a `None` in sys.modules
+    makes its `import torch` fail as if torch were absent), and torch stays importable afterwards."""
+    hide_torch = "torch" not in sys.modules
+    if hide_torch:
+        sys.modules["torch"] = None
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
@@ -21,6 +30,9 @@ def require_tensorboardx():
             where="output.tensorboard",
             fix=TB_FIX,
         ) from None
+    finally:
+        if hide_torch and sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]
     return SummaryWriter
 
 

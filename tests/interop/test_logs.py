@@ -133,6 +133,25 @@ def test_tensorboard_without_tensorboardx_is_refused_before_a_run_directory_exis
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_tensorboardx_is_imported_without_pytorch_which_stays_importable():
+    """tensorboardX imports torch whenever it is installed (~2 s of every run with TensorBoard on)."""
+    pytest.importorskip("tensorboardX")
+    probe = (
+        "import importlib.util, sys\n"
+        "from backprop_cli.train.log_writers import require_tensorboardx\n"
+        "writer = require_tensorboardx()\n"
+        "print(writer.__name__, 'torch' in sys.modules, importlib.util.find_spec('torch') is not None)\n"
+        "if importlib.util.find_spec('torch') is not None:\n"
+        "    import torch\n"
+        "    print(torch.zeros(2).tolist())\n"
+    )
+    lines = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    name, torch_loaded, torch_installed = lines[0].split()
+    assert (name, torch_loaded) == ("SummaryWriter", "False")
+    if torch_installed == "True":  # hidden only while tensorboardX imported, not afterwards
+        assert lines[1] == "[0.0, 0.0]"
+
+
 def test_a_resumed_run_keeps_one_csv_row_and_one_scalar_per_epoch(tmp_path):
     pytest.importorskip("tensorboardX")
     tbparse = pytest.importorskip("tbparse")

@@ -16,6 +16,20 @@ import numpy as np
 
 def to_jsonable(obj: Any) -> Any:
     """`obj` with NumPy scalars/arrays made plain, tuples made lists and non-finite floats None."""
+    kind = type(obj)  # the plain types first, by identity: a run's records hold thousands of them
+    if kind is float:
+        return obj if math.isfinite(obj) else None
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
+    if kind is dict:
+        return {str(key): to_jsonable(value) for key, value in obj.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(value) for value in obj]
+    return _other_jsonable(obj)
+
+
+def _other_jsonable(obj: Any) -> Any:
+    """NumPy values, subclasses of the plain types, other mappings and sequences, paths."""
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):

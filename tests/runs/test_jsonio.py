@@ -41,3 +41,14 @@ def test_output_is_one_line_unless_indented_and_paths_become_strings():
 def test_an_object_json_cannot_hold_is_a_type_error():
     with pytest.raises(TypeError, match="cannot write a object as JSON"):
         dumps({"x": object()})
+
+
+def test_subclasses_of_plain_types_and_other_mappings_are_written_as_their_values():
+    from collections import OrderedDict
+    from enum import IntEnum
+
+    class Size(IntEnum):
+        SMALL = 2
+
+    obj = OrderedDict([(1, Size.SMALL), ("nested", OrderedDict(x=(np.float64("inf"), True)))])
+    assert _strict(dumps(obj)) == {"1": 2, "nested": {"x": [None, True]}}

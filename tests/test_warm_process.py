@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests import warm_process
 
 TINY = (
@@ -110,13 +112,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-PROBE = """\
-import tempfile
-from pathlib import Path
-
+LAYER = """
 from backprop_cli import Layer
-
-Path(__file__).with_name("tmpdir.txt").write_text(tempfile.gettempdir())
 
 
 class Probe(Layer):
@@ -126,6 +123,12 @@ class Probe(Layer):
     def backward(self, dy):
         return dy
 """
+PROBE = """\
+import tempfile
+from pathlib import Path
+
+Path(__file__).with_name("tmpdir.txt").write_text(tempfile.gettempdir())
+""" + LAYER
 
 
 def test_the_temp_folder_is_the_callers_in_a_shared_warm_process(tmp_path):
@@ -141,3 +144,33 @@ def test_the_temp_folder_is_the_callers_in_a_shared_warm_process(tmp_path):
         done = warm_process.run(["config", "validate", "probe.yaml"], cwd=tmp_path, env=env, text=True)
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "tmpdir.txt").read_text() == str(tmp_path / name)
+
+
+EXITS = {
+    "atexit and a thread": (
+        "import atexit, threading, time\n"
+        "from pathlib import Path\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "late = lambda: (time.sleep(0.2), Path(__file__).with_name('thread.txt').write_text('x'))\n"
+        "threading.Thread(target=late).start()\n"
+    ),
+    "sys.exit with a text": "import sys\nsys.exit('bye from the plugin')\n",
+    "sys.exit(-1)": "import sys\nsys.exit(-1)\n",
+    "unflushed stdout": "import sys\nsys.stdout.write('no newline, still buffered')\n",
+}
+
+
+@pytest.mark.parametrize("body", EXITS.values(), ids=EXITS.keys())
+def test_a_command_ends_as_a_cold_one_ends(tmp_path, body):
+    """A warm command skips the interpreter's teardown: its atexit handlers, threads and buffers still end it."""
+    (tmp_path / "probe.py").write_text(body + LAYER)
+    (tmp_path / "probe.yaml").write_text(
+        TINY.replace("layers:\n", "layers:\n    - {type: plugin, path: probe.py, class: Probe}\n", 1)
+    )
+    args = ["config", "validate", "probe.yaml"]
+    warm = warm_process.run(args, cwd=tmp_path)
+    made = (tmp_path / "thread.txt").exists()
+    (tmp_path / "thread.txt").unlink(missing_ok=True)
+    reference = cold(args, cwd=tmp_path)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (reference.returncode, reference.stdout, reference.stderr)
+    assert made == (tmp_path / "thread.txt").exists()

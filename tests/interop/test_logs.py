@@ -137,19 +137,12 @@ def test_tensorboardx_is_imported_without_pytorch_which_stays_importable():
     """tensorboardX imports torch whenever it is installed (~2 s of every run with TensorBoard on)."""
     pytest.importorskip("tensorboardX")
     probe = (
-        "import importlib.util, sys\n"
+        "import sys\n"
         "from backprop_cli.train.log_writers import require_tensorboardx\n"
-        "writer = require_tensorboardx()\n"
-        "print(writer.__name__, 'torch' in sys.modules, importlib.util.find_spec('torch') is not None)\n"
-        "if importlib.util.find_spec('torch') is not None:\n"
-        "    import torch\n"
-        "    print(torch.zeros(2).tolist())\n"
+        "print(require_tensorboardx().__name__, 'torch' in sys.modules)\n"
     )
-    lines = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
-    name, torch_loaded, torch_installed = lines[0].split()
-    assert (name, torch_loaded) == ("SummaryWriter", "False")
-    if torch_installed == "True":  # hidden only while tensorboardX imported, not afterwards
-        assert lines[1] == "[0.0, 0.0]"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["SummaryWriter", "False"]  # neither imported nor left hidden (a None entry)
 
 
 def test_a_resumed_run_keeps_one_csv_row_and_one_scalar_per_epoch(tmp_path):

@@ -45,3 +45,24 @@ def test_a_strided_view_takes_the_rule_and_gives_the_same_values(rules_then_kern
     (yc, dxc), _ = _both_ways(rules_then_kernels, np.ascontiguousarray(x[:, ::2]), np.ascontiguousarray(dy[:, ::2]))
     np.testing.assert_array_equal(y1, yc)
     np.testing.assert_array_equal(dx1, dxc)
+
+
+def test_float64_gelu_is_the_tanh_forms_to_a_few_units_of_rounding(rng):
+    """float64 reaches tanh through exp (kernels/gelu.py): y and dx are those of np.tanh's formula."""
+    x = np.concatenate([np.linspace(-40, 40, 4001), 1e-3 * rng.standard_normal(500), [1e-300, -1e-300, 0.0],
+                        [-1e3, 1e3, -1e200, 1e200, np.inf, -np.inf]])  # fmt: skip
+    dy = rng.standard_normal(x.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.tanh(gelu.C * (x + gelu.A * (x * x * x)))
+        y_ref = 0.5 * x * (1.0 + t)
+        dx_ref = dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * gelu.C * (1.0 + gelu.K * x * x))
+        y, t_exp = gelu.gelu_forward(x)
+        dx = gelu.gelu_backward(dy, x, t_exp)
+    finite = np.isfinite(y_ref)
+    unit = np.finfo(np.float64).eps * np.maximum(1.0, np.abs(x[finite]))
+    assert np.all(np.abs(y[finite] - y_ref[finite]) <= 4 * unit)
+    np.testing.assert_array_equal(y[~finite], y_ref[~finite])  # ±inf and NaN where np.tanh's gives them
+    small = finite & (np.abs(x) < 10)
+    scale = np.abs(dy[small]) * (1 + np.abs(x[small]) * gelu.C * (1 + gelu.K * x[small] ** 2))
+    assert np.all(np.abs(dx[small] - dx_ref[small]) <= 8 * np.finfo(np.float64).eps * scale)
+    assert np.all(np.abs(t_exp) <= 1.0)

@@ -6,8 +6,14 @@ The rules are GELU's arithmetic as NumPy writes it, eight passes forward and twe
 a transformer MLP's (N L, 4 D) activations, each pass with its own temporary; a kernel makes one
 (forward: one before the tanh, one after it). Both do the same float operations in the same order
 and precision (constants in the array's dtype, no fused multiply-add), and the tanh between them is
-kernels/fast_math.py's, so the two paths give the same bits (tests/nn/test_gelu_kernels.py). Each
-element is its own, so the kernels split their rows over the cores (kernels/threads.py).
+the same function on both paths, so the two paths give the same bits (tests/nn/test_gelu_kernels.py).
+Each element is its own, so the kernels split their rows over the cores (kernels/threads.py).
+
+The tanh is kernels/fast_math.py's in float32; in float64 (the gradient checks' precision) it is
+2 / (1 + exp(-2u)) - 1, the same function through exp: NumPy's float64 exp is vectorized and its tanh
+is not (8 against 35 ns an element on an AVX2 host, a third of a transformer's float64 gradient check).
+t enters the formulas above only as 1 + t and 1 - t², so an error of a few units in the last place of 1
+is what np.tanh's own rounding gives there (tests/nn/test_gelu_kernels.py).
 """
 
 from __future__ import annotations
@@ -29,13 +35,13 @@ def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kern = _kernel("gelu_argument", x)
     if kern is None:
         t = C * (x + A * (x * x * x))  # x * x * x: x**3 calls pow(), ~1000x slower
-        tanh_function(x.dtype)(t)
+        _tanh(x.dtype)(t)
         return 0.5 * x * (1.0 + t), t
     x2 = _matrix(x)
     t, y = np.empty_like(x2), np.empty_like(x2)
     c, a, half, one = _constants(x.dtype)
     kern(x2, t, c, a)
-    tanh_function(x.dtype)(t)
+    _tanh(x.dtype)(t)
     _kernels()["gelu_output"](x2, t, y, half, one)
     return y.reshape(x.shape), t.reshape(x.shape)
 
@@ -50,6 +56,22 @@ def gelu_backward(dy: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     c, _, half, one = _constants(x.dtype)
     kern(_matrix(dy), _matrix(x), _matrix(t), _matrix(dx), c, x.dtype.type(K), half, one)
     return dx
+
+
+def _tanh(dtype):
+    """tanh in place: fast_math's for float32, through exp for float64 (see the module doc)."""
+    return _tanh_by_exp if np.dtype(dtype) == np.float64 else tanh_function(dtype)
+
+
+def _tanh_by_exp(u: np.ndarray) -> np.ndarray:
+    """tanh(u) = 2 / (1 + exp(-2u)) - 1, in place; exp's overflow (u < -354) gives exactly -1."""
+    with np.errstate(over="ignore"):
+        np.multiply(u, -2.0, out=u)
+        np.exp(u, out=u)
+    u += 1.0
+    np.divide(2.0, u, out=u)
+    u -= 1.0
+    return u
 
 
 def _matrix(a: np.ndarray) -> np.ndarray:

@@ -17,13 +17,6 @@ LINKED = PAGES
 RUNNABLE = [page for page in PAGES if any(block.skip is None for block in blocks(page))]
 
 
-@pytest.fixture(scope="session")
-def home(tmp_path_factory) -> Path:
-    """The HOME of the pages a worker runs: an empty folder, not the developer's; one for all the pages,
-    so that their commands fork from one warm process."""
-    return tmp_path_factory.mktemp("home")
-
-
 def test_the_pages_with_commands_are_run():
     assert {"README.md", "first-network.md", "pictures.md", "many-runs.md"} <= {p.name for p in RUNNABLE}
     assert len(RUNNABLE) >= len(PAGES) - 4  # the reference and notes pages show no commands

@@ -24,8 +24,15 @@ def to_jsonable(obj: Any) -> Any:
     if kind is dict:
         return {str(key): to_jsonable(value) for key, value in obj.items()}
     if kind is list or kind is tuple:
+        types = set(map(type, obj))  # a long list is nearly always of one plain type: a data order, counts
+        if types <= _AS_THEY_ARE or (types == _FLOAT and all(map(math.isfinite, obj))):
+            return list(obj)
         return [to_jsonable(value) for value in obj]
     return _other_jsonable(obj)
+
+
+_AS_THEY_ARE = {int, str, bool, type(None)}
+_FLOAT = {float}
 
 
 def _other_jsonable(obj: Any) -> Any:

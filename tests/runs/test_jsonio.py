@@ -52,3 +52,10 @@ def test_subclasses_of_plain_types_and_other_mappings_are_written_as_their_value
 
     obj = OrderedDict([(1, Size.SMALL), ("nested", OrderedDict(x=(np.float64("inf"), True)))])
     assert _strict(dumps(obj)) == {"1": 2, "nested": {"x": [None, True]}}
+
+
+def test_a_list_of_one_plain_type_is_written_as_it_is_and_its_non_finite_floats_as_null():
+    assert _strict(dumps({"order": list(range(5)), "flags": [True, None], "names": ("a", "b")})) == {
+        "order": [0, 1, 2, 3, 4], "flags": [True, None], "names": ["a", "b"]}  # fmt: skip
+    assert _strict(dumps([1.5, float("nan"), -float("inf")])) == [1.5, None, None]
+    assert _strict(dumps([2**80, 0.5])) == [2**80, 0.5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from backprop_cli.data.bundled import load_digits
 from tests import warm_process
@@ -34,6 +36,13 @@ def write_digits_npz(path: Path) -> Path:
     x, y = raw.x_train.astype(np.float64), raw.y_train
     np.savez(path, x_train=x[:N_TRAIN], y_train=y[:N_TRAIN], x_test=x[N_TRAIN:], y_test=y[N_TRAIN:])
     return path
+
+
+def needs_onnx():
+    """A module's mark: skip where onnx or onnxruntime is not installed, found without importing them
+    (~1.3 s, which every worker would pay at collection); the tests that run import them."""
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}")
 
 
 def train_run(tmp: Path, name: str, config: str) -> Path:

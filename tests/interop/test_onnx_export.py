@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+from tests.interop.helpers import needs_onnx  # noqa: E402
+
+pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
 from .helpers import backprop, ok, predict_npy  # noqa: E402
 
@@ -21,15 +22,21 @@ def exported(request, digits, digits_runs):
     tmp, run = digits[0], digits_runs[request.param]
     logits = ok(backprop("export", run))
     proba = ok(backprop("export", run, "--proba", "-o", tmp / f"{request.param}-proba.onnx"))
+    import onnx
+
     return run, onnx.load(logits), onnx.load(proba)
 
 
 def run_onnx(model, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x.astype(np.float32)})[0]
 
 
 def test_the_exported_model_passes_the_full_onnx_checker(exported):
+    import onnx
+
     _, logits, proba = exported
     for model in (logits, proba):
         onnx.checker.check_model(model, full_check=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+from tests.interop.helpers import needs_onnx  # noqa: E402
+
+pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
 from backprop_cli.data.scaling import Scaler  # noqa: E402
 from backprop_cli.errors import UserError  # noqa: E402
@@ -52,6 +53,8 @@ def ours(t: Trained, x_raw: np.ndarray) -> np.ndarray:
 
 
 def theirs(model, x_raw: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x_raw.astype(np.float32)})[0]
 

@@ -7,8 +7,9 @@ import os
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+from tests.interop.helpers import needs_onnx  # noqa: E402
+
+pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
 from backprop_cli.data.idx import read_idx  # noqa: E402
 from backprop_cli.data.mnist import find_file  # noqa: E402
@@ -56,6 +57,9 @@ def mnist_slice(n_train: int, n_test: int) -> dict:
 
 
 def test_an_mnist_cnn_exports_and_predicts_like_backprop_predict_on_the_test_images(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
     arrays = mnist_slice(3000, 500)
     np.savez(tmp_path / "mnist.npz", **arrays)  # uint8 pixels 0..255, as in the IDX files
     run = train_run(tmp_path, "mnist-cnn", CONFIG.format(data=tmp_path / "mnist.npz"))

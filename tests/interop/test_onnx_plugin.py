@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("onnx")
+from tests.interop.helpers import needs_onnx  # noqa: E402
+
+pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
 from backprop_cli.errors import UserError  # noqa: E402
 from backprop_cli.interop.onnx_export import export_onnx  # noqa: E402

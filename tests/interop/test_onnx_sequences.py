@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+from tests.interop.helpers import needs_onnx  # noqa: E402
+
+pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
 from backprop_cli.interop.onnx_export import export_onnx  # noqa: E402
 from backprop_cli.nn.registry import LAYERS  # noqa: E402

@@ -4,6 +4,7 @@ that names the command; and the README's command table lists exactly the command
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,16 @@ def _commands(command, path=()):
         yield path
 
 
-def registered() -> list[tuple[str, ...]]:
+@cache
+def whole_tree():
+    """The click tree of every command, built and tidied as the app did before it built one command alone."""
     command = typer.main.get_command(app)
     tidy(command)
-    return sorted(_commands(command))
+    return command
+
+
+def registered() -> list[tuple[str, ...]]:
+    return sorted(_commands(whole_tree()))
 
 
 def _help(command, path: tuple[str, ...]) -> str:
@@ -43,9 +50,7 @@ def test_the_tree_built_for_one_command_has_its_help_and_nothing_else(path):
     """A process builds only the command it runs (click_command(name)): the same options, help and example."""
     alone = click_command(path[0])
     assert list(alone.commands) == [path[0]]
-    whole = typer.main.get_command(app)
-    tidy(whole)
-    assert _help(alone, path) == _help(whole, path)
+    assert _help(alone, path) == _help(whole_tree(), path)
 
 
 @pytest.mark.parametrize("path", registered(), ids=" ".join)

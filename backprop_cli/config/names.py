@@ -30,6 +30,12 @@ def closest(name: str, choices, cutoff: float = 0.6) -> str | None:
     return by_lower[close[0]] if close else None
 
 
+def a_or_an(word: str) -> str:
+    """The word with its indefinite article as it is said: "an attention", "an lstm" (el-), "a gru"."""
+    spoken_vowel = word[:1].lower() in "aeiou" or word.lower().startswith(("lstm", "rnn", "mlp", "ndarray"))
+    return f"{'an' if spoken_vowel and word else 'a'} {word}"
+
+
 def suggest(name: str, choices) -> str:
     """A fix for a misspelt name: the closest choice, else the list of choices."""
     choices = sorted(choices)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ConfigDict, Field
 
-from backprop_cli.config.names import suggest
+from backprop_cli.config.names import a_or_an, suggest
 from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
@@ -138,7 +138,7 @@ class Plugin(Layer):
 
     def _check_array(self, stage: str, a, shape: tuple[int, ...], what: str) -> None:
         if not isinstance(a, np.ndarray) or a.shape != tuple(shape):
-            got = f"shape {a.shape}" if isinstance(a, np.ndarray) else f"a {type(a).__name__}"
+            got = f"shape {a.shape}" if isinstance(a, np.ndarray) else a_or_an(type(a).__name__)
             raise PluginError(
                 f"{self.label} {stage} returned {got} for {what}, expected shape {tuple(shape)}",
                 fix="forward returns (N, *the shape build returned); backward returns an array shaped like x",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from backprop_cli.config.names import lookup, suggest
+from backprop_cli.config.names import a_or_an, lookup, suggest
 from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.attention.attention import Attention
@@ -103,7 +103,7 @@ def _check_names(data: Any, key_path: str) -> None:
     for key in data:
         if key not in fields:
             where = f"{key_path}.{key}"
-            raise ConfigError(f"a {kind} layer has no key {key!r}", where=where, fix=suggest(str(key), fields))
+            raise ConfigError(f"{a_or_an(kind)} layer has no key {key!r}", where=where, fix=suggest(str(key), fields))
     if data.get("activation") is not None:
         lookup(ACTIVATIONS, "activation", data["activation"], f"{key_path}.activation")
     if data.get("init") is not None and not (kind == "dense" and isinstance(data["init"], Mapping)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from backprop_cli.config.names import a_or_an
 from backprop_cli.errors import ConfigError
 
 
@@ -29,7 +30,8 @@ def sequence_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int]:
             f"images go to conv2d and the 2-D pooling layers; to read each of the {rest} pixels as a step "
             f"of {c} channel{'s' * (c != 1)} add {{type: reshape, shape: [{c}, {rest}]}} first"
         )
-    raise ConfigError(f"a {kind} layer needs sequences of shape (C, L), but its input has shape {shape}", fix=fix)
+    what = f"{a_or_an(kind)} layer needs sequences of shape (C, L), but its input has shape {shape}"
+    raise ConfigError(what, fix=fix)
 
 
 def steps_first(x):

@@ -111,7 +111,7 @@ CORPUS = {
     "attention-on-vectors": (  # one shape function per layer: validate said valid, train refused
         cfg("{dataset: iris}", model="model:\n  layers:\n    - {type: attention, heads: 1}\n"
             "    - {type: dense, units: 3}\n"),
-        "model.layers.0: a attention layer needs sequences of shape (C, L), but its input has shape (4,)",
+        "model.layers.0: an attention layer needs sequences of shape (C, L), but its input has shape (4,)",
     ),
     "text-lm-ok": (
         "data: {path: text.txt, format: text, context: 8}\nmodel:\n  layers:\n    - {type: embedding, dim: 4}\n"

@@ -126,7 +126,7 @@ def test_a_reshape_that_does_not_fit_says_what_would():
             [{"type": "flatten"}, {"type": "lstm", "units": 4}],
             (2, 9),
             "model.layers.1",
-            "a lstm layer needs sequences of shape (C, L), but its input has shape (18,)",
+            "an lstm layer needs sequences of shape (C, L), but its input has shape (18,)",
             "{type: reshape, shape: [1, 18]}",
         ),
         (

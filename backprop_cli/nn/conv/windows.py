@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from backprop_cli.config.names import a_or_an
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.steps import sequence_shape
 
@@ -36,7 +37,7 @@ def image_shape(input_shape: tuple[int, ...], kind: str) -> tuple[int, int, int]
     """(C, H, W) of an image input; anything else is the user's mistake (e.g. an image layer after flatten)."""
     if len(input_shape) != 3:
         raise ConfigError(
-            f"a {kind} layer needs images of shape (C, H, W), but its input has shape {tuple(input_shape)}",
+            f"{a_or_an(kind)} layer needs images of shape (C, H, W), but its input has shape {tuple(input_shape)}",
             fix="put image layers before `flatten` and use image data (digits, mnist, or an .npz of (N, C, H, W))",
         )
     return tuple(int(d) for d in input_shape)  # type: ignore[return-value]
@@ -52,7 +53,7 @@ def output_size(n: int, k: int, s: int, kind: str) -> int:
     """Outputs along an axis of n (padded) pixels: (n - k) // s + 1; a window larger than the axis is an error."""
     if k > n:
         raise ConfigError(
-            f"a {kind} window of {k} pixels does not fit an input of {n} pixels",
+            f"{a_or_an(kind)} window of {k} pixels does not fit an input of {n} pixels",
             fix="use a smaller kernel_size/pool_size, padding, or fewer pooling layers before it",
         )
     return (n - k) // s + 1
@@ -90,7 +91,7 @@ def window_geometry_1d(
     if span > length + sum(pads):
         taps = f" ({k} taps, {dilation} apart)" if dilation > 1 else ""
         raise ConfigError(
-            f"a {kind} window of {span} steps{taps} does not fit an input of {length + sum(pads)} steps",
+            f"{a_or_an(kind)} window of {span} steps{taps} does not fit an input of {length + sum(pads)} steps",
             fix="use a smaller kernel_size/pool_size or dilation, padding, or fewer pooling layers before it",
         )
     return pads, output_size(length + sum(pads), span, s, kind)

@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 
+from backprop_cli.config.names import a_or_an
 from backprop_cli.config.spec import Spec
 from backprop_cli.errors import ConfigError
 from backprop_cli.nn.base import Layer
@@ -20,7 +21,8 @@ def channels_and_positions(input_shape: tuple[int, ...], kind: str) -> tuple[int
     """(C, positions) of a sequence (C, L) or an image (C, H, W); a vector has no positions to pool over."""
     if len(input_shape) < 2:
         raise ConfigError(
-            f"a {kind} layer needs sequences (C, L) or images (C, H, W), but its input has shape {tuple(input_shape)}",
+            f"{a_or_an(kind)} layer needs sequences (C, L) or images (C, H, W), "
+            f"but its input has shape {tuple(input_shape)}",
             fix="put it before `flatten` and dense layers (it replaces flatten: (C, ...) -> (C,))",
         )
     return int(input_shape[0]), math.prod(input_shape[1:])

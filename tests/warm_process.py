@@ -134,13 +134,13 @@ elif not isinstance(code, int):  # sys.exit("text"): the text on stderr, exit 1
 import atexit, threading
 threading._shutdown()  # non-daemon threads, then concurrent.futures' own exit hooks
 atexit._run_exitfuncs()
-for stream in (sys.stdout, sys.stderr):
+for name in ("stdout", "stderr"):
     try:
-        stream.flush()
+        getattr(sys, name).flush()
     except Exception:  # what Python's exit does when it cannot flush: say so, exit 120
         code = 120
         try:
-            os.write(2, b"Exception ignored while flushing sys.stdout\n")
+            os.write(2, f"Exception ignored while flushing sys.{name}\n".encode())
         except OSError:
             pass
 os._exit(code & 0xFF)

@@ -1,5 +1,6 @@
-"""Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses; and the
-CI guard (tests/ci_guard.py): with CI=true, a skip for a missing optional package is a failure.
+"""Shared fixtures: a seeded generator, and the data directory every test (and subprocess) uses; the
+CI guard (tests/ci_guard.py): with CI=true, a skip for a missing optional package is a failure; and each
+pytest-xdist worker's share of the cores (its BLAS and kernel threads).
 
 The data directory is the full data sets when present (where tests/datafiles.py finds them),
 else the MNIST slice shipped in tests/fixtures/data (see tests/datafiles.py).
@@ -20,6 +21,9 @@ if sys.dont_write_bytecode:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = _PREFIX
 
+import tests.worker_threads  # noqa: E402, F401 (caps this worker's threads before NumPy loads)
+
+# isort: split
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402

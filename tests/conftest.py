@@ -37,11 +37,19 @@ if os.environ.get("CI") == "true":
 
 from tests.ci_guard import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401 (hooks)
 from tests.datafiles import mnist_data_dir  # noqa: E402
+from tests.environment import environment_kept  # noqa: E402
 
 
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _environment_as_found():
+    """Each test leaves os.environ as it found it (tests/environment.py)."""
+    with environment_kept():
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -14,7 +13,7 @@ import pytest
 
 from backprop_cli.data.bundled import load_digits
 from tests import warm_process
-from tests.ci_guard import MISSING_PACKAGE
+from tests.ci_guard import MISSING_PACKAGE, missing_packages
 
 N_TRAIN = 1500  # of the 1797 digits; the other 297 are the test split
 
@@ -42,7 +41,7 @@ def write_digits_npz(path: Path) -> Path:
 def needs_onnx():
     """A module's mark: skip where onnx or onnxruntime is not installed, found without importing them
     (~1.3 s, which every worker would pay at collection); the tests that run import them."""
-    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    missing = missing_packages("onnx", "onnxruntime")
     reason = f"{MISSING_PACKAGE} {' and '.join(missing)}"  # with CI=true, tests/ci_guard.py fails the skip
     return pytest.mark.skipif(bool(missing), reason=reason)
 

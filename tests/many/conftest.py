@@ -4,10 +4,13 @@ pool, and a real Dask scheduler with two worker processes on 127.0.0.1 started b
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from reliability.helpers import backprop, environment
+
+from tests.environment import restore
 
 # Iris in a fraction of a second. The grid's learning rate of 1e5 passes every check made before a run
 # (train's own pre-flight, on every trial) and diverges at run time: trials that fail late.
@@ -118,10 +121,13 @@ def local_slow(files, tmp_path_factory) -> Path:
 def dask_cluster():
     """A real Dask scheduler and two worker processes (each with its nanny) on 127.0.0.1."""
     distributed = pytest.importorskip("distributed")
+    before = dict(os.environ)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
+        restore(before)  # the nannies set their workers' variables in this process (tests/environment.py)
         yield cluster
+    restore(before)
 
 
 def thread_backend():

@@ -35,13 +35,14 @@ def cv(
     plugin: PluginFiles = None,
 ) -> None:
     """Train CONFIG K times, each fold of its training data held out once; per-fold metrics, mean and std."""
-    from backprop_cli.cli.sweep import run_with_signals
+    from backprop_cli.cli.sweep import refuse_set_on_resume, run_with_signals
     from backprop_cli.errors import UserError
 
     hand_over_plugins(plugin)  # --resume: the plugin layers' code, as the config named it
 
     if (config is None) == (resume is None):
         raise UserError("give a config file, or --resume CV_DIR (not both)", fix="backprop cv configs/iris.yaml")
+    refuse_set_on_resume(set_, resume, "cv")
     if resume is not None:
         from backprop_cli.many.study import open_study
 

@@ -25,6 +25,9 @@ MANY_TRIALS = 200  # from this many trials on, say that their configs are being 
 
 def sweep(
     sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML file.")] = None,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override a key of every trial's config: training.epochs=5")
+    ] = None,
     workers: WorkersOption = None,
     threads: ThreadsOption = None,
     scheduler: SchedulerOption = None,
@@ -44,7 +47,8 @@ def sweep(
 
     if (sweep_file is None) == (resume is None):
         raise UserError("give a sweep file, or --resume SWEEP_DIR (not both)", fix="backprop sweep sweep.yaml")
-    loaded, plan = _load(sweep_file, resume)
+    refuse_set_on_resume(set_, resume, "sweep")
+    loaded, plan = _load(sweep_file, resume, set_ or [])
     if plan and threads and threads != plan.threads:
         raise UserError(
             f"this sweep ran with {plan.threads} thread(s) per run; the thread count changes results",
@@ -67,8 +71,20 @@ def _announce_checking(count: int) -> None:
         print(f"checking the configs of {count:,} trials before the first one runs", file=sys.stderr)
 
 
-def _load(sweep_file, resume):
-    """A new sweep's validated file, or a resumed sweep's plan."""
+def refuse_set_on_resume(overrides: list[str] | None, resume: Path | None, verb: str) -> None:
+    """A resumed study runs the configs its plan fixed: a --set would be ignored, so it is refused."""
+    if overrides and resume is not None:
+        from backprop_cli.errors import UserError
+
+        raise UserError(
+            f"a resumed {verb} runs the configs its plan.json fixed when it started; --set would change nothing",
+            where="--set",
+            fix=f"resume without --set, or start a new {verb} with it",
+        )
+
+
+def _load(sweep_file, resume, overrides):
+    """A new sweep's validated file (with its --set overrides), or a resumed sweep's plan."""
     if resume is not None:
         from backprop_cli.many.edits import check_unedited
         from backprop_cli.many.study import open_study
@@ -78,7 +94,7 @@ def _load(sweep_file, resume):
         return None, plan
     from backprop_cli.many.spec import load_sweep
 
-    return load_sweep(sweep_file), None
+    return load_sweep(sweep_file, overrides), None
 
 
 def run_with_signals(directory: Path, chosen, verb: str) -> tuple[list[dict], int | None]:

@@ -1,7 +1,8 @@
 """Every config of a sweep or a cross-validation, built and put through train's pre-flight before anything is made.
 
-A trial's config is the base config with the trial's parameters applied exactly as `--set` applies
-them; an error names the trial, its parameters and the sweep file's line of the parameter at fault.
+A trial's config is the base config with `sweep --set`'s overrides, then the trial's parameters,
+applied exactly as `--set` applies them; an error names the trial, its parameters and the sweep
+file's line of the parameter at fault (or the --set, which is the same in every trial).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def trial_configs(sweep: LoadedSweep, trials: list[dict[str, Any]]) -> list[Conf
 
 def _trial_config(sweep: LoadedSweep, base: YamlDoc, i: int, params: dict[str, Any], checks: Checks) -> Config:
     doc = YamlDoc(copy.deepcopy(base.data), base.lines, base.source)  # build_config writes into the data
-    overrides = [as_override(k, v) for k, v in params.items()]
+    overrides = [*sweep.overrides, *(as_override(k, v) for k, v in params.items())]
     label = f"trial {i} ({describe(params)})"
     try:
         loaded = build_config(doc, overrides)
@@ -99,6 +100,8 @@ def _fold_error(err: DataError, folds: int) -> DataError:
 def _placed(err: ConfigError, sweep: LoadedSweep, params: dict[str, Any], label: str) -> ConfigError:
     """An error that a parameter caused points at that parameter's line in the sweep file."""
     where = err.where or ""
+    if any(where == f"--set {item}" for item in sweep.overrides):
+        return err  # the --set is at fault, the same in every trial
     for key in params:
         if where.startswith(f"--set {key}="):
             return ConfigError(f"{label}: {err.what}", where=sweep.where_parameter(key), fix=err.fix)

@@ -40,6 +40,7 @@ def new_sweep(sweep: LoadedSweep, runs_dir: str | Path | None, threads: int, on_
         seed=spec.seed if spec.method == "tpe" else None,
         sweep=resolved_sweep(sweep),
         source=str(sweep.path.resolve()),
+        overrides=sweep.overrides,
     )
     text = yaml.safe_dump(plan.sweep, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
     return create_study(runs_dir or configs[0].output.runs_dir, sweep.name, plan, configs, {"sweep.yaml": text})

@@ -102,19 +102,22 @@ class SweepSpec(Spec):
 
 
 class LoadedSweep:
-    """A validated sweep spec, the base config's absolute path, and the YAML lines for later errors."""
+    """A validated sweep spec, the base config's absolute path, the YAML lines for later errors, and the
+    `--set` overrides applied to the base config of every trial (before the trial's own parameters)."""
 
-    def __init__(self, spec: SweepSpec, doc: YamlDoc, path: Path):
+    def __init__(self, spec: SweepSpec, doc: YamlDoc, path: Path, overrides: list[str] | tuple[str, ...] = ()):
         self.spec, self.doc, self.path = spec, doc, path
         self.base = (path.parent / spec.base).resolve()
         self.name = spec.name or default_name(str(path))
+        self.overrides = list(overrides)
 
     def where_parameter(self, key: str) -> str:
         return self.doc.where(("parameters", key))
 
 
-def load_sweep(path: str | Path) -> LoadedSweep:
-    """Read and validate a sweep file; every problem a ConfigError naming the line and key path."""
+def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedSweep:
+    """Read and validate a sweep file, and the `--set` overrides of its trials' base config; every problem
+    a ConfigError naming the line and key path (or the --set)."""
     doc = read_yaml_file(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(
@@ -126,7 +129,7 @@ def load_sweep(path: str | Path) -> LoadedSweep:
     for key, value in spec.parameters.items():
         spec.parameters[key] = _parameter(key, value, spec.method, doc)
     _check_method(spec, doc)
-    loaded = LoadedSweep(spec, doc, Path(path))
+    loaded = LoadedSweep(spec, doc, Path(path), overrides)
     if not loaded.base.is_file():
         raise ConfigError(
             f"base config {spec.base!r} not found (looked for {loaded.base})",
@@ -139,7 +142,27 @@ def load_sweep(path: str | Path) -> LoadedSweep:
             where=doc.where(("base",)),
             fix="point base at the experiment config to vary, e.g. base: ../iris.yaml",
         )
+    _check_overrides(loaded)
     return loaded
+
+
+def _check_overrides(sweep: LoadedSweep) -> None:
+    """A --set that a trial's parameter (or the halving schedule) would overwrite is refused, not ignored."""
+    for item in sweep.overrides:
+        key = item.partition("=")[0].strip()
+        for parameter in sweep.spec.parameters:
+            if key == parameter or key.startswith(f"{parameter}."):
+                raise ConfigError(
+                    f"sets {key}, which the sweep's parameter {parameter} sets in every trial",
+                    where=f"--set {item}",
+                    fix=f"drop the --set, or take {parameter} out of the sweep's parameters",
+                )
+        if key == "training.epochs" and sweep.spec.schedule is not None:
+            raise ConfigError(
+                "a successive-halving sweep trains every trial up to its schedule's max_epochs",
+                where=f"--set {item}",
+                fix="set schedule.max_epochs (and min_epochs) in the sweep file instead",
+            )
 
 
 SHORT_FORMS = ("uniform", "log_uniform", "int_uniform", "choice")  # {log_uniform: [1e-4, 1e-1]}, {choice: [...]}

@@ -61,6 +61,7 @@ class Plan(Spec):
     seed: int | None = None  # tpe: the sampler's seed
     sweep: dict[str, Any] | None = None  # the resolved sweep file it was planned from, to compare on resume
     source: str | None = None  # that sweep file's path
+    overrides: list[str] = Field(default_factory=list)  # `sweep --set`: applied to every trial's base config
 
     @model_validator(mode="after")
     def _numbered(self) -> Plan:

@@ -132,7 +132,7 @@ class TpeBatches:
             return []
         asked = ask(self.study, self.spaces, n)
         params = [p for _, p in asked]
-        configs = trial_configs(load_sweep(self.directory / "sweep.yaml"), params)
+        configs = trial_configs(load_sweep(self.directory / "sweep.yaml", self.plan.overrides), params)
         first = len(self.plan.trials)
         planned = [PlannedTrial(trial=first + i, parameters=p) for i, p in enumerate(params)]
         made = add_trials(self.directory, self.plan, planned, configs)

@@ -2,9 +2,10 @@
 
 A page's fenced ```bash blocks run in order in one bash process (so a `cd` or a variable carries on to the
 next block), in a fresh temporary folder beside links to the repository's configs/, datasets/ and docs/.
-`backprop` is this checkout's (`python -m backprop_cli`, started warm: tests/warm_process.py), and `train`
-and `cv` get a small epoch budget (`--set training.epochs=N`, N = EPOCHS unless the page says otherwise),
-and MNIST is the bundled slice of 500 training images, so a page runs in seconds. Paths under /tmp/ are
+`backprop` is this checkout's (`python -m backprop_cli`, started warm: tests/warm_process.py); `train`, `cv`
+and `sweep` (not the resume of a cv or sweep, which refuses --set) get a small epoch budget
+(`--set training.epochs=N`, N = EPOCHS unless the page says otherwise), and MNIST is the bundled slice
+of 500 training images, so a page runs in seconds. Paths under /tmp/ are
 moved into the temporary folder.
 
 An HTML comment right before a fence steers it:
@@ -84,7 +85,10 @@ def page_epochs(page: Path) -> int:
 
 PRELUDE = r"""
 backprop() {
-  if [[ "$1" == train || "$1" == cv ]] && [[ -z "$DOCS_AS_IS" ]]; then
+  local budget=""
+  [[ "$1" == train ]] && budget=1
+  [[ ("$1" == cv || "$1" == sweep) && " $* " != *" --resume "* ]] && budget=1
+  if [[ -n "$budget" && -z "$DOCS_AS_IS" ]]; then
     "$DOCS_PYTHON" "$DOCS_WARM" "$@" --set "training.epochs=$DOCS_EPOCHS"
   else
     "$DOCS_PYTHON" "$DOCS_WARM" "$@"

@@ -76,3 +76,15 @@ def test_links_name_the_files_they_point_at(tmp_path):
         ("there.png", "there.png"),
         ("missing.md#part", "missing.md"),
     ]
+
+
+def test_a_sweep_gets_the_budget_and_its_resume_is_left_as_written(tmp_path, home):
+    text = """<!-- test: epochs 1 -->
+```bash
+printf 'base: configs/iris.yaml\\nparameters:\\n  optimizer.lr: [0.1]\\n' > one.yaml
+DIR=$(backprop sweep one.yaml --workers 1)
+grep -q "epochs: 1," "$DIR"/trial-000-*/config.yaml
+backprop sweep --resume "$DIR"
+```
+"""
+    assert _run(tmp_path, text, home) == []

@@ -140,14 +140,15 @@ def thread_backend():
     return Backend(lambda: ThreadPoolExecutor(1), threads=1, description="1 thread")
 
 
-def run_sweep_here(sweep_file: Path, runs_dir: Path) -> tuple[Path, list[dict]]:
-    """Create and run a sweep through the library, in this process: (its directory, its rows)."""
+def run_sweep_here(sweep_file: Path, runs_dir: Path, overrides: tuple[str, ...] = ()) -> tuple[Path, list[dict]]:
+    """Create and run a sweep through the library, in this process: (its directory, its rows); `overrides`
+    as `sweep --set` gives them."""
     import threading
 
     from backprop_cli.many.execute import run_study
     from backprop_cli.many.plans import new_sweep
     from backprop_cli.many.spec import load_sweep
 
-    directory = new_sweep(load_sweep(sweep_file), runs_dir, threads=1)
+    directory = new_sweep(load_sweep(sweep_file, overrides), runs_dir, threads=1)
     rows, _ = run_study(directory, thread_backend(), threading.Event())
     return directory, rows

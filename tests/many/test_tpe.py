@@ -7,6 +7,7 @@ import json
 import threading
 
 import pytest
+import yaml
 from reliability.helpers import assert_user_error, backprop, environment, in_process
 
 from backprop_cli.many.execute import run_study
@@ -55,6 +56,13 @@ def test_the_same_seed_asks_the_same_configurations_one_at_a_time(files, tmp_pat
     spec = load_sweep(path).spec
     assert first_batch(spec, 1) == sequence(first)[:1]
     assert first_batch(spec.model_copy(update={"seed": 8}), 1) != sequence(first)[:1]
+
+
+def test_trials_asked_later_train_with_the_sweeps_set_too(files, tmp_path):
+    directory, rows = run_sweep_here(tpe_file(files, tmp_path), tmp_path / "runs", ("training.epochs=2",))
+    configs = sorted(directory.glob("trial-*/config.yaml"))
+    assert len(rows) == len(configs) == 13  # the last 3 were asked after the first 10 had run
+    assert {yaml.safe_load(p.read_text())["training"]["epochs"] for p in configs} == {2}  # the base says 1
 
 
 def test_an_interrupted_tpe_sweep_resumed_asks_what_an_uninterrupted_one_asks(files, tmp_path):

@@ -35,9 +35,10 @@ import threading
 import time
 from pathlib import Path
 
-CALL_TIME_VARS = ("COLUMNS", "LINES", "BACKPROP_DATA_DIR", "BACKPROP_MAX_INPUT_BYTES", "BACKPROP_DATA_MIRROR",
+CALL_TIME_VARS = ("COLUMNS", "LINES", "TERM", "BACKPROP_DATA_DIR", "BACKPROP_MAX_INPUT_BYTES", "BACKPROP_DATA_MIRROR",
                   "BACKPROP_READ_BY_INDEX_ABOVE", "BACKPROP_WARM_ADDRESS",
                   "PYTEST_CURRENT_TEST",  # pytest's, new at each test and phase: read by no one
+                  # COLUMNS, LINES and TERM: read when a command makes its console (rich), none at import
                   "TMPDIR")  # fmt: skip  # read when a temp file is first made (the child forgets the parent's)
 CALL_TIME_PREFIXES = ("BACKPROP_TEST_", "DOCS_")  # the fault hooks (read at the first write); the docs harness's
 SHELL_VARS = ("_", "PWD", "OLDPWD", "SHLVL", "PS1", "PS2")  # what a shell exports (or drops) on its own
@@ -169,8 +170,9 @@ class _Warm:
         os.rmdir(self.folder)
 
 
-_SETTINGS = json.dumps({"preload": PRELOAD, "call_time": CALL_TIME_VARS + SHELL_VARS,
-                        "prefixes": CALL_TIME_PREFIXES + SHELL_PREFIXES})
+_SETTINGS = json.dumps(
+    {"preload": PRELOAD, "call_time": CALL_TIME_VARS + SHELL_VARS, "prefixes": CALL_TIME_PREFIXES + SHELL_PREFIXES}
+)
 _warm: dict[tuple, _Warm] = {}
 _lock = threading.Lock()
 
@@ -233,20 +235,27 @@ class Started:
 _MAIN = str(Path(__file__).resolve().parents[1] / "backprop_cli" / "__main__.py")
 
 
+def start(args, fds: tuple[int, int, int], *, cwd=None, env: dict[str, str] | None = None) -> Started:
+    """`python -m backprop_cli ARGS` on the caller's stdin, stdout and stderr `fds` (pipes, a terminal...),
+    started warm: the process's .pid, and .wait() for its exit code."""
+    env = dict(os.environ if env is None else env)
+    started = Started(_warm_for(env).address, args, fds, cwd, env)
+    if started.pid == 0:
+        raise RuntimeError("the warm process refused an environment it was chosen for")
+    return started
+
+
 def run(args, *, input: bytes | str | None = None, cwd=None, env: dict[str, str] | None = None,
         timeout: float | None = None, text: bool = False) -> subprocess.CompletedProcess:  # fmt: skip
     """Like `subprocess.run([python, -m, backprop_cli, *args], capture_output=True, ...)`, started warm."""
-    env = dict(os.environ if env is None else env)
     stdin_r, stdin_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        started = Started(_warm_for(env).address, args, (stdin_r, out_w, err_w), cwd, env)
+        started = start(args, (stdin_r, out_w, err_w), cwd=cwd, env=env)
     finally:
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)
-    if started.pid == 0:
-        raise RuntimeError("the warm process refused an environment it was chosen for")
     data = input.encode() if isinstance(input, str) else input
     outputs: dict[int, bytes] = {}
     pumps = [threading.Thread(target=_feed, args=(stdin_w, data or b""), daemon=True)]

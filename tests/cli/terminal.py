@@ -7,11 +7,12 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
-import subprocess
-import sys
 import termios
 from pathlib import Path
+
+from tests import warm_process
 
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
@@ -26,10 +27,13 @@ def on_terminal(
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "backprop_cli", *map(str, args)], stdin=subprocess.DEVNULL,
-                            stdout=secondary, stderr=secondary, cwd=cwd, env={**env, "TERM": "xterm"})  # fmt: skip
-    os.close(secondary)
-    chunks = []
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    try:  # a real process on the terminal, started warm (tests/warm_process.py)
+        started = warm_process.start(args, (nothing, secondary, secondary), cwd=cwd, env={**env, "TERM": "xterm"})
+    finally:
+        os.close(nothing)
+        os.close(secondary)
+    chunks, code = [], None
     try:
         while True:
             ready, _, _ = select.select([primary], [], [], timeout)
@@ -42,9 +46,10 @@ def on_terminal(
             if not chunk:
                 break
             chunks.append(chunk)
-        code = proc.wait(timeout=timeout)
+        code = started.wait(timeout)
     finally:
-        proc.kill()
+        if code is None:  # it printed nothing for `timeout` s, or this process was interrupted
+            os.kill(started.pid, signal.SIGKILL)
         os.close(primary)
     if screen:
         return code, _screen(b"".join(chunks), columns)

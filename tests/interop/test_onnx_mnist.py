@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
-from tests.interop.helpers import needs_onnx  # noqa: E402
+from tests.ci_guard import in_ci
+from tests.interop.helpers import needs_onnx
 
 pytestmark = needs_onnx()  # onnx and onnxruntime (~1.3 s to import) are imported by the tests that run
 
@@ -44,7 +43,7 @@ def mnist_slice(n_train: int, n_test: int) -> dict:
     paths = {name: find_file(directory, name + ".gz") for name, _ in FILES}
     if None in paths.values():
         missing = [name for name, path in paths.items() if path is None]
-        if os.environ.get("CI") == "true":
+        if in_ci():
             pytest.fail(f"the MNIST IDX files {missing} are not in {directory}")
         pytest.skip(f"the MNIST IDX files {missing} are not in {directory} (CI has them there)")
     read = {name: read_idx(paths[name], ndim) for name, ndim in FILES}

@@ -7,10 +7,11 @@ how to enable them; with CI=true their absence is a failure.
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
+
+from tests.ci_guard import in_ci
 
 BROWSER_ARGS = [
     "--headless",
@@ -25,7 +26,7 @@ HOW = "install Chromium (apt-get install chromium) and the test extra (pip insta
 
 
 def _missing(what: str):
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(f"{what} is required when CI=true: {HOW}")
     pytest.skip(f"{what} is not installed: {HOW} to run the browser tests")
 

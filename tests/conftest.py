@@ -31,11 +31,12 @@ from hypothesis import settings  # noqa: E402
 # CI is a gate: the property tests run the examples their own seed gives, the same on every run, so that
 # a landing never hangs on a case drawn that day. On a developer's machine they draw new examples each run
 # (and keep the failing ones in .hypothesis/, replayed first): that is where new cases are found.
+from tests.ci_guard import in_ci, pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401 (hooks)
+
 settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI") == "true":
+if in_ci():
     settings.load_profile("ci")
 
-from tests.ci_guard import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402, F401 (hooks)
 from tests.datafiles import mnist_data_dir  # noqa: E402
 from tests.environment import environment_kept  # noqa: E402
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from backprop_cli.data.remote import Checksum, RemoteFile
+from tests.ci_guard import in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE_DIR = ROOT / "tests" / "fixtures" / "data"  # a data directory: SLICE_DIR/mnist/*.gz
@@ -60,7 +61,7 @@ def require_full_mnist() -> Path:
         "*-ubyte.gz files there or set BACKPROP_DATA_DIR to a directory holding mnist/ "
         "(`backprop data download mnist` fetches them)"
     )
-    if os.environ.get("CI", "").lower() == "true":
+    if in_ci():
         pytest.fail(f"CI=true: this test is required and {message}")
     pytest.skip(message)
 

@@ -206,7 +206,7 @@ def ranked_records(rows: list[dict[str, Any]], metric: str, title: str | None = 
 
 
 def describe_study(plan) -> str:
-    """ "27 trial(s), successive halving over rungs of 1, 3, 9, 27 epochs" and the like, with its --set."""
+    """ "27 trial(s), successive halving over rungs of 1, 3, 9, 27 epochs" and the like."""
     if plan.kind == "cv":
         return f"{plan.folds} folds"
     what = f"{plan.total} trial(s)"
@@ -220,8 +220,6 @@ def describe_study(plan) -> str:
         s = plan.schedule
         rungs = ", ".join(map(str, rung_epochs(s.min_epochs, s.max_epochs, s.reduction_factor)))
         what += f", {s.type.replace('_', ' ')} over rungs of {rungs} epochs"
-    if plan.overrides:
-        what += ", " + " ".join(f"--set {item}" for item in plan.overrides)
     return what
 
 

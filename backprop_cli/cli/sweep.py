@@ -109,7 +109,9 @@ def run_with_signals(directory: Path, chosen, verb: str) -> tuple[list[dict], in
     label = "repeat" if plan.multi_run == "repeats" else "fold"
     view = StudyView(plan.total, plan.metric, plan.mode, quiet_rows=plan.kind == "cv", run_label=label,
                      directory=directory)  # fmt: skip
-    view.start(f"{plan.kind} {directory}: {describe_study(plan)} on {chosen.description}")
+    overrides = "".join(f" --set {item}" for item in plan.overrides)
+    view.start(f"{plan.kind} {directory}: {describe_study(plan)} on {chosen.description}"
+               + (f", with{overrides}" if overrides else ""))  # fmt: skip
 
     class Stopper:  # what stop_on_signals asks of a trainer
         def request_stop(self, reason: str, status: str) -> None:

@@ -27,7 +27,8 @@ def test_every_trial_trains_the_base_config_with_the_override(files, tmp_path):
     (files / "two.yaml").write_text(TWO)
     result = sweep(files / "two.yaml", "--set", "training.epochs=2", "--workers", "1", "--runs-dir", tmp_path)
     trials = trials_of(result)
-    assert "2 trial(s), --set training.epochs=2 on 1 local worker(s)" in result.stderr  # said as it starts
+    opening = next(line for line in result.stderr.splitlines() if line.startswith("sweep "))
+    assert opening.endswith("per run, with --set training.epochs=2"), opening  # said as it starts
     directory = sweep_dir(tmp_path)
     assert json.loads((directory / "plan.json").read_text())["overrides"] == ["training.epochs=2"]
     assert _epochs(directory) == [2, 2]  # the base config says 4

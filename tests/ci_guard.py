@@ -20,12 +20,22 @@ def missing_packages(*names: str) -> list[str]:
     return [name for name in names if importlib.util.find_spec(name) is None]
 
 
+def _missing_reason(missing: list[str]) -> str:
+    """importorskip's reason, so that with CI=true the skip fails as importorskip's does."""
+    return f"{MISSING_PACKAGE} {' and '.join(missing)}"
+
+
 def skip_unless_installed(*names: str) -> None:
-    """pytest.importorskip without the import (which can cost seconds, or set variables in this process);
-    the same reason, so that with CI=true the skip fails as importorskip's does."""
+    """pytest.importorskip without the import (which can cost seconds, or set variables in this process)."""
     missing = missing_packages(*names)
     if missing:
-        pytest.skip(f"{MISSING_PACKAGE} {' and '.join(missing)}")
+        pytest.skip(_missing_reason(missing))
+
+
+def needs_installed(*names: str):
+    """The same as a mark (a module's `pytestmark`): decided at collection, without importing the packages."""
+    missing = missing_packages(*names)
+    return pytest.mark.skipif(bool(missing), reason=_missing_reason(missing))
 
 
 def in_ci() -> bool:

@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from backprop_cli.data.bundled import load_digits
 from tests import warm_process
-from tests.ci_guard import MISSING_PACKAGE, missing_packages
+from tests.ci_guard import needs_installed
 
 N_TRAIN = 1500  # of the 1797 digits; the other 297 are the test split
 
@@ -41,9 +40,7 @@ def write_digits_npz(path: Path) -> Path:
 def needs_onnx():
     """A module's mark: skip where onnx or onnxruntime is not installed, found without importing them
     (~1.3 s, which every worker would pay at collection); the tests that run import them."""
-    missing = missing_packages("onnx", "onnxruntime")
-    reason = f"{MISSING_PACKAGE} {' and '.join(missing)}"  # with CI=true, tests/ci_guard.py fails the skip
-    return pytest.mark.skipif(bool(missing), reason=reason)
+    return needs_installed("onnx", "onnxruntime")  # with CI=true, tests/ci_guard.py fails the skip
 
 
 def train_run(tmp: Path, name: str, config: str) -> Path:
